@@ -23,7 +23,15 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'scripts/*.js'] },
+        projectService: {
+          allowDefaultProject: [
+            '*.js',
+            'bin/*.js',
+            'scripts/*.js',
+            'vite.config.ts',
+            'vitest.config.ts',
+          ],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
       globals: { ...globals.node },
@@ -34,12 +42,27 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  { files: ['engine/**'], rules: { 'no-restricted-imports': layerRule(['**/main/**', '**/renderer/**', 'electron', 'react']) } },
-  { files: ['main/**'], rules: { 'no-restricted-imports': layerRule(['**/renderer/**', 'react']) } },
+  {
+    files: ['engine/**'],
+    rules: {
+      'no-restricted-imports': layerRule(['**/main/**', '**/renderer/**', 'electron', 'react']),
+    },
+  },
+  {
+    files: ['main/**'],
+    rules: { 'no-restricted-imports': layerRule(['**/renderer/**', 'react']) },
+  },
   {
     files: ['renderer/**'],
     languageOptions: { globals: { ...globals.browser } },
-    rules: { 'no-restricted-imports': layerRule(['**/main/**', '**/engine/**', 'node:*', 'electron']) },
+    rules: {
+      'no-restricted-imports': layerRule(['**/main/**', '**/engine/**', 'node:*', 'electron']),
+    },
+  },
+  {
+    // A sandboxed preload is CommonJS, where `import x = require()` is TypeScript's only form.
+    files: ['main/preload.cts'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     files: ['**/*.js'],

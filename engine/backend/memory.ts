@@ -50,7 +50,9 @@ export class MemoryTracker {
   }
 
   /** Peak bytes above the starting level while `fn` runs (the phase's own footprint). */
-  async measure<T>(fn: () => Promise<T> | T): Promise<{ result: T; peakBytes: number; extraBytes: number }> {
+  async measure<T>(
+    fn: () => Promise<T> | T,
+  ): Promise<{ result: T; peakBytes: number; extraBytes: number }> {
     const before = this.live;
     const savedPeak = this.peak;
     this.peak = before;
@@ -112,11 +114,20 @@ export async function sampleDeviceMemory(backendName = tf.getBackend()): Promise
     };
   }
   if (backendName === 'tensorflow') {
-    const gpu = await nvidiaSmi(['--query-gpu=memory.total,memory.free', '--format=csv,noheader,nounits']);
+    const gpu = await nvidiaSmi([
+      '--query-gpu=memory.total,memory.free',
+      '--format=csv,noheader,nounits',
+    ]);
     if (gpu === undefined) return { source: 'none' };
     const [total, free] = (gpu[0] ?? '').split(',').map((v) => Number(v.trim()) * MiB);
-    const apps = (await nvidiaSmi(['--query-compute-apps=pid,used_memory', '--format=csv,noheader,nounits'])) ?? [];
-    const mine = apps.map((line) => line.split(',').map((v) => v.trim())).find(([pid]) => Number(pid) === process.pid);
+    const apps =
+      (await nvidiaSmi([
+        '--query-compute-apps=pid,used_memory',
+        '--format=csv,noheader,nounits',
+      ])) ?? [];
+    const mine = apps
+      .map((line) => line.split(',').map((v) => v.trim()))
+      .find(([pid]) => Number(pid) === process.pid);
     return {
       source: 'nvidia-smi',
       usedBytes: mine ? Number(mine[1]) * MiB : 0,

@@ -1,0 +1,182 @@
+// The webgpu backend on this machine's adapter (SwiftShader without a GPU) against the cpu
+// reference, the buffer-size guard, device errors, memory accounting and release. Skips when no
+// adapter exists, unless WHETSTONE_REQUIRE_WEBGPU=1.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WhetstoneError } from '../errors.js';
+import { setLogSink } from '../log.js';
+import { Rng } from '../util/rng.js';
+import { opCases, relativeError } from './op-cases.js';
+import { initBackend, releaseBackend, type BackendReport } from './select.js';
+import {
+  errorAgainstCpu,
+  expectSame,
+  intCases,
+  memoryFigures,
+  onBackend,
+  valuesOn,
+} from './testing.js';
+import { tf } from './tf.js';
+import { clearWebGpuError, lastWebGpuError, setWebGpuBufferLimit } from './webgpu.js';
+
+const required = process.env.WHETSTONE_REQUIRE_WEBGPU === '1';
+const started: { report: BackendReport } | { error: string } = await initBackend({
+  backend: 'webgpu',
+}).then(
+  (report) => ({ report }),
+  (err: unknown) => ({ error: (err as Error).message }),
+);
+const unavailable = 'error' in started ? started.error : undefined;
+const title = `webgpu backend${unavailable !== undefined && !required ? ` (skipped: ${unavailable})` : ''}`;
+
+async function rejection(run: () => unknown): Promise<WhetstoneError> {
+  try {
+    await run();
+  } catch (err) {
+    expect(err).toBeInstanceOf(WhetstoneError);
+    return err as WhetstoneError;
+  }
+  throw new Error('expected an error');
+}
+
+describe.skipIf(unavailable !== undefined && !required)(title, () => {
+  let report: BackendReport;
+  beforeAll(() => {
+    if ('error' in started)
+      throw new Error(
+        `WebGPU is required (WHETSTONE_REQUIRE_WEBGPU=1) but unavailable: ${started.error}`,
+      );
+    report = started.report;
+  });
+  afterAll(() => releaseBackend());
+
+  it('reports the adapter, its kind and its buffer limit', () => {
+    expect(report.backend).toBe('webgpu');
+    expect(report.gpu).toBe(!report.software);
+    expect(report.maxBufferBytes).toBeGreaterThanOrEqual(128 * 1024 * 1024); // WebGPU's guaranteed minimum
+    if (/swiftshader/i.test(report.device)) {
+      expect(report.software).toBe(true);
+      expect(report.device).toMatch(/software\)$/);
+    }
+    expect(tf.getBackend()).toBe('webgpu');
+  });
+
+  it('matmul + softmax and its gradient match cpu within 1e-5', async () => {
+    const rng = new Rng(3);
+    const [x, w, t] = [rng.normals(16 * 32), rng.normals(32 * 24, 0.2), rng.normals(16 * 24)];
+    const run = async () => {
+      const [loss, dx, dw] = tf.tidy((): [tf.Tensor, tf.Tensor, tf.Tensor] => {
+        const f = (a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(tf.softmax(tf.matMul(a, b)), tf.tensor(t, [16, 24])));
+        // tf.grads gives one gradient per input.
+        const [gx, gw] = tf.grads(f)([tf.tensor(x, [16, 32]), tf.tensor(w, [32, 24])]);
+        return [f(tf.tensor(x, [16, 32]), tf.tensor(w, [32, 24])), gx!, gw!];
+      });
+      const values = await Promise.all([loss, dx, dw].map((v) => v.data()));
+      tf.dispose([loss, dx, dw]);
+      return values;
+    };
+    const gpu = await run();
+    const cpu = await onBackend('cpu', run);
+    for (let i = 0; i < 3; i++) expect(relativeError(gpu[i]!, cpu[i]!, 0)).toBeLessThan(1e-5);
+  });
+
+  // WGSL only promises sin/cos to 2^-11 absolute on [-pi, pi]; SwiftShader uses that latitude.
+  const tolerance: Record<string, number> = { 'sin cos': 1e-3 };
+
+  it.each(opCases.map((c) => [c.name, c] as const))(
+    '%s matches cpu forward and backward',
+    async (name, c) => {
+      expect(await errorAgainstCpu(c)).toBeLessThan(tolerance[name] ?? 1e-5);
+    },
+  );
+
+  it('reverse cumsum matches cpu across lengths (the shader cache would reuse a wrong one)', async () => {
+    const cases: [number[], number, boolean][] = [
+      [[3, 4], 1, false],
+      [[3, 5], 1, false],
+      [[2, 7], 1, true],
+      [[4, 3], 0, true],
+      [[6, 2, 3], 1, false],
+    ];
+    for (const [shape, axis, exclusive] of cases) {
+      const x = new Rng(shape[0]!).normals(shape.reduce((a, b) => a * b, 1));
+      const run = () => tf.tidy(() => tf.cumsum(tf.tensor(x, shape), axis, exclusive, true));
+      const [gpu, cpu] = [await valuesOn('webgpu', run), await valuesOn('cpu', run)];
+      expect(relativeError(gpu.values, cpu.values), `${shape.join('x')} axis ${axis}`).toBeLessThan(
+        1e-5,
+      );
+    }
+    const run = () => tf.tidy(() => tf.cumprod(tf.tensor([[1, 2, 3, 4, 5, 6]]), 1, false, true));
+    expect((await valuesOn('webgpu', run)).values).toEqual([720, 720, 360, 120, 30, 6]);
+  });
+
+  it.each(intCases.map((c) => [c.name, c] as const))(
+    'int32/bool: %s matches cpu',
+    async (_name, c) => {
+      await expectSame('webgpu', c.name, c.run);
+    },
+  );
+
+  it('refuses a tensor above the buffer limit before dispatching, and recovers', async () => {
+    const before = tf.memory().numTensors;
+    setWebGpuBufferLimit(4096);
+    try {
+      const small = tf.ones([1024]); // exactly at the limit
+      const created = await rejection(() => tf.tensor1d(new Float32Array(1025)));
+      expect(created.code).toBe('DEVICE_LIMIT');
+      expect(created.message).toBe(
+        "A tensor of 4100 bytes (4.0 KiB) exceeds this GPU's largest buffer binding (4096 bytes, 4.0 KiB); past it WebGPU results are silently wrong.",
+      );
+      expect(created.hint).toMatch(/smaller batch or sequence length, or another backend/);
+      // A kernel's output above the limit.
+      expect((await rejection(() => tf.concat([small, small]))).code).toBe('DEVICE_LIMIT');
+      // A tensor made on another backend, uploaded when a kernel first reads it.
+      const moved = await onBackend('cpu', () => Promise.resolve(tf.ones([2048])));
+      expect((await rejection(() => tf.sum(moved))).code).toBe('DEVICE_LIMIT');
+      tf.dispose([small, moved]);
+    } finally {
+      setWebGpuBufferLimit(undefined);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    const big = tf.concat([tf.ones([1024]), tf.ones([1024])]);
+    expect((await tf.sum(big).data())[0]).toBe(2048);
+    big.dispose();
+  });
+
+  it('logs and keeps the device error nothing else reports', async () => {
+    const lines: string[] = [];
+    const previous = setLogSink((level, _scope, message) => {
+      lines.push(`${level}: ${message}`);
+    });
+    try {
+      clearWebGpuError();
+      const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+      device.createBuffer({ size: 2 ** 40, usage: GPUBufferUsage.STORAGE }); // over any maxBufferSize
+      for (let i = 0; i < 100 && lastWebGpuError() === undefined; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(lastWebGpuError()?.message).toMatch(/size/i);
+      expect(lines.some((l) => l.startsWith('error: WebGPU device error:'))).toBe(true);
+    } finally {
+      setLogSink(previous);
+      clearWebGpuError();
+    }
+  });
+
+  it('memory accounting matches tfjs on webgpu', async () => {
+    const { peak, profiledPeak, live, numBytes } = await memoryFigures();
+    expect(live).toBe(numBytes);
+    expect(peak).toBe(profiledPeak);
+    expect(peak).toBeGreaterThan(live);
+  });
+
+  it('release destroys the device and removes navigator.gpu', async () => {
+    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    await releaseBackend();
+    expect((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu).toBeUndefined();
+    expect((await device.lost).reason).toBe('destroyed');
+    // And WebGPU starts again afterwards.
+    const again = await initBackend({ backend: 'webgpu' });
+    expect(again.backend).toBe('webgpu');
+    expect(Array.from(await tf.add(tf.ones([3]), 1).data())).toEqual([2, 2, 2]);
+  });
+});
