@@ -1,0 +1,52 @@
+// The surface every architecture implements. Splitting a model into embed, blocks and head lets
+// block-wise methods (LOMO) recompute and update one part at a time; the full forward is the
+// same three steps in a row.
+import { tf, type Tensor2D, type Tensor3D } from '../backend/tf.js';
+import type { KVCache } from './layers/kv-cache.js';
+import type { LinearFn, LinearSpec } from './layers/linear.js';
+import type { Params } from './params.js';
+import type { ModelConfig } from './config.js';
+
+/** 'embed', a block index, or 'head'. */
+export type ModelPart = 'embed' | number | 'head';
+
+export interface CausalLM {
+  readonly config: ModelConfig;
+  readonly params: Params;
+  /** Token ids [B, T] (int32) -> hidden states [B, T, C]; positions start at `offset`. */
+  embed(ids: Tensor2D, offset?: number): Tensor3D;
+  /** Decoder block `index`: [B, T, C] -> [B, T, C]. With a cache, keys/values are appended to it. */
+  block(index: number, h: Tensor3D, cache?: KVCache): Tensor3D;
+  /** Final norm and LM head: [B, T, C] -> logits [B, T, V]. */
+  head(h: Tensor3D): Tensor3D;
+  /** Names of the parameters a part reads (a tied embedding is listed by both embed and head). */
+  partParams(part: ModelPart): string[];
+  /** Every linear module, for adapters and quantization. */
+  linearSpecs(): LinearSpec[];
+  /** Free the model's constant tensors (masks, rotary tables); parameters belong to `params`. */
+  dispose(): void;
+}
+
+/** Options every architecture accepts. */
+export interface ModelOptions {
+  /** How linear modules compute; dense by default. PEFT and quantization wrap it. */
+  linear?: LinearFn;
+}
+
+/** Full forward: logits [B, T, V]. With a cache, continues from `cache.length` and advances it. */
+export function forwardLogits(model: CausalLM, ids: Tensor2D, cache?: KVCache): Tensor3D {
+  return tf.tidy(() => {
+    let h = model.embed(ids, cache?.length ?? 0);
+    for (let i = 0; i < model.config.layers; i++) h = model.block(i, h, cache);
+    const logits = model.head(h);
+    if (cache) cache.length += ids.shape[1];
+    return logits;
+  });
+}
+
+/** Apply a linear module to [B, T, in] -> [B, T, out]. */
+export function applyLinear(linear: LinearFn, spec: LinearSpec, x: Tensor3D): Tensor3D {
+  const [b, t, c] = x.shape;
+  const y = linear(spec, tf.reshape(x, [b * t, c]));
+  return tf.reshape(y, [b, t, spec.outFeatures]);
+}

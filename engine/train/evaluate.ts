@@ -1,0 +1,64 @@
+// Mean loss and perplexity of a model over plain texts: every token after the first is a target,
+// sequences are truncated to the context and batched with right padding that the mask ignores.
+import { tf } from '../backend/tf.js';
+import type { TextTokenizer } from '../io/tokenizer.js';
+import { forwardLogits, type CausalLM } from '../models/causal-lm.js';
+import { maskedNll } from '../models/loss.js';
+
+export interface EvalOptions {
+  maxLength: number;
+  batchSize: number;
+  onBatch?: (done: number, total: number) => void;
+}
+
+export interface EvalResult {
+  loss: number;
+  perplexity: number;
+  /** Target tokens scored. */
+  tokens: number;
+  examples: number;
+  truncated: number;
+}
+
+/** Round padded lengths up, so the webgpu buffer pool sees few distinct shapes. */
+const PAD_MULTIPLE = 16;
+
+export async function evaluateTexts(
+  model: CausalLM,
+  tokenizer: TextTokenizer,
+  texts: string[],
+  opts: EvalOptions,
+): Promise<EvalResult> {
+  let truncated = 0;
+  const sequences = texts.map((text) => {
+    const ids = tokenizer.encode(text, { addSpecialTokens: true });
+    if (ids.length > opts.maxLength) truncated++;
+    return ids.slice(0, opts.maxLength);
+  });
+  let nllSum = 0;
+  let count = 0;
+  const batches = Math.ceil(sequences.length / opts.batchSize);
+  for (let b = 0; b < batches; b++) {
+    const batch = sequences.slice(b * opts.batchSize, (b + 1) * opts.batchSize);
+    const longest = Math.max(...batch.map((s) => s.length));
+    const width = Math.min(opts.maxLength, Math.ceil(longest / PAD_MULTIPLE) * PAD_MULTIPLE);
+    const ids = new Int32Array(batch.length * width);
+    const mask = new Float32Array(batch.length * width);
+    batch.forEach((seq, row) => {
+      ids.set(seq, row * width);
+      mask.fill(1, row * width, row * width + seq.length);
+    });
+    const { sum, count: n } = tf.tidy(() => {
+      const idsT = tf.tensor2d(ids, [batch.length, width], 'int32');
+      const logits = forwardLogits(model, idsT);
+      return maskedNll(logits, idsT, tf.tensor2d(mask, [batch.length, width]));
+    });
+    nllSum += (await sum.data())[0]!;
+    count += (await n.data())[0]!;
+    sum.dispose();
+    n.dispose();
+    opts.onBatch?.(b + 1, batches);
+  }
+  const loss = count > 0 ? nllSum / count : NaN;
+  return { loss, perplexity: Math.exp(loss), tokens: count, examples: sequences.length, truncated };
+}
