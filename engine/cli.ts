@@ -1,0 +1,41 @@
+// The `whetstone` command: runs engine jobs in this process. `whetstone --help` lists commands.
+// With --json, every event is a JSON line on stdout; the last is `done` or `error`.
+import { createRequire } from 'node:module';
+import { releaseBackend } from './backend/select.js';
+import { toErrorInfo } from './errors.js';
+import { runJob } from './jobs/run-job.js';
+import { setLogLevel, setLogSink, type LogLevel } from './log.js';
+import type { EngineEvent } from './protocol.js';
+import { helpText, parseCommandLine } from './cli/parse.js';
+import { printHuman } from './cli/print.js';
+
+const levels = ['error', 'warn', 'info', 'debug'];
+
+export async function main(argv: string[]): Promise<number> {
+  let json = argv.includes('--json');
+  const emit = (event: EngineEvent) =>
+    json ? process.stdout.write(`${JSON.stringify(event)}\n`) : printHuman(event);
+  try {
+    const parsed = parseCommandLine(argv);
+    json = parsed.json;
+    if (parsed.command === 'help') {
+      process.stdout.write(helpText(parsed.helpFor));
+      return 0;
+    }
+    if (parsed.command === 'version') {
+      const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+      process.stdout.write(`${pkg.version}\n`);
+      return 0;
+    }
+    if (parsed.logLevel !== undefined && levels.includes(parsed.logLevel))
+      setLogLevel(parsed.logLevel as LogLevel);
+    if (json) setLogSink((level, scope, message) => emit({ type: 'log', level, scope, message }));
+    const ok = await runJob(parsed.job, emit);
+    return ok ? 0 : 1;
+  } catch (err) {
+    emit({ type: 'error', ...toErrorInfo(err) });
+    return 2;
+  } finally {
+    await releaseBackend();
+  }
+}

@@ -1,0 +1,104 @@
+// The CLI's commands: their options, help text, and how arguments become a JobSpec.
+import type { JobSpec } from '../protocol.js';
+
+type OptionKind = 'string' | 'number' | 'boolean';
+
+export interface CommandDef {
+  summary: string;
+  usage: string;
+  /** CLI flag (kebab-case) -> [JobSpec field, kind, help]. */
+  options: Record<string, [field: string, kind: OptionKind, help: string]>;
+  required: string[];
+}
+
+const backend: CommandDef['options'] = {
+  backend: [
+    'backend',
+    'string',
+    'tensorflow | webgpu | wasm | cpu (default: best available; env WHETSTONE_BACKEND)',
+  ],
+};
+
+export const commands: Record<JobSpec['kind'], CommandDef> = {
+  info: {
+    summary: 'Describe a model folder (architecture, size, files, tokenizer).',
+    usage: 'whetstone info --model DIR [--json]',
+    options: { model: ['model', 'string', 'Hugging Face model folder'] },
+    required: ['model'],
+  },
+  generate: {
+    summary: 'Continue a prompt with a model (greedy by default).',
+    usage:
+      'whetstone generate --model DIR --prompt TEXT [--max-new-tokens N] [--temperature T --top-k K --top-p P --seed S] [--chat] [--json]',
+    options: {
+      model: ['model', 'string', 'Hugging Face model folder'],
+      prompt: ['prompt', 'string', 'text to continue'],
+      chat: ['chat', 'boolean', "wrap the prompt as a user turn with the model's chat template"],
+      'max-new-tokens': ['maxNewTokens', 'number', 'tokens to generate (default 64)'],
+      temperature: ['temperature', 'number', '0 = greedy (default), higher = more random'],
+      'top-k': ['topK', 'number', 'sample among the k most likely tokens (0 = all)'],
+      'top-p': [
+        'topP',
+        'number',
+        'sample among the most likely tokens reaching probability p (1 = all)',
+      ],
+      seed: ['seed', 'number', 'sampling seed (default 0)'],
+      ...backend,
+    },
+    required: ['model', 'prompt'],
+  },
+  eval: {
+    summary: 'Mean loss and perplexity over a JSONL file of {"text": ...} rows.',
+    usage:
+      'whetstone eval --model DIR --data FILE.jsonl [--max-length N] [--batch-size B] [--json]',
+    options: {
+      model: ['model', 'string', 'Hugging Face model folder'],
+      data: ['data', 'string', 'JSONL file, one {"text": "..."} per line'],
+      'max-length': [
+        'maxLength',
+        'number',
+        'truncate texts to N tokens (default min(1024, context))',
+      ],
+      'batch-size': ['batchSize', 'number', 'sequences per batch (default 4)'],
+      ...backend,
+    },
+    required: ['model', 'data'],
+  },
+  logits: {
+    summary: 'Write the logits [B, T, V] for token ids, to compare with other implementations.',
+    usage: 'whetstone logits --model DIR --ids FILE.json --out FILE.safetensors [--json]',
+    options: {
+      model: ['model', 'string', 'Hugging Face model folder'],
+      ids: ['ids', 'string', 'JSON file: [[ids], ...]'],
+      out: ['out', 'string', 'safetensors file to write (logits, input_ids, lengths)'],
+      ...backend,
+    },
+    required: ['model', 'ids', 'out'],
+  },
+  fixture: {
+    summary: 'Write a small random model in Hugging Face layout (for tests and demos).',
+    usage:
+      'whetstone fixture --arch llama|mistral|qwen2|gpt2|opt --out DIR [--layers N --hidden N --heads N --kv-heads N --vocab N --context N --seed S --dtype F32|F16|BF16 --shard-bytes N --force]',
+    options: {
+      arch: ['arch', 'string', 'llama | mistral | qwen2 | gpt2 | opt'],
+      out: ['out', 'string', 'folder to create'],
+      layers: ['layers', 'number', 'decoder blocks (default 2)'],
+      hidden: ['hidden', 'number', 'model width (default 64)'],
+      heads: ['heads', 'number', 'attention heads (default 4)'],
+      'kv-heads': ['kvHeads', 'number', 'key/value heads (Llama family; default heads/2)'],
+      vocab: ['vocab', 'number', 'vocabulary size (default 512)'],
+      context: ['contextLength', 'number', 'context length (default 128)'],
+      seed: ['seed', 'number', 'random seed (default 0)'],
+      dtype: ['dtype', 'string', 'storage dtype F32 | F16 | BF16 (default F32)'],
+      'shard-bytes': ['maxShardBytes', 'number', 'split into shards of at most N bytes'],
+      force: ['force', 'boolean', 'replace an existing --out folder'],
+    },
+    required: ['arch', 'out'],
+  },
+  backends: {
+    summary: 'Show the tensor backend this machine gets, its device, and why others were skipped.',
+    usage: 'whetstone backends [--backend NAME] [--json]',
+    options: { ...backend },
+    required: [],
+  },
+};

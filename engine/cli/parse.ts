@@ -1,0 +1,90 @@
+// Turning argv into a JobSpec-shaped object. The JobSpec schema does the value checks; this only
+// knows flags, kinds and which flags a command requires.
+import { parseArgs } from 'node:util';
+import { WhetstoneError } from '../errors.js';
+import { commands, type CommandDef } from './commands.js';
+
+export interface ParsedCommand {
+  command: keyof typeof commands | 'help' | 'version';
+  json: boolean;
+  logLevel?: string;
+  job?: Record<string, unknown>;
+  /** Command whose help was asked for. */
+  helpFor?: keyof typeof commands;
+}
+
+const globalOptions = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  'log-level': { type: 'string' },
+} as const;
+
+export function parseCommandLine(argv: string[]): ParsedCommand {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h')
+    return { command: 'help', json: false };
+  if (name === 'version' || name === '--version') return { command: 'version', json: false };
+  if (!(name in commands)) {
+    throw new WhetstoneError(
+      'BAD_ARGUMENT',
+      `Unknown command "${name}".`,
+      `Commands: ${Object.keys(commands).join(', ')}. Run whetstone --help.`,
+    );
+  }
+  const command = name as keyof typeof commands;
+  const def: CommandDef = commands[command];
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    ...globalOptions,
+  };
+  for (const [flag, [, kind]] of Object.entries(def.options))
+    options[flag] = { type: kind === 'boolean' ? 'boolean' : 'string' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new WhetstoneError('BAD_ARGUMENT', (err as Error).message, `Usage: ${def.usage}`);
+  }
+  const json = values.json === true;
+  const logLevel = values['log-level'] as string | undefined;
+  if (values.help === true) return { command: 'help', json, helpFor: command };
+  const job: Record<string, unknown> = { kind: command };
+  for (const [flag, [field, kind]] of Object.entries(def.options)) {
+    const value = values[flag];
+    if (value === undefined) continue;
+    job[field] = kind === 'number' ? toNumber(flag, value as string, def) : value;
+  }
+  const missing = def.required.filter((flag) => values[flag] === undefined);
+  if (missing.length > 0) {
+    throw new WhetstoneError(
+      'BAD_ARGUMENT',
+      `Missing ${missing.map((f) => `--${f}`).join(', ')}.`,
+      `Usage: ${def.usage}`,
+    );
+  }
+  return { command, json, logLevel, job };
+}
+
+function toNumber(flag: string, value: string, def: CommandDef): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) {
+    throw new WhetstoneError(
+      'BAD_ARGUMENT',
+      `--${flag} expects a number, got "${value}".`,
+      `Usage: ${def.usage}`,
+    );
+  }
+  return n;
+}
+
+export function helpText(command?: keyof typeof commands): string {
+  if (command !== undefined) {
+    const def = commands[command];
+    const lines = Object.entries(def.options).map(
+      ([flag, [, kind, help]]) =>
+        `  --${flag}${kind === 'boolean' ? '' : ' ' + kind.toUpperCase()}  ${help}`,
+    );
+    return `${def.summary}\n\nUsage: ${def.usage}\n\nOptions:\n${lines.join('\n')}\n  --json  print JSON lines (the last is {"type":"done"} or {"type":"error"})\n`;
+  }
+  const list = Object.entries(commands).map(([name, def]) => `  ${name.padEnd(10)} ${def.summary}`);
+  return `Whetstone: fine-tune local language models with memory-efficient methods.\n\nUsage: whetstone <command> [options]\n\nCommands:\n${list.join('\n')}\n\nRun whetstone <command> --help for a command's options.\n`;
+}

@@ -1,0 +1,53 @@
+// The child-process host runs real jobs and sends their events back in batches.
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { EngineEvent } from '../protocol.js';
+
+const entry = join(import.meta.dirname, '..', '..', 'dist', 'engine', 'host', 'child.js');
+
+interface HostMessage {
+  type: string;
+  events?: EngineEvent[];
+}
+
+function startHost() {
+  const child = fork(entry, [], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    serialization: 'advanced',
+  });
+  const messages: HostMessage[] = [];
+  child.on('message', (m) => messages.push(m as HostMessage));
+  const until = (predicate: () => boolean) =>
+    new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (predicate()) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 20);
+    });
+  const events = () => messages.flatMap((m) => m.events ?? []);
+  return { child, messages, events, until };
+}
+
+describe('engine child host', () => {
+  it('runs jobs in order, batches events, and rejects bad jobs with an error event', async () => {
+    const host = startHost();
+    await host.until(() => host.messages.some((m) => m.type === 'ready'));
+    host.child.send({ type: 'run', job: { kind: 'backends', backend: 'cpu' } });
+    host.child.send({ type: 'run', job: { kind: 'generate' } });
+    await host.until(
+      () => host.events().filter((e) => e.type === 'done' || e.type === 'error').length === 2,
+    );
+    const finals = host.events().filter((e) => e.type === 'done' || e.type === 'error');
+    expect(finals[0]).toMatchObject({ type: 'done', job: 'backends', backend: 'cpu' });
+    expect(finals[1]).toMatchObject({ type: 'error', code: 'BAD_ARGUMENT' });
+    // Logs may come first (backend selection logs as it goes); the first job event is hello.
+    const firstJobEvent = host.events().find((e) => e.type !== 'log');
+    expect(firstJobEvent).toMatchObject({ type: 'hello', v: 1, backend: { name: 'cpu' } });
+    const exited = new Promise<number | null>((resolve) => host.child.on('exit', resolve));
+    host.child.send({ type: 'shutdown' });
+    expect(await exited).toBe(0);
+  });
+});

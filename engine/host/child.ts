@@ -1,0 +1,63 @@
+// Engine entry for a Node child process (child_process.fork) or an Electron utility process:
+// receives {type: 'run', job} messages, runs each job, and posts engine events back in batches.
+import { setLogSink } from '../log.js';
+import { releaseBackend } from '../backend/select.js';
+import { runJob } from '../jobs/run-job.js';
+import type { EngineEvent } from '../protocol.js';
+import { EventBatcher } from './event-batcher.js';
+
+export type HostCommand = { type: 'run'; job: unknown } | { type: 'shutdown' };
+
+interface Port {
+  post(message: unknown): void;
+  onMessage(handler: (message: unknown) => void): void;
+}
+
+/** The transport of whichever host started us: Electron's parentPort, or Node's IPC channel. */
+function parentPort(): Port {
+  const electronPort = (
+    process as {
+      parentPort?: {
+        postMessage(m: unknown): void;
+        on(e: 'message', h: (e: { data: unknown }) => void): void;
+      };
+    }
+  ).parentPort;
+  if (electronPort) {
+    return {
+      post: (m) => electronPort.postMessage(m),
+      onMessage: (h) => electronPort.on('message', (e) => h(e.data)),
+    };
+  }
+  if (process.send) {
+    return { post: (m) => process.send!(m), onMessage: (h) => process.on('message', h) };
+  }
+  throw new Error(
+    'engine/host/child must be started with an IPC channel (fork or utilityProcess.fork).',
+  );
+}
+
+const port = parentPort();
+const batcher = new EventBatcher((events: EngineEvent[]) => port.post({ type: 'events', events }));
+setLogSink((level, scope, message) => batcher.push({ type: 'log', level, scope, message }));
+
+let queue = Promise.resolve();
+port.onMessage((message) => {
+  const command = message as HostCommand;
+  if (command.type === 'shutdown') {
+    queue = queue.then(async () => {
+      batcher.flush();
+      await releaseBackend();
+      process.exit(0);
+    });
+    return;
+  }
+  if (command.type === 'run') {
+    // Jobs run one after another: the tfjs engine is process-global.
+    queue = queue.then(async () => {
+      await runJob(command.job, (event) => batcher.push(event));
+      batcher.flush();
+    });
+  }
+});
+port.post({ type: 'ready' });

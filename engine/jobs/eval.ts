@@ -1,0 +1,45 @@
+// `whetstone eval`: mean loss and perplexity of a model over a JSONL file of {"text": ...} rows.
+import { WhetstoneError } from '../errors.js';
+import { describeProblems, readTextRows } from '../data/jsonl.js';
+import { loadTokenizer } from '../io/tokenizer.js';
+import { loadModel } from '../models/load.js';
+import type { JobSpec } from '../protocol.js';
+import { evaluateTexts } from '../train/evaluate.js';
+import type { JobContext, JobResult } from './run-job.js';
+
+type EvalSpec = Extract<JobSpec, { kind: 'eval' }>;
+
+export async function evalJob(spec: EvalSpec, ctx: JobContext): Promise<JobResult> {
+  const { texts, problems } = await readTextRows(spec.data);
+  if (problems.length > 0) {
+    throw new WhetstoneError(
+      'DATASET_INVALID',
+      `${problems.length} row(s) of ${spec.data} cannot be used:\n${describeProblems(problems)}`,
+      'Each line must be a JSON object with a non-empty "text" string; fix or remove the rows listed.',
+    );
+  }
+  if (texts.length === 0) {
+    throw new WhetstoneError(
+      'DATASET_INVALID',
+      `${spec.data} has no rows.`,
+      'Add lines like {"text": "..."}.',
+    );
+  }
+  await ctx.backend();
+  const tokenizer = await loadTokenizer(spec.model);
+  const model = await loadModel(spec.model, {
+    onTensor: (done, total) => ctx.progress('load', done, total),
+  });
+  try {
+    const maxLength = Math.min(spec.maxLength ?? 1024, model.config.contextLength);
+    const result = await evaluateTexts(model, tokenizer, texts, {
+      maxLength,
+      batchSize: spec.batchSize,
+      onBatch: (done, total) => ctx.progress('eval', done, total),
+    });
+    return { fields: { ...result, maxLength }, weightBytes: model.params.bytes() };
+  } finally {
+    model.params.dispose();
+    model.dispose();
+  }
+}

@@ -1,0 +1,96 @@
+// Runs one job from a JobSpec and reports through `emit`: progress and tokens as they happen,
+// then exactly one `done` (with the result and memory figures) or one `error`.
+import { initBackend, type BackendReport } from '../backend/select.js';
+import { memory } from '../backend/memory.js';
+import { toErrorInfo, WhetstoneError } from '../errors.js';
+import { jobSpecSchema, PROTOCOL_VERSION, type Emit, type JobSpec } from '../protocol.js';
+import { backendsJob } from './backends.js';
+import { evalJob } from './eval.js';
+import { fixtureJob } from './fixture.js';
+import { generateJob } from './generate.js';
+import { infoJob } from './info.js';
+import { logitsJob } from './logits.js';
+
+export interface JobContext {
+  emit: Emit;
+  /** Start the tensor backend (once); jobs that only read files never call it. */
+  backend(): Promise<BackendReport>;
+  /** Progress, throttled so a fast loop does not flood the host. */
+  progress(phase: string, done: number, total?: number): void;
+}
+
+export interface JobResult {
+  fields: Record<string, unknown>;
+  /** Bytes of the model weights the job held (reported in `memory.weightBytes`). */
+  weightBytes: number;
+}
+
+type Handler<K extends JobSpec['kind']> = (
+  spec: Extract<JobSpec, { kind: K }>,
+  ctx: JobContext,
+) => Promise<JobResult>;
+
+const handlers: { [K in JobSpec['kind']]: Handler<K> } = {
+  backends: backendsJob,
+  info: infoJob,
+  generate: generateJob,
+  eval: evalJob,
+  logits: logitsJob,
+  fixture: fixtureJob,
+};
+
+const PROGRESS_INTERVAL_MS = 100;
+
+/** Validate `input` as a JobSpec and run it. Resolves to true when the job succeeded. */
+export async function runJob(input: unknown, emit: Emit): Promise<boolean> {
+  const started = performance.now();
+  let report: BackendReport | undefined;
+  let lastProgress = 0;
+  try {
+    const parsed = jobSpecSchema.safeParse(input);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'job'}: ${i.message}`);
+      throw new WhetstoneError('BAD_ARGUMENT', `Invalid job: ${problems.join('; ')}`);
+    }
+    const spec = parsed.data;
+    const ctx: JobContext = {
+      emit,
+      backend: async () => {
+        if (report === undefined) {
+          report = await initBackend({ backend: spec.backend });
+          emit({
+            type: 'hello',
+            v: PROTOCOL_VERSION,
+            backend: { name: report.backend, device: report.device, skipped: report.skipped },
+          });
+        }
+        memory.resetPeak();
+        return report;
+      },
+      progress: (phase, done, total) => {
+        const now = performance.now();
+        if (now - lastProgress < PROGRESS_INTERVAL_MS && done !== total) return;
+        lastProgress = now;
+        emit({ type: 'progress', phase, done, total });
+      },
+    };
+    const run = handlers[spec.kind] as Handler<JobSpec['kind']>;
+    const result = await run(spec, ctx);
+    emit({
+      type: 'done',
+      job: spec.kind,
+      ...result.fields,
+      memory: {
+        peakBytes: memory.peakBytes,
+        weightBytes: result.weightBytes,
+        liveBytes: memory.liveBytes,
+        rssBytes: process.memoryUsage().rss,
+      },
+      elapsedMs: Math.round(performance.now() - started),
+    });
+    return true;
+  } catch (err) {
+    emit({ type: 'error', ...toErrorInfo(err) });
+    return false;
+  }
+}
