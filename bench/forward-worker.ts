@@ -54,4 +54,8 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
+// A backend that cannot start is a row that says why, not a crash.
+await main().catch((err: unknown) => {
+  const reason = err instanceof Error ? err.message : String(err);
+  process.stdout.write(`${JSON.stringify({ backend, skipped: reason })}\n`);
+});

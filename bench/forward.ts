@@ -59,6 +59,41 @@ for (const backend of ['tensorflow', 'webgpu', 'wasm', 'cpu'])
   rows.push(await measure(backend, model));
 await rm(dir, { recursive: true, force: true });
 
+rows.push(...(await torchRows()));
+
+/** PyTorch's matmul on the same machine in the same run, as a peer (skipped without torch). */
+async function torchRows(): Promise<Row[]> {
+  const script = join(import.meta.dirname, '..', '..', 'bench', 'torch_matmul.py');
+  try {
+    const { stdout } = await run('/usr/bin/python3', [script]);
+    const peer = JSON.parse(stdout) as {
+      torch: string;
+      cores: number;
+      oneThread: Record<string, number>;
+      allThreads: Record<string, number>;
+    };
+    return [
+      {
+        backend: 'torch (peer)',
+        device: `PyTorch ${peer.torch}, 1 thread`,
+        matmulGflops: peer.oneThread,
+      },
+      {
+        backend: 'torch (peer)',
+        device: `PyTorch ${peer.torch}, ${peer.cores} threads`,
+        matmulGflops: peer.allThreads,
+      },
+    ];
+  } catch (err) {
+    return [
+      {
+        backend: 'torch (peer)',
+        skipped: `python3-torch not available (${(err as Error).message.split('\n')[0]})`,
+      },
+    ];
+  }
+}
+
 const cpu = rows.find((r) => r.backend === 'cpu')?.forwardTokensPerSecond;
 const header =
   '| backend | device | matmul 256 | matmul 512 | matmul 1024 (GFLOP/s) | forward tok/s (llama 4x256, T=128) | vs cpu |';
@@ -70,8 +105,10 @@ for (const r of rows) {
     continue;
   }
   const g = r.matmulGflops ?? {};
-  const tps = r.forwardTokensPerSecond ?? 0;
+  const tps = r.forwardTokensPerSecond;
+  const forward = tps === undefined ? '-' : tps.toFixed(0);
+  const ratio = tps !== undefined && cpu ? `${(tps / cpu).toFixed(2)}x` : '-';
   console.log(
-    `| ${r.backend} | ${r.device} | ${g[256]?.toFixed(1)} | ${g[512]?.toFixed(1)} | ${g[1024]?.toFixed(1)} | ${tps.toFixed(0)} | ${cpu ? (tps / cpu).toFixed(2) : '-'}x |`,
+    `| ${r.backend} | ${r.device} | ${g[256]?.toFixed(1)} | ${g[512]?.toFixed(1)} | ${g[1024]?.toFixed(1)} | ${forward} | ${ratio} |`,
   );
 }

@@ -21,7 +21,9 @@ function electronBinary() {
   const pathFile = join(pkgDir, 'path.txt');
   if (!existsSync(pathFile)) {
     console.log('Fetching the Electron binary (first start)…');
-    spawnSync(process.execPath, [join(pkgDir, 'install.js')], { stdio: 'inherit' });
+    const fetch = spawnSync(process.execPath, [join(pkgDir, 'install.js')], { encoding: 'utf8' });
+    const reason = `${fetch.stderr ?? ''}`.split('\n').find((line) => line.trim() !== '');
+    if (fetch.status !== 0 && reason) console.log(`Could not fetch it: ${reason.trim()}`);
   }
   if (!existsSync(pathFile)) return undefined;
   const binary = join(pkgDir, 'dist', readFileSync(pathFile, 'utf8').trim());

@@ -119,23 +119,33 @@ export async function sampleDeviceMemory(backendName = tf.getBackend()): Promise
       '--format=csv,noheader,nounits',
     ]);
     if (gpu === undefined) return { source: 'none' };
-    const [total, free] = (gpu[0] ?? '').split(',').map((v) => Number(v.trim()) * MiB);
     const apps =
       (await nvidiaSmi([
         '--query-compute-apps=pid,used_memory',
         '--format=csv,noheader,nounits',
       ])) ?? [];
-    const mine = apps
-      .map((line) => line.split(',').map((v) => v.trim()))
-      .find(([pid]) => Number(pid) === process.pid);
-    return {
-      source: 'nvidia-smi',
-      usedBytes: mine ? Number(mine[1]) * MiB : 0,
-      totalBytes: total,
-      freeBytes: free,
-    };
+    return parseNvidiaSmi(gpu, apps, process.pid);
   }
   return { source: 'none' };
+}
+
+/**
+ * nvidia-smi's CSV answers (MiB, no header): the first GPU's `total, free`, and this process's
+ * line among `pid, used_memory`.
+ */
+export function parseNvidiaSmi(gpuLines: string[], appLines: string[], pid: number): DeviceMemory {
+  const [total, free] = (gpuLines[0] ?? '').split(',').map((v) => Number(v.trim()) * MiB);
+  const mine = appLines
+    .map((line) => line.split(',').map((v) => v.trim()))
+    .find(([p]) => Number(p) === pid);
+  const used = mine ? Number(mine[1]) * MiB : 0;
+  const known = (n: number | undefined) => (n !== undefined && Number.isFinite(n) ? n : undefined);
+  return {
+    source: 'nvidia-smi',
+    usedBytes: known(used),
+    totalBytes: known(total),
+    freeBytes: known(free),
+  };
 }
 
 /** One reading of every memory figure. */
