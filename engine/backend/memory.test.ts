@@ -20,6 +20,20 @@ describe('memory accounting', () => {
     expect(memory.liveBytes).toBe(tf.memory().numBytes);
   });
 
+  it('handles sharing a buffer (reshape, clone, variables) cost nothing more', () => {
+    const before = memory.liveBytes;
+    const a = tf.zeros([64, 64]); // 16 KiB
+    const views = [tf.reshape(a, [4096]), tf.clone(a), tf.reshape(a, [16, 256])];
+    const v = tf.variable(a, false);
+    expect(memory.liveBytes - before).toBe(16384);
+    expect(tf.memory().numBytes).toBeGreaterThan(memory.liveBytes); // tfjs counts each handle
+    a.dispose();
+    views.forEach((t) => t.dispose());
+    expect(memory.liveBytes - before).toBe(16384); // the variable still holds the buffer
+    v.dispose();
+    expect(memory.liveBytes).toBe(before);
+  });
+
   it('the peak sees intermediates freed inside tidy, and restarts per phase', async () => {
     memory.resetPeak();
     const base = memory.liveBytes;

@@ -1,39 +1,78 @@
-// Memory accounting. Tensor bytes come from tfjs's engine state: every tensor allocation and
-// release writes `state.numBytes`, so intercepting that write gives live and peak bytes exactly
-// and for free on every backend. Device memory and RSS are sampled separately.
+// Memory accounting: bytes of the tensor data buffers alive, and their peak.
+//
+// tfjs's own figure (`tf.memory().numBytes`, also behind `tf.profile`) counts tensor *handles*:
+// a reshape, a clone, or the copy of every input the gradient tape saves for backward shares its
+// buffer yet is counted again, so a full backward pass appears to hold a second copy of the
+// weights. We count buffers instead: every handle passes through the engine's `trackTensor` when
+// made and `disposeTensor` when disposed, so counting handles per buffer (dataId) there gives
+// live and peak buffer bytes exactly and at no cost, on every backend. (The engine's own buffer
+// registry is no use: webgpu defers freeing a buffer that is being read, and the engine then
+// never hears that it went.) Device memory and RSS are sampled separately.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { tf } from './tf.js';
 
 const execFileAsync = promisify(execFile);
 
-interface EngineState {
-  numBytes: number;
+interface Handle {
+  dataId: object;
+  size: number;
+  dtype: tf.DataType;
 }
 
-/** Live and peak tensor bytes of the tfjs engine, with a resettable peak. */
+interface EngineHooks {
+  trackTensor(a: Handle, backend?: unknown): void;
+  disposeTensor(a: Handle): void;
+  state: { numBytes: number };
+}
+
+/** Live and peak bytes of tensor buffers in the tfjs engine, with a resettable peak. */
 export class MemoryTracker {
   private live = 0;
   private peak = 0;
-  private state: EngineState | undefined;
+  private readonly buffers = new Map<object, { bytes: number; handles: number }>();
+  private engine: EngineHooks | undefined;
+  private state: object | undefined;
 
-  /** Start watching the current engine state (again, if tfjs replaced it since). */
+  /** Start watching the tfjs engine; after `engine.reset()` (a new state), start over. */
   install(): this {
-    const state = tf.engine().state as unknown as EngineState;
-    if (this.state === state) return this;
-    this.state = state;
-    this.live = state.numBytes;
-    this.peak = this.live;
-    Object.defineProperty(state, 'numBytes', {
-      configurable: true,
-      enumerable: true,
-      get: () => this.live,
-      set: (value: number) => {
-        this.live = value;
-        if (value > this.peak) this.peak = value;
-      },
-    });
+    const engine = tf.engine() as unknown as EngineHooks;
+    if (this.state !== engine.state) {
+      // Buffers made before we watch are unknown to us: start from tfjs's count of them.
+      this.state = engine.state;
+      this.buffers.clear();
+      this.live = engine.state.numBytes;
+      this.peak = this.live;
+    }
+    if (this.engine === engine) return this;
+    this.engine = engine;
+    const track = engine.trackTensor.bind(engine);
+    const dispose = engine.disposeTensor.bind(engine);
+    engine.trackTensor = (a, backend) => {
+      const entry = this.buffers.get(a.dataId);
+      if (entry) entry.handles++;
+      else {
+        const simple = a.dtype !== 'string' && a.dtype !== 'complex64';
+        const bytes = simple ? a.size * tf.util.bytesPerElement(a.dtype) : 0;
+        this.buffers.set(a.dataId, { bytes, handles: 1 });
+        this.add(bytes);
+      }
+      track(a, backend);
+    };
+    engine.disposeTensor = (a) => {
+      const entry = this.buffers.get(a.dataId);
+      if (entry && --entry.handles === 0) {
+        this.buffers.delete(a.dataId);
+        this.add(-entry.bytes);
+      }
+      dispose(a);
+    };
     return this;
+  }
+
+  private add(bytes: number): void {
+    this.live += bytes;
+    if (this.live > this.peak) this.peak = this.live;
   }
 
   get liveBytes(): number {

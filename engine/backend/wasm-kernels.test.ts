@@ -106,6 +106,47 @@ describe('wasm kernels', () => {
     },
   );
 
+  it.each([
+    { a: [5, 7], b: [7, 3], ta: false, tb: false },
+    { a: [5, 7], b: [3, 7], ta: false, tb: true },
+    { a: [7, 5], b: [7, 3], ta: true, tb: false },
+    { a: [7, 5], b: [3, 7], ta: true, tb: true },
+    { a: [2, 4, 6, 5], b: [2, 4, 3, 6], ta: true, tb: true },
+    { a: [3, 6, 5], b: [1, 4, 5], ta: false, tb: true },
+  ])(
+    'BatchMatMul $a × $b (transposeA $ta, transposeB $tb) matches cpu',
+    async ({ a, b, ta, tb }) => {
+      const rng = new Rng(a.length * 7 + b[0]!);
+      const av = rng.normals(a.reduce((x, y) => x * y, 1));
+      const bv = rng.normals(b.reduce((x, y) => x * y, 1));
+      const product = (backend: string) =>
+        onBackend(backend, async () => {
+          const before = tf.memory().numTensors;
+          const out = tf.tidy(() => tf.matMul(tf.tensor(av, a), tf.tensor(bv, b), ta, tb));
+          const result = { values: await out.data(), shape: out.shape };
+          out.dispose();
+          expect(tf.memory().numTensors).toBe(before);
+          return result;
+        });
+      const wasm = await product('wasm');
+      const cpu = await product('cpu');
+      expect(wasm.shape).toEqual(cpu.shape);
+      for (let i = 0; i < cpu.values.length; i++)
+        expect(wasm.values[i]).toBeCloseTo(cpu.values[i]!, 4);
+    },
+  );
+
+  it('Identity shares the buffer instead of copying it', async () => {
+    const { memory } = await import('./memory.js');
+    const x = tf.tensor([1, 2, 3, 4]);
+    const before = memory.liveBytes;
+    const y = tf.clone(x);
+    expect(memory.liveBytes).toBe(before);
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual([1, 2, 3, 4]);
+    y.dispose();
+  });
+
   it('UnsortedSegmentSum sums int32 exactly', async () => {
     const out = tf.unsortedSegmentSum(
       tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'),

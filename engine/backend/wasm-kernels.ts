@@ -8,6 +8,14 @@
 //   wrong elements or traps with "memory access out of bounds".
 // - StridedSlice of int32/bool with non-unit strides: writes a float32 tensor of the raw bytes.
 // - Cast to bool: keeps the raw values (3, 255, ...) instead of 0/1.
+// Wrapped, because it is slow:
+// - BatchMatMul with a transposed operand runs ~13× slower than without (2 vs 30 GFLOP/s), and
+//   every linear layer is x·Wᵀ: the wrapper transposes the operand (a fast kernel) and multiplies
+//   untransposed.
+// Replaced, because it wastes memory:
+// - Identity copies the buffer, and the gradient tape clones (Identity) every input it saves,
+//   so a backward pass held a copy of every weight a matmul read. It now shares the buffer,
+//   as Reshape and the cpu and webgpu backends do.
 // Its other gaps (Einsum, FFT and complex numbers, convolution filter gradients, ragged and
 // string kernels) are not used by the engine; wasm-kernels.test.ts lists them.
 import { WhetstoneError } from '../errors.js';
@@ -21,6 +29,9 @@ interface WasmHeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   /** A view of a tensor's bytes on the heap; valid until the next allocation. */
   typedArrayFromHeap(t: tf.TensorInfo): Values;
+  /** One more tensor holds this buffer (freed when the last one is disposed). */
+  incRef(dataId: tf.DataId): void;
+  disposeData(dataId: tf.DataId): boolean;
 }
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -148,11 +159,49 @@ function castToBool(original: tf.KernelFunc): tf.KernelFunc {
 /** The kernel this file adds for 'wasm'. */
 export const addedWasmKernels: readonly string[] = ['UnsortedSegmentSum'];
 
+/** Identity as a second handle on the same buffer (strings keep the original kernel). */
+function sharedIdentity(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype === 'string') return original(args);
+    (args.backend as unknown as WasmHeapBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
+/** BatchMatMul with its transposes done by the Transpose kernel first (see the file comment). */
+function untransposedMatMul(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const attrs = args.attrs as unknown as tf.BatchMatMulAttrs;
+    if (!attrs.transposeA && !attrs.transposeB) return original(args);
+    const backend = args.backend as unknown as WasmHeapBackend;
+    const transpose = tf.getKernel('Transpose', 'wasm').kernelFunc;
+    const flip = (x: tf.TensorInfo): tf.TensorInfo => {
+      const perm = x.shape.map((_, i) => i);
+      [perm[perm.length - 2], perm[perm.length - 1]] = [perm.length - 1, perm.length - 2];
+      return transpose({ inputs: { x }, attrs: { perm }, backend: args.backend }) as tf.TensorInfo;
+    };
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const a2 = attrs.transposeA ? flip(a) : a;
+    const b2 = attrs.transposeB ? flip(b) : b;
+    const out = original({
+      ...args,
+      inputs: { a: a2, b: b2 },
+      attrs: { ...attrs, transposeA: false, transposeB: false },
+    });
+    if (a2 !== a) backend.disposeData(a2.dataId);
+    if (b2 !== b) backend.disposeData(b2.dataId);
+    return out;
+  };
+}
+
 /** Kernels whose wasm version is wrapped, with the wrapper. */
 const wrappers: Record<string, (original: tf.KernelFunc) => tf.KernelFunc> = {
   GatherV2: gatherBatched,
   StridedSlice: stridedSliceTyped,
   Cast: castToBool,
+  Identity: sharedIdentity,
+  BatchMatMul: untransposedMatMul,
 };
 export const wrappedWasmKernels: readonly string[] = Object.keys(wrappers);
 
