@@ -8,10 +8,14 @@ export function nextTokenNll(logits: Tensor3D, ids: Tensor2D): Tensor2D {
     const [b, t, v] = logits.shape;
     const n = b * (t - 1);
     const predicting = tf.reshape(tf.slice(logits, [0, 0, 0], [b, t - 1, v]), [n, v]); // [N, V]
-    const targets = tf.reshape(tf.slice(ids, [0, 1], [b, t - 1]), [n, 1]); // [N, 1]
-    const picked = tf.reshape(tf.gather(predicting, targets, 1, 1), [n]); // logit of each target
-    const nll = tf.sub(tf.logSumExp(predicting, 1), picked); // [N]
-    return tf.reshape(nll, [b, t - 1]);
+    const targets = tf.reshape(tf.slice(ids, [0, 1], [b, t - 1]), [n]); // [N]
+    // Each row's target as an index into the flattened [N·V] log-probabilities: a plain gather
+    // whose gradient is one scatter. (A batched gather's gradient splits [N, V] into N pieces,
+    // and logSumExp's goes through an equality mask: both were the slowest kernels of a step.)
+    const rowStart = tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(v, 'int32'));
+    const flatIndex = tf.add(rowStart, tf.cast(targets, 'int32')); // [N]
+    const logProbs = tf.reshape(tf.logSoftmax(predicting), [n * v]);
+    return tf.reshape(tf.neg(tf.gather(logProbs, flatIndex)), [b, t - 1]);
   });
 }
 

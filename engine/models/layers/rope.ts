@@ -114,11 +114,27 @@ export function rotaryTables(
   };
 }
 
-/** Rotate q or k: x [B, H, T, D] with tables [T, D]. */
+/** The [D, D] matrix R with [x1, x2]·R = [−x2, x1] (rotate-half as a product). */
+function rotateHalfMatrix(d: number): Tensor2D {
+  const half = d / 2;
+  const values = new Float32Array(d * d);
+  for (let i = 0; i < half; i++) {
+    values[(i + half) * d + i] = -1; // out[i] = −x[i + half]
+    values[i * d + i + half] = 1; // out[i + half] = x[i]
+  }
+  return tf.tensor2d(values, [d, d]);
+}
+
+/**
+ * Rotate q or k: x [B, H, T, D] with tables [T, D]. Rotate-half is a product with a ±1
+ * permutation matrix rather than split + concat: exact (one nonzero term per output), and on the
+ * wasm backend the split of the last axis was the slowest kernel of a training step.
+ */
 export function applyRotary(x: Tensor4D, cos: Tensor2D, sin: Tensor2D): Tensor4D {
   return tf.tidy(() => {
-    const [x1, x2] = tf.split(x, 2, -1) as [Tensor4D, Tensor4D];
-    const rotated = tf.concat([tf.neg(x2), x1], -1); // [B, H, T, D]
+    const [b, h, t, d] = x.shape;
+    const flat = tf.reshape(x, [b * h * t, d]);
+    const rotated = tf.reshape(tf.matMul(flat, rotateHalfMatrix(d)), [b, h, t, d]); // [B, H, T, D]
     return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
   });
 }
