@@ -1,0 +1,111 @@
+// Block-wise backpropagation (LOMO's engine): run the forward keeping only each block's input,
+// then walk back from the head to the embedding, recomputing one part's forward from its saved
+// input with `tf.engine().gradients(f, xs, dy)` and handing that part's parameter gradients to a
+// visitor before moving on. Only one part's gradients exist at a time (activation checkpointing).
+import { tf, type Tensor, type Tensor3D, type Variable } from '../backend/tf.js';
+import type { CausalLM, ModelPart } from '../models/causal-lm.js';
+import { causalLmLoss } from '../models/loss.js';
+import type { Batch } from './method.js';
+
+/** Receives complete gradients (by parameter name) of one part; it owns and must dispose them. */
+export type GradVisitor = (part: ModelPart, grads: Map<string, Tensor>) => void;
+
+/** The model's parts in backward order: head, last block ... first block, embed. */
+export function backwardOrder(model: CausalLM): ModelPart[] {
+  const blocks = Array.from({ length: model.config.layers }, (_, i) => model.config.layers - 1 - i);
+  return ['head', ...blocks, 'embed'];
+}
+
+/**
+ * Loss of `batch`, with every trainable parameter's gradient delivered exactly once. A parameter
+ * read by several parts (a tied embedding) is summed over them and delivered with the last.
+ */
+export async function blockwiseBackward(
+  model: CausalLM,
+  batch: Batch,
+  visit: GradVisitor,
+): Promise<number> {
+  const order = backwardOrder(model);
+  const trainable = (part: ModelPart): [string, Variable][] =>
+    model
+      .partParams(part)
+      .filter((name) => model.params.get(name).trainable)
+      .map((name) => [name, model.params.get(name)]);
+  const uses = new Map<string, number>();
+  for (const part of order)
+    for (const [name] of trainable(part)) uses.set(name, (uses.get(name) ?? 0) + 1);
+  const pending = new Map<string, Tensor>();
+  // Whether any part at or below position k of `order` has trainable parameters: if none
+  // does, the gradient need not flow further down.
+  const needsBelow = order.map((_, k) => order.slice(k).some((p) => trainable(p).length > 0));
+
+  // Forward, keeping only the input of each block and the final hidden state. [B, T, C] each.
+  const inputs: Tensor3D[] = [tf.tidy(() => model.embed(batch.ids))];
+  for (let i = 0; i < model.config.layers; i++) {
+    const h = inputs[i]!;
+    inputs.push(tf.tidy(() => model.block(i, h)));
+  }
+
+  let dh: Tensor | undefined;
+  let loss: Tensor | undefined;
+  try {
+    for (const [k, part] of order.entries()) {
+      const vars = trainable(part);
+      const passOn = k + 1 < order.length && needsBelow[k + 1]!;
+      if (vars.length === 0 && !passOn) break;
+      const input =
+        part === 'head'
+          ? inputs[model.config.layers]!
+          : part === 'embed'
+            ? undefined
+            : inputs[part]!;
+      const xs: Tensor[] = [...(passOn && input ? [input] : []), ...vars.map(([, v]) => v)];
+      const f = (): Tensor =>
+        part === 'head'
+          ? causalLmLoss(model.head(input as Tensor3D), batch.ids, batch.mask)
+          : part === 'embed'
+            ? model.embed(batch.ids)
+            : model.block(part, input as Tensor3D);
+      const { value, grads } = tf.engine().gradients(f, xs, dh, true);
+      if (part === 'head') loss = value;
+      else value.dispose();
+      dh?.dispose();
+      dh = passOn && input ? grads[0] : undefined;
+      if (input) input.dispose();
+      const paramGrads = grads.slice(passOn && input ? 1 : 0);
+      visit(part, complete(vars, paramGrads, uses, pending));
+    }
+    return loss ? ((await loss.data()) as Float32Array)[0]! : NaN;
+  } finally {
+    loss?.dispose();
+    dh?.dispose();
+    for (const t of inputs) if (!t.isDisposed) t.dispose();
+    for (const t of pending.values()) t.dispose();
+  }
+}
+
+/** This part's gradients that are now complete; partial sums of shared parameters wait in `pending`. */
+function complete(
+  vars: [string, Variable][],
+  grads: (Tensor | undefined)[],
+  uses: Map<string, number>,
+  pending: Map<string, Tensor>,
+): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const [j, [name, variable]] of vars.entries()) {
+    let g = grads[j] ?? tf.zerosLike(variable);
+    const earlier = pending.get(name);
+    if (earlier) {
+      const sum = tf.add(earlier, g);
+      earlier.dispose();
+      g.dispose();
+      g = sum;
+      pending.delete(name);
+    }
+    const left = uses.get(name)! - 1;
+    uses.set(name, left);
+    if (left > 0) pending.set(name, g);
+    else out.set(name, g);
+  }
+  return out;
+}

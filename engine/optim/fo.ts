@@ -1,0 +1,169 @@
+// The first-order baselines users know: FO-SGD and FO-AdamW with full backprop (every gradient
+// alive before the update), gradient accumulation over micro-batches, optional clipping, and
+// optional activation checkpointing (block-wise backward collecting gradients) so they can be
+// compared with LOMO like for like.
+import { tf, type Tensor, type Variable } from '../backend/tf.js';
+import type { CausalLM } from '../models/causal-lm.js';
+import { forwardLogits } from '../models/causal-lm.js';
+import { causalLmLoss } from '../models/loss.js';
+import { blockwiseBackward } from './blockwise.js';
+import type { Batch, ClipOptions, MethodState, StepResult, TrainMethod } from './method.js';
+import {
+  ADAMW_DEFAULTS,
+  adamwUpdate,
+  clipCoefficient,
+  createAdamWState,
+  sgdUpdate,
+  sumOfSquares,
+  type AdamWOptions,
+  type AdamWState,
+} from './updates.js';
+
+export interface FoOptions extends ClipOptions {
+  weightDecay: number;
+  /** Recompute activations block by block instead of keeping the whole forward's. */
+  checkpointing: boolean;
+  adam?: Partial<Omit<AdamWOptions, 'lr' | 'weightDecay'>>;
+}
+
+export class FoMethod implements TrainMethod {
+  private readonly adamState = new Map<string, AdamWState>();
+  private t = 0;
+
+  constructor(
+    readonly name: 'fo-sgd' | 'fo-adamw',
+    private readonly model: CausalLM,
+    private readonly opts: FoOptions,
+  ) {
+    if (name === 'fo-adamw') {
+      for (const [param, variable] of this.trainable()) {
+        this.adamState.set(param, createAdamWState(variable));
+      }
+    }
+  }
+
+  private trainable(): [string, Variable][] {
+    return [...this.model.params.entries()].filter(([, v]) => v.trainable);
+  }
+
+  async step(batches: Batch[], lr: number): Promise<StepResult> {
+    const grads = new Map<string, Tensor>();
+    const scale = 1 / batches.length;
+    const accumulate = (name: string, g: Tensor) => {
+      const scaled = scale === 1 ? g : tf.mul(g, scale);
+      if (scaled !== g) g.dispose();
+      const earlier = grads.get(name);
+      grads.set(name, earlier ? tf.add(earlier, scaled) : scaled);
+      if (earlier) {
+        earlier.dispose();
+        scaled.dispose();
+      }
+    };
+    let lossSum = 0;
+    try {
+      for (const batch of batches) {
+        lossSum += this.opts.checkpointing
+          ? await blockwiseBackward(this.model, batch, (_, part) =>
+              part.forEach((g, name) => accumulate(name, g)),
+            )
+          : await this.fullBackward(batch, accumulate);
+      }
+      const gradNorm = await globalNorm(grads);
+      let coefficient = 1;
+      if (this.opts.maxGradNorm !== undefined)
+        coefficient = clipCoefficient(gradNorm, this.opts.maxGradNorm);
+      this.t++;
+      for (const [name, variable] of this.trainable()) {
+        const g = grads.get(name);
+        if (!g) continue;
+        const clipped = this.clip(g, coefficient);
+        this.apply(name, variable, clipped, lr);
+        if (clipped !== g) clipped.dispose();
+      }
+      return { loss: lossSum / batches.length, gradNorm };
+    } finally {
+      for (const g of grads.values()) g.dispose();
+    }
+  }
+
+  private async fullBackward(
+    batch: Batch,
+    accumulate: (name: string, g: Tensor) => void,
+  ): Promise<number> {
+    const entries = this.trainable();
+    const { value, grads } = tf.variableGrads(
+      () => causalLmLoss(forwardLogits(this.model, batch.ids), batch.ids, batch.mask),
+      entries.map(([, v]) => v),
+    );
+    const byVariable = new Map(entries.map(([name, v]) => [v.name, name]));
+    for (const [variableName, g] of Object.entries(grads))
+      accumulate(byVariable.get(variableName)!, g);
+    const loss = ((await value.data()) as Float32Array)[0]!;
+    value.dispose();
+    return loss;
+  }
+
+  private clip(g: Tensor, coefficient: number): Tensor {
+    return tf.tidy(() => {
+      let out = coefficient === 1 ? g : tf.mul(g, coefficient);
+      if (this.opts.clipValue !== undefined)
+        out = tf.clipByValue(out, -this.opts.clipValue, this.opts.clipValue);
+      return out === g ? tf.clone(g) : out;
+    });
+  }
+
+  private apply(name: string, variable: Variable, g: Tensor, lr: number): void {
+    if (this.name === 'fo-sgd') {
+      sgdUpdate(variable, g, { lr, weightDecay: this.opts.weightDecay });
+      return;
+    }
+    const options = {
+      ...ADAMW_DEFAULTS,
+      ...this.opts.adam,
+      lr,
+      weightDecay: this.opts.weightDecay,
+    };
+    adamwUpdate(variable, g, this.adamState.get(name)!, this.t, options);
+  }
+
+  state(): MethodState {
+    const tensors = new Map<string, Tensor>();
+    for (const [name, s] of this.adamState) {
+      tensors.set(`adamw.m.${name}`, s.m);
+      tensors.set(`adamw.v.${name}`, s.v);
+    }
+    return { tensors, json: { t: this.t } };
+  }
+
+  restore(tensors: Map<string, Float32Array>, json: Record<string, unknown>): void {
+    this.t = Number(json.t ?? 0);
+    for (const [name, s] of this.adamState) {
+      for (const [key, variable] of [
+        ['m', s.m],
+        ['v', s.v],
+      ] as const) {
+        const values = tensors.get(`adamw.${key}.${name}`);
+        if (!values) throw new Error(`The checkpoint has no AdamW ${key} for ${name}.`);
+        tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
+      }
+    }
+  }
+
+  dispose(): void {
+    for (const s of this.adamState.values()) {
+      s.m.dispose();
+      s.v.dispose();
+    }
+    this.adamState.clear();
+  }
+}
+
+/** ‖g‖₂ over all tensors: Σ of per-tensor sums of squares, read back once. */
+export async function globalNorm(grads: Iterable<Tensor> | Map<string, Tensor>): Promise<number> {
+  const list = grads instanceof Map ? [...grads.values()] : [...grads];
+  if (list.length === 0) return 0;
+  const total = tf.tidy(() => tf.addN(list.map((g) => sumOfSquares(g))));
+  const value = ((await total.data()) as Float32Array)[0]!;
+  total.dispose();
+  return Math.sqrt(value);
+}

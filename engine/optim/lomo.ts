@@ -1,0 +1,125 @@
+// LOMO and AdaLomo (arXiv 2306.09782, 2310.10195): the gradient computation fused with the update.
+// Block-wise backward hands over one part's gradients at a time; each parameter is updated at
+// once and its gradient freed, so the whole model's gradients never exist together. Clipping by
+// global norm needs the norm before any update: a first backward pass computes only the norm.
+import { tf, type Tensor } from '../backend/tf.js';
+import type { CausalLM } from '../models/causal-lm.js';
+import { blockwiseBackward } from './blockwise.js';
+import type { Batch, ClipOptions, MethodState, StepResult, TrainMethod } from './method.js';
+import {
+  ADALOMO_DEFAULTS,
+  adalomoUpdate,
+  clipByValue,
+  clipCoefficient,
+  createAdaLomoState,
+  sgdUpdate,
+  sumOfSquares,
+  type AdaLomoState,
+} from './updates.js';
+
+export interface LomoOptions extends ClipOptions {
+  weightDecay: number;
+}
+
+export class LomoMethod implements TrainMethod {
+  private readonly adaState = new Map<string, AdaLomoState>();
+  private t = 0;
+
+  constructor(
+    readonly name: 'lomo' | 'adalomo',
+    private readonly model: CausalLM,
+    private readonly opts: LomoOptions,
+  ) {
+    if (name === 'adalomo') {
+      for (const [param, variable] of model.params.entries()) {
+        if (variable.trainable) this.adaState.set(param, createAdaLomoState(variable));
+      }
+    }
+  }
+
+  async step(batches: Batch[], lr: number): Promise<StepResult> {
+    if (batches.length !== 1) {
+      throw new Error(
+        `${this.name} updates while it backpropagates, so it cannot accumulate gradients over ${batches.length} micro-batches; use a larger batch instead.`,
+      );
+    }
+    const batch = batches[0]!;
+    let coefficient = 1;
+    let gradNorm: number | undefined;
+    if (this.opts.maxGradNorm !== undefined) {
+      gradNorm = await this.normPass(batch);
+      coefficient = clipCoefficient(gradNorm, this.opts.maxGradNorm);
+    }
+    this.t++;
+    const loss = await blockwiseBackward(this.model, batch, (_, grads) => {
+      for (const [name, g] of grads) {
+        const clipped = this.clip(g, coefficient);
+        const param = this.model.params.get(name);
+        if (this.name === 'lomo')
+          sgdUpdate(param, clipped, { lr, weightDecay: this.opts.weightDecay });
+        else {
+          const options = { ...ADALOMO_DEFAULTS, lr, weightDecay: this.opts.weightDecay };
+          adalomoUpdate(param, clipped, this.adaState.get(name)!, this.t, options);
+        }
+        if (clipped !== g) clipped.dispose();
+        g.dispose();
+      }
+    });
+    return gradNorm === undefined ? { loss } : { loss, gradNorm };
+  }
+
+  /** Pass 1 of clip-by-norm: the global gradient norm, one part's gradients alive at a time. */
+  private async normPass(batch: Batch): Promise<number> {
+    const squares: Tensor[] = [];
+    await blockwiseBackward(this.model, batch, (_, grads) => {
+      for (const g of grads.values()) {
+        squares.push(
+          sumOfSquares(this.opts.clipValue === undefined ? g : clipByValue(g, this.opts.clipValue)),
+        );
+        g.dispose();
+      }
+    });
+    const total = tf.tidy(() => tf.addN(squares));
+    squares.forEach((s) => s.dispose());
+    const value = ((await total.data()) as Float32Array)[0]!;
+    total.dispose();
+    return Math.sqrt(value);
+  }
+
+  private clip(g: Tensor, coefficient: number): Tensor {
+    if (coefficient === 1 && this.opts.clipValue === undefined) return g;
+    return tf.tidy(() => {
+      const valued = this.opts.clipValue === undefined ? g : clipByValue(g, this.opts.clipValue);
+      return coefficient === 1 ? valued : tf.mul(valued, coefficient);
+    });
+  }
+
+  state(): MethodState {
+    const tensors = new Map<string, Tensor>();
+    for (const [name, s] of this.adaState) {
+      for (const key of ['row', 'col', 'full'] as const) {
+        const v = s[key];
+        if (v) tensors.set(`adalomo.${key}.${name}`, v);
+      }
+    }
+    return { tensors, json: { t: this.t } };
+  }
+
+  restore(tensors: Map<string, Float32Array>, json: Record<string, unknown>): void {
+    this.t = Number(json.t ?? 0);
+    for (const [name, s] of this.adaState) {
+      for (const key of ['row', 'col', 'full'] as const) {
+        const variable = s[key];
+        if (!variable) continue;
+        const values = tensors.get(`adalomo.${key}.${name}`);
+        if (!values) throw new Error(`The checkpoint has no AdaLomo ${key} moment for ${name}.`);
+        tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
+      }
+    }
+  }
+
+  dispose(): void {
+    for (const s of this.adaState.values()) for (const v of [s.row, s.col, s.full]) v?.dispose();
+    this.adaState.clear();
+  }
+}

@@ -1,0 +1,52 @@
+// What the trainer sees of a fine-tuning method: a small object that takes a step on a batch and
+// owns its state (moments, step count), which it can save into and restore from a checkpoint.
+import type { Tensor, Tensor2D } from '../backend/tf.js';
+
+import type { methodNames } from '../protocol.js';
+
+/** Methods by their CLI names. */
+export type MethodName = (typeof methodNames)[number];
+
+/** One batch of token ids with its loss mask (static shape [B, T]: the webgpu pool keys by size). */
+export interface Batch {
+  /** [B, T] int32 token ids. */
+  ids: Tensor2D;
+  /** [B, T] float32: 1 where the token is a target (a real token, not padding or a prompt). */
+  mask: Tensor2D;
+  /** Number of target tokens (mask ones after the first position of each row). */
+  targets: number;
+}
+
+export interface StepResult {
+  /** Mean loss over the step's target tokens (before the update). */
+  loss: number;
+  /** Global gradient norm, where the method computed it (clipping by norm, FO methods). */
+  gradNorm?: number;
+}
+
+/** A method's state as stored in a checkpoint: tensors by name, plus small JSON. */
+export interface MethodState {
+  tensors: Map<string, Tensor>;
+  json: Record<string, unknown>;
+}
+
+export interface TrainMethod {
+  readonly name: MethodName;
+  /**
+   * Update the trainable parameters from `batches` (more than one only with gradient
+   * accumulation, which fused methods cannot do). `lr` is this step's learning rate.
+   */
+  step(batches: Batch[], lr: number): Promise<StepResult>;
+  /** The state to checkpoint; the tensors stay owned by the method. */
+  state(): MethodState;
+  /** Restore from a checkpoint's tensors (values by the names `state()` gave) and JSON. */
+  restore(tensors: Map<string, Float32Array>, json: Record<string, unknown>): void;
+  dispose(): void;
+}
+
+export interface ClipOptions {
+  /** Clip the global gradient norm to this (LOMO: two passes). */
+  maxGradNorm?: number;
+  /** Clamp every gradient element to [-v, v] (one pass). */
+  clipValue?: number;
+}
