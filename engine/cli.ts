@@ -30,7 +30,17 @@ export async function main(argv: string[]): Promise<number> {
     if (parsed.logLevel !== undefined && levels.includes(parsed.logLevel))
       setLogLevel(parsed.logLevel as LogLevel);
     if (json) setLogSink((level, scope, message) => emit({ type: 'log', level, scope, message }));
-    const ok = await runJob(parsed.job, emit);
+    // Ctrl-C asks a running job to stop at its next safe point (training: a step boundary,
+    // with a checkpoint); a second Ctrl-C exits at once.
+    const cancel = new AbortController();
+    const onInterrupt = () => {
+      if (cancel.signal.aborted) process.exit(130);
+      cancel.abort();
+    };
+    process.on('SIGINT', onInterrupt);
+    const ok = await runJob(parsed.job, emit, cancel.signal).finally(() =>
+      process.off('SIGINT', onInterrupt),
+    );
     return ok ? 0 : 1;
   } catch (err) {
     emit({ type: 'error', ...toErrorInfo(err) });

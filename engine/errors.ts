@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'TENSOR_SHAPE_MISMATCH'
   | 'TOKENIZER_INVALID'
   | 'DATASET_INVALID'
+  | 'TRAINING_DIVERGED'
   | 'INTERNAL';
 
 export interface ErrorInfo {

@@ -12,6 +12,42 @@ export type BackendChoice = (typeof backendNames)[number];
 const modelDir = z.string().min(1);
 const common = { backend: z.enum(backendNames).optional() };
 
+export const methodNames = ['fo-sgd', 'fo-adamw', 'lomo', 'adalomo'] as const;
+export const scheduleKinds = ['constant', 'linear', 'cosine'] as const;
+
+/** A training run as asked for; stored as the run's spec.json. */
+export const trainFields = {
+  model: modelDir,
+  data: z.string().min(1),
+  method: z.enum(methodNames),
+  /** Optimizer steps in all. */
+  steps: z.number().int().positive().default(100),
+  /** Instead of steps: passes over the training rows. */
+  epochs: z.number().positive().optional(),
+  /** Learning rate (default per method). */
+  lr: z.number().positive().optional(),
+  batch: z.number().int().positive().default(4),
+  /** Sequence length (default min(256, context)). */
+  seq: z.number().int().positive().optional(),
+  gradAccum: z.number().int().positive().default(1),
+  schedule: z.enum(scheduleKinds).default('linear'),
+  warmup: z.number().int().nonnegative().default(0),
+  weightDecay: z.number().nonnegative().default(0),
+  maxGradNorm: z.number().positive().optional(),
+  clipValue: z.number().positive().optional(),
+  /** FO methods: recompute activations block by block (LOMO and AdaLomo always do). */
+  checkpointing: z.boolean().default(false),
+  evalEvery: z.number().int().positive().optional(),
+  evalFraction: z.number().min(0).lt(1).default(0.1),
+  checkpointEvery: z.number().int().positive().default(50),
+  /** Run folder (default runs/<time>-<method> in the working directory). */
+  out: z.string().min(1).optional(),
+  seed: z.number().int().default(0),
+};
+
+export const trainSpecSchema = z.object({ kind: z.literal('train'), ...trainFields, ...common });
+export type TrainSpec = z.infer<typeof trainSpecSchema>;
+
 export const jobSpecSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('backends'), ...common }),
   z.object({ kind: z.literal('info'), model: modelDir, ...common }),
@@ -41,6 +77,23 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
     model: modelDir,
     ids: z.string().min(1),
     out: z.string().min(1),
+    ...common,
+  }),
+  trainSpecSchema,
+  z.object({
+    kind: z.literal('resume'),
+    run: z.string().min(1),
+    /** Train to this many steps in all (default: the run's own). */
+    steps: z.number().int().positive().optional(),
+    ...common,
+  }),
+  z.object({
+    kind: z.literal('estimate'),
+    model: modelDir,
+    method: z.enum(methodNames),
+    batch: z.number().int().positive().default(4),
+    seq: z.number().int().positive().optional(),
+    checkpointing: z.boolean().default(false),
     ...common,
   }),
   z.object({
@@ -87,6 +140,31 @@ export type EngineEvent =
       string,
       unknown
     >)
-  | ({ type: 'error' } & ErrorInfo);
+  | ({ type: 'error' } & ErrorInfo)
+  | TrainEvent;
 
 export type Emit = (event: EngineEvent) => void;
+
+/** Tensor bytes of a step: alive after it, and the most alive at once during it. */
+export interface MemoryFigures {
+  liveBytes: number;
+  peakBytes: number;
+}
+
+/** What a training run reports as it goes (also appended to the run's events.jsonl). */
+export type TrainEvent =
+  | {
+      type: 'step';
+      step: number;
+      loss: number;
+      lr: number;
+      gradNorm?: number;
+      tokensPerSec: number;
+      /** Target tokens in the step. */
+      tokens: number;
+      memory: MemoryFigures;
+      elapsedMs: number;
+      etaMs: number;
+    }
+  | { type: 'eval'; step: number; loss: number; perplexity: number; tokens: number }
+  | { type: 'checkpoint'; step: number; path: string };

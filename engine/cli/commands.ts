@@ -75,6 +75,62 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     },
     required: ['model', 'ids', 'out'],
   },
+  train: {
+    summary: 'Fine-tune a model on a JSONL text file; the run is a folder that can be resumed.',
+    usage:
+      'whetstone train --model DIR --data FILE.jsonl --method fo-sgd|fo-adamw|lomo|adalomo [--steps N | --epochs E] [--lr X] [--batch B] [--seq T] [--eval-every N] [--out RUN] [--json]',
+    options: {
+      model: ['model', 'string', 'Hugging Face model folder'],
+      data: ['data', 'string', 'JSONL file, one {"text": "..."} per line'],
+      method: ['method', 'string', 'fo-sgd | fo-adamw | lomo | adalomo'],
+      steps: ['steps', 'number', 'optimizer steps (default 100)'],
+      epochs: ['epochs', 'number', 'passes over the training rows (instead of --steps)'],
+      lr: [
+        'lr',
+        'number',
+        'learning rate (default: fo-sgd/lomo 1e-2, fo-adamw 1e-4, adalomo 1e-3)',
+      ],
+      batch: ['batch', 'number', 'sequences per step (default 4)'],
+      seq: ['seq', 'number', 'tokens per sequence (default min(256, context))'],
+      'grad-accum': ['gradAccum', 'number', 'micro-batches per step (FO methods; default 1)'],
+      schedule: ['schedule', 'string', 'constant | linear | cosine (default linear)'],
+      warmup: ['warmup', 'number', 'warmup steps (default 0)'],
+      'weight-decay': ['weightDecay', 'number', 'weight decay (default 0)'],
+      'max-grad-norm': ['maxGradNorm', 'number', 'clip the global gradient norm'],
+      'clip-value': ['clipValue', 'number', 'clamp gradient elements to [-v, v]'],
+      checkpointing: ['checkpointing', 'boolean', 'FO methods: recompute activations per block'],
+      'eval-every': ['evalEvery', 'number', 'evaluate on held-out rows every N steps'],
+      'eval-fraction': ['evalFraction', 'number', 'share of rows held out (default 0.1)'],
+      'checkpoint-every': ['checkpointEvery', 'number', 'checkpoint every N steps (default 50)'],
+      out: ['out', 'string', 'run folder (default runs/<time>-<method>)'],
+      seed: ['seed', 'number', 'data order seed (default 0)'],
+      ...backend,
+    },
+    required: ['model', 'data', 'method'],
+  },
+  resume: {
+    summary: 'Continue a run from its last checkpoint (same data order, same numbers).',
+    usage: 'whetstone resume --run DIR [--steps N] [--json]',
+    options: {
+      run: ['run', 'string', 'run folder'],
+      steps: ['steps', 'number', "train to N steps in all (default: the run's own)"],
+      ...backend,
+    },
+    required: ['run'],
+  },
+  estimate: {
+    summary: 'Predict the peak memory of a training run before starting it.',
+    usage:
+      'whetstone estimate --model DIR --method M [--batch B] [--seq T] [--checkpointing] [--json]',
+    options: {
+      model: ['model', 'string', 'Hugging Face model folder'],
+      method: ['method', 'string', 'fo-sgd | fo-adamw | lomo | adalomo'],
+      batch: ['batch', 'number', 'sequences per step (default 4)'],
+      seq: ['seq', 'number', 'tokens per sequence (default min(256, context))'],
+      checkpointing: ['checkpointing', 'boolean', 'FO methods: recompute activations per block'],
+    },
+    required: ['model', 'method'],
+  },
   fixture: {
     summary: 'Write a small random model in Hugging Face layout (for tests and demos).',
     usage:

@@ -25,6 +25,11 @@ function formatValue(value: unknown, key: string): string {
   return String(value);
 }
 
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
 /** Write one event for a person reading a terminal. */
 export function printHuman(event: EngineEvent): void {
   const out = process.stdout;
@@ -45,13 +50,36 @@ export function printHuman(event: EngineEvent): void {
     case 'token':
       out.write(event.text);
       return;
+    case 'step': {
+      const line =
+        `step ${event.step}  loss ${event.loss.toFixed(4)}  lr ${event.lr.toExponential(2)}  ` +
+        `${event.tokensPerSec.toFixed(0)} tok/s  peak ${formatBytes(event.memory.peakBytes)}  ` +
+        `${formatDuration(event.elapsedMs)} elapsed, ETA ${formatDuration(event.etaMs)}`;
+      // On a terminal the line updates in place; in a log, one line per step.
+      err.write(err.isTTY ? `\r\x1b[K${line}` : `${line}\n`);
+      return;
+    }
+    case 'eval':
+      err.write(
+        `${err.isTTY ? '\n' : ''}eval at step ${event.step}: loss ${event.loss.toFixed(4)}, perplexity ${event.perplexity.toFixed(2)}\n`,
+      );
+      return;
+    case 'checkpoint':
+      if (!err.isTTY) err.write(`checkpoint ${event.path}\n`);
+      return;
     case 'error':
       err.write(`error [${event.code}]: ${event.message}\n`);
       if (event.hint) err.write(`  hint: ${event.hint}\n`);
       return;
     case 'done': {
-      if (event.job === 'generate') out.write('\n');
-      const rows = Object.entries(event).filter(([k]) => !hidden.has(k));
+      if (event.job === 'generate' || (event.job === 'train' && err.isTTY)) out.write('\n');
+      // Nested results (a training summary, an estimate) print as rows of their own.
+      const flat = Object.entries(event).flatMap(([k, v]) =>
+        (k === 'summary' || k === 'estimate') && typeof v === 'object' && v !== null
+          ? Object.entries(v)
+          : [[k, v] as const],
+      );
+      const rows = flat.filter(([k]) => !hidden.has(k));
       if (event.job !== 'generate' && typeof event.text === 'string')
         rows.unshift(['text', event.text]);
       const width = Math.max(0, ...rows.map(([k]) => k.length));

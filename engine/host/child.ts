@@ -6,7 +6,7 @@ import { runJob } from '../jobs/run-job.js';
 import type { EngineEvent } from '../protocol.js';
 import { EventBatcher } from './event-batcher.js';
 
-export type HostCommand = { type: 'run'; job: unknown } | { type: 'shutdown' };
+export type HostCommand = { type: 'run'; job: unknown } | { type: 'cancel' } | { type: 'shutdown' };
 
 interface Port {
   post(message: unknown): void;
@@ -42,8 +42,14 @@ const batcher = new EventBatcher((events: EngineEvent[]) => port.post({ type: 'e
 setLogSink((level, scope, message) => batcher.push({ type: 'log', level, scope, message }));
 
 let queue = Promise.resolve();
+let current: AbortController | undefined;
 port.onMessage((message) => {
   const command = message as HostCommand;
+  if (command.type === 'cancel') {
+    // The running job stops at its next safe point (a training step boundary).
+    current?.abort();
+    return;
+  }
   if (command.type === 'shutdown') {
     queue = queue.then(async () => {
       batcher.flush();
@@ -55,7 +61,9 @@ port.onMessage((message) => {
   if (command.type === 'run') {
     // Jobs run one after another: the tfjs engine is process-global.
     queue = queue.then(async () => {
-      await runJob(command.job, (event) => batcher.push(event));
+      current = new AbortController();
+      await runJob(command.job, (event) => batcher.push(event), current.signal);
+      current = undefined;
       batcher.flush();
     });
   }

@@ -10,6 +10,8 @@ import { fixtureJob } from './fixture.js';
 import { generateJob } from './generate.js';
 import { infoJob } from './info.js';
 import { logitsJob } from './logits.js';
+import { estimateJob } from './estimate.js';
+import { resumeJob, trainJob } from './train.js';
 
 export interface JobContext {
   emit: Emit;
@@ -17,12 +19,16 @@ export interface JobContext {
   backend(): Promise<BackendReport>;
   /** Progress, throttled so a fast loop does not flood the host. */
   progress(phase: string, done: number, total?: number): void;
+  /** Aborted when the host asks to cancel; long jobs stop at their next safe point. */
+  signal: AbortSignal;
 }
 
 export interface JobResult {
   fields: Record<string, unknown>;
   /** Bytes of the model weights the job held (reported in `memory.weightBytes`). */
   weightBytes: number;
+  /** The job's own peak, where it tracks phases itself (training: the highest step). */
+  peakBytes?: number;
 }
 
 type Handler<K extends JobSpec['kind']> = (
@@ -36,13 +42,20 @@ const handlers: { [K in JobSpec['kind']]: Handler<K> } = {
   generate: generateJob,
   eval: evalJob,
   logits: logitsJob,
+  train: trainJob,
+  resume: resumeJob,
+  estimate: estimateJob,
   fixture: fixtureJob,
 };
 
 const PROGRESS_INTERVAL_MS = 100;
 
 /** Validate `input` as a JobSpec and run it. Resolves to true when the job succeeded. */
-export async function runJob(input: unknown, emit: Emit): Promise<boolean> {
+export async function runJob(
+  input: unknown,
+  emit: Emit,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<boolean> {
   const started = performance.now();
   let report: BackendReport | undefined;
   let lastProgress = 0;
@@ -55,6 +68,7 @@ export async function runJob(input: unknown, emit: Emit): Promise<boolean> {
     const spec = parsed.data;
     const ctx: JobContext = {
       emit,
+      signal,
       backend: async () => {
         if (report === undefined) {
           report = await initBackend({ backend: spec.backend });
@@ -81,7 +95,7 @@ export async function runJob(input: unknown, emit: Emit): Promise<boolean> {
       job: spec.kind,
       ...result.fields,
       memory: {
-        peakBytes: memory.peakBytes,
+        peakBytes: result.peakBytes ?? memory.peakBytes,
         weightBytes: result.weightBytes,
         liveBytes: memory.liveBytes,
         rssBytes: process.memoryUsage().rss,

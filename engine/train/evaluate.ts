@@ -35,6 +35,16 @@ export async function evaluateTexts(
     if (ids.length > opts.maxLength) truncated++;
     return ids.slice(0, opts.maxLength);
   });
+  const scored = await evaluateSequences(model, sequences, opts);
+  return { ...scored, truncated };
+}
+
+/** Mean loss and perplexity over token sequences (each at most `opts.maxLength` long). */
+export async function evaluateSequences(
+  model: CausalLM,
+  sequences: number[][],
+  opts: EvalOptions,
+): Promise<EvalResult> {
   let nllSum = 0;
   let count = 0;
   const batches = Math.ceil(sequences.length / opts.batchSize);
@@ -45,8 +55,8 @@ export async function evaluateTexts(
     const ids = new Int32Array(batch.length * width);
     const mask = new Float32Array(batch.length * width);
     batch.forEach((seq, row) => {
-      ids.set(seq, row * width);
-      mask.fill(1, row * width, row * width + seq.length);
+      ids.set(seq.slice(0, width), row * width);
+      mask.fill(1, row * width, row * width + Math.min(seq.length, width));
     });
     const { sum, count: n } = tf.tidy(() => {
       const idsT = tf.tensor2d(ids, [batch.length, width], 'int32');
@@ -60,5 +70,11 @@ export async function evaluateTexts(
     opts.onBatch?.(b + 1, batches);
   }
   const loss = count > 0 ? nllSum / count : NaN;
-  return { loss, perplexity: Math.exp(loss), tokens: count, examples: sequences.length, truncated };
+  return {
+    loss,
+    perplexity: Math.exp(loss),
+    tokens: count,
+    examples: sequences.length,
+    truncated: 0,
+  };
 }

@@ -1,0 +1,32 @@
+// `whetstone estimate`: predicted peak memory of a training run, from config.json and the
+// checkpoint's headers only (no weights are read).
+import { checkModel } from '../models/load.js';
+import { Params } from '../models/params.js';
+import type { JobSpec } from '../protocol.js';
+import { estimateTrainingMemory } from '../train/estimate.js';
+import type { JobContext, JobResult } from './run-job.js';
+
+type EstimateSpec = Extract<JobSpec, { kind: 'estimate' }>;
+
+export async function estimateJob(spec: EstimateSpec, _ctx: JobContext): Promise<JobResult> {
+  const checked = await checkModel(spec.model);
+  try {
+    const model = checked.arch.create(checked.config, new Params());
+    const seq = spec.seq ?? Math.min(256, checked.config.contextLength);
+    const estimate = estimateTrainingMemory({
+      model,
+      shapes: checked.shapes,
+      method: spec.method,
+      batch: spec.batch,
+      seq,
+      checkpointing: spec.checkpointing,
+    });
+    model.dispose();
+    return {
+      fields: { method: spec.method, batch: spec.batch, seq, estimate },
+      weightBytes: estimate.weightBytes,
+    };
+  } finally {
+    await checked.source.close();
+  }
+}

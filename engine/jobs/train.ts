@@ -1,0 +1,189 @@
+// `whetstone train` and `whetstone resume`: a run folder, the model and data, the method, then the
+// training loop; every event goes to the host and into the run's events.jsonl.
+import { join } from 'node:path';
+import { describeProblems } from '../data/jsonl.js';
+import { toErrorInfo, WhetstoneError } from '../errors.js';
+import { loadTokenizer } from '../io/tokenizer.js';
+import { createLogger } from '../log.js';
+import type { CausalLM } from '../models/causal-lm.js';
+import { loadModel } from '../models/load.js';
+import { FoMethod } from '../optim/fo.js';
+import { LomoMethod } from '../optim/lomo.js';
+import type { TrainMethod } from '../optim/method.js';
+import { trainSpecSchema, type JobSpec, type TrainSpec } from '../protocol.js';
+import { latestCheckpoint, restoreCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
+import { RunDir } from '../train/run-dir.js';
+import { BatchSampler, loadTextDataset } from '../train/text-data.js';
+import { trainLoop } from '../train/trainer.js';
+import type { JobContext, JobResult } from './run-job.js';
+
+type ResumeSpec = Extract<JobSpec, { kind: 'resume' }>;
+
+const log = createLogger('train');
+
+/** Learning rates when none is given: the papers' usual values for full fine-tuning. */
+export const DEFAULT_LR: Record<TrainSpec['method'], number> = {
+  'fo-sgd': 1e-2,
+  'fo-adamw': 1e-4,
+  lomo: 1e-2,
+  adalomo: 1e-3,
+};
+
+export async function trainJob(spec: TrainSpec, ctx: JobContext): Promise<JobResult> {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const run = await RunDir.create(spec.out ?? join('runs', `${stamp}-${spec.method}`), spec);
+  return runTraining(spec, run, ctx);
+}
+
+export async function resumeJob(spec: ResumeSpec, ctx: JobContext): Promise<JobResult> {
+  const { run, spec: stored } = await RunDir.open(spec.run);
+  const parsed = trainSpecSchema.safeParse(stored);
+  if (!parsed.success) {
+    throw new WhetstoneError(
+      'BAD_ARGUMENT',
+      `${spec.run}/spec.json is not a training spec: ${parsed.error.message}`,
+    );
+  }
+  const checkpoint = await latestCheckpoint(run.checkpointsDir);
+  if (!checkpoint) {
+    throw new WhetstoneError(
+      'BAD_ARGUMENT',
+      `${spec.run} has no checkpoint yet, so there is nothing to resume.`,
+      'Start the run again with whetstone train (the first checkpoint is written after --checkpoint-every steps).',
+    );
+  }
+  const trainSpec = {
+    ...parsed.data,
+    ...(spec.steps && { steps: spec.steps, epochs: undefined }),
+    ...(spec.backend && { backend: spec.backend }),
+  };
+  return runTraining(trainSpec, run, ctx, checkpoint);
+}
+
+function createMethod(spec: TrainSpec, model: CausalLM): TrainMethod {
+  const clip = {
+    ...(spec.maxGradNorm !== undefined && { maxGradNorm: spec.maxGradNorm }),
+    ...(spec.clipValue !== undefined && { clipValue: spec.clipValue }),
+  };
+  if (spec.method === 'lomo' || spec.method === 'adalomo') {
+    if (spec.gradAccum > 1) {
+      throw new WhetstoneError(
+        'BAD_ARGUMENT',
+        `${spec.method} updates during backprop and cannot accumulate gradients.`,
+        'Drop --grad-accum and raise --batch instead.',
+      );
+    }
+    return new LomoMethod(spec.method, model, { weightDecay: spec.weightDecay, ...clip });
+  }
+  return new FoMethod(spec.method, model, {
+    weightDecay: spec.weightDecay,
+    checkpointing: spec.checkpointing,
+    ...clip,
+  });
+}
+
+async function runTraining(
+  spec: TrainSpec,
+  run: RunDir,
+  ctx: JobContext,
+  checkpoint?: LoadedCheckpoint,
+): Promise<JobResult> {
+  await ctx.backend();
+  const model = await loadModel(spec.model, {
+    onTensor: (done, total) => ctx.progress('load', done, total),
+  });
+  let method: TrainMethod | undefined;
+  try {
+    model.params.setTrainable();
+    const tokenizer = await loadTokenizer(spec.model);
+    const seqLen = spec.seq ?? Math.min(256, model.config.contextLength);
+    if (seqLen > model.config.contextLength) {
+      throw new WhetstoneError(
+        'BAD_ARGUMENT',
+        `--seq ${seqLen} is longer than the model's context (${model.config.contextLength}).`,
+      );
+    }
+    const data = await loadTextDataset(spec.data, tokenizer, {
+      seqLen,
+      evalFraction: spec.evalEvery ? spec.evalFraction : 0,
+      seed: spec.seed,
+    });
+    if (data.problems.length > 0) {
+      log.warn(`${data.problems.length} row(s) skipped:\n${describeProblems(data.problems)}`);
+    }
+    method = createMethod(spec, model);
+    const maxSteps = spec.epochs
+      ? Math.ceil((spec.epochs * data.train.length) / (spec.batch * spec.gradAccum))
+      : spec.steps;
+    const padId = tokenizer.padTokenId ?? tokenizer.eosTokenIds[0] ?? 0;
+    const sampler = new BatchSampler(
+      data.train,
+      spec.batch,
+      seqLen,
+      spec.seed,
+      padId,
+      checkpoint?.state.samplerPosition ?? 0,
+    );
+    if (checkpoint) await restoreCheckpoint(checkpoint, model.params, method);
+    const startStep = checkpoint?.state.step ?? 0;
+    await run.event({
+      type: checkpoint ? 'resume' : 'start',
+      step: startStep,
+      maxSteps,
+      trainRows: data.train.length,
+      evalRows: data.eval.length,
+    });
+    await run.log(
+      `${checkpoint ? 'resumed at' : 'started'} step ${startStep} of ${maxSteps}: ${spec.method} on ${spec.model}`,
+    );
+    const summary = await trainLoop({
+      model,
+      method,
+      sampler,
+      evalSet: data.eval,
+      schedule: {
+        kind: spec.schedule,
+        lr: spec.lr ?? DEFAULT_LR[spec.method],
+        warmupSteps: spec.warmup,
+        totalSteps: maxSteps,
+      },
+      maxSteps,
+      gradAccum: spec.gradAccum,
+      seqLen,
+      ...(spec.evalEvery !== undefined && { evalEvery: spec.evalEvery }),
+      evalBatchSize: spec.batch,
+      checkpointEvery: spec.checkpointEvery,
+      checkpointsDir: run.checkpointsDir,
+      startStep,
+      carried: checkpoint?.state.trainer ?? {},
+      signal: ctx.signal,
+      onEvent: (event) => {
+        ctx.emit(event);
+        void run.event(event);
+        if (event.type === 'step')
+          void run.log(
+            `step ${event.step} loss ${event.loss.toFixed(4)} lr ${event.lr.toExponential(2)}`,
+          );
+      },
+    });
+    const result = { ...summary, runDir: run.dir, weightBytes: model.params.bytes() };
+    await run.event({ type: 'done', summary: result });
+    await run.log(
+      `${summary.cancelled ? 'cancelled' : 'finished'} at step ${summary.steps}, loss ${summary.finalLoss}`,
+    );
+    return {
+      fields: { summary: result },
+      weightBytes: model.params.bytes(),
+      peakBytes: summary.peakBytes,
+    };
+  } catch (err) {
+    await run.event({ type: 'error', ...toErrorInfo(err) });
+    await run.log(`failed: ${(err as Error).message}`);
+    throw err;
+  } finally {
+    method?.dispose();
+    model.params.dispose();
+    model.dispose();
+    await run.flush();
+  }
+}

@@ -1,0 +1,87 @@
+// Peak-memory prediction before a run, from each method's formula (ARCHITECTURE.md, "Memory
+// accounting"): weights, gradients, optimizer state and activations, all float32. The activation
+// terms count the tensors a block keeps for its backward pass; test/memory.test.ts holds the
+// prediction within 10% of the measured peak.
+import type { CausalLM, ModelPart } from '../models/causal-lm.js';
+import type { MethodName } from '../optim/method.js';
+
+export interface EstimateInput {
+  /** A model object (its parameters need not be loaded) and every parameter's shape. */
+  model: CausalLM;
+  shapes: Map<string, number[]>;
+  method: MethodName;
+  batch: number;
+  seq: number;
+  /** FO methods with activation checkpointing (LOMO and AdaLomo always checkpoint). */
+  checkpointing: boolean;
+}
+
+export interface MemoryEstimate {
+  peakBytes: number;
+  weightBytes: number;
+  gradientBytes: number;
+  optimizerBytes: number;
+  activationBytes: number;
+}
+
+const F32 = 4;
+const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+export function estimateTrainingMemory(input: EstimateInput): MemoryEstimate {
+  const { model, shapes, method, batch, seq } = input;
+  const cfg = model.config;
+  const bytesOf = (names: string[]) =>
+    names.reduce((s, n) => s + numel(shapes.get(n) ?? [0]) * F32, 0);
+  const weightBytes = [...shapes.values()].reduce((s, shape) => s + numel(shape) * F32, 0);
+  const largestTensor = Math.max(...[...shapes.values()].map((s) => numel(s) * F32));
+  const parts: ModelPart[] = ['embed', ...Array.from({ length: cfg.layers }, (_, i) => i), 'head'];
+  const largestPart = Math.max(...parts.map((p) => bytesOf(model.partParams(p))));
+
+  const tokens = batch * seq;
+  // Floats a block keeps per token for its backward pass. tfjs keeps every op's output on the
+  // tape; counting the linears' inputs and outputs, norms, residuals and attention scores and
+  // scaling by 1.6 matches what was measured on the Llama fixtures (rotary and SwiGLU temporaries).
+  const linears = model.linearSpecs().filter((s) => /\.(layers|h)\.0\./.test(s.name));
+  const perToken =
+    1.6 *
+    (linears.reduce((s, l) => s + l.inFeatures + l.outFeatures, 0) +
+      8 * cfg.hidden +
+      3 * cfg.heads * seq);
+  const blockTape = tokens * perToken * F32;
+  // The loss keeps the logits and their softmax; backward adds the gradient of the logits.
+  const headTape = 3 * tokens * cfg.vocabSize * F32;
+  const hidden = tokens * cfg.hidden * F32;
+
+  const fused = method === 'lomo' || method === 'adalomo';
+  const checkpointing = fused || input.checkpointing;
+  // Backward holds the tape and, until it ends, the gradients of the activations as well (about
+  // as much again); with checkpointing, only one part's tape at a time beside the saved inputs.
+  const activationBytes = checkpointing
+    ? (cfg.layers + 1) * hidden + 1.5 * Math.max(blockTape, headTape)
+    : 2 * (cfg.layers * blockTape + headTape) + hidden;
+
+  let gradientBytes: number;
+  let optimizerBytes = 0;
+  if (fused) {
+    // One part's gradients at a time, plus a tied embedding's gradient held until the end.
+    const tied = model.partParams('head').filter((n) => model.partParams('embed').includes(n));
+    gradientBytes = largestPart + bytesOf(tied);
+    if (method === 'adalomo') {
+      for (const shape of shapes.values()) {
+        const factored = shape.length >= 2;
+        optimizerBytes +=
+          (factored
+            ? numel(shape.slice(0, -1)) + numel(shape.slice(0, -2)) * shape.at(-1)!
+            : numel(shape)) * F32;
+      }
+    }
+  } else {
+    gradientBytes = weightBytes;
+    if (method === 'fo-adamw') optimizerBytes = 2 * weightBytes;
+  }
+  // Temporaries the size of the largest tensor: its gradient being formed and the update's
+  // intermediates (AdaLomo's factored scaling needs one more).
+  const temporaries = (method === 'adalomo' ? 3 : 2) * largestTensor;
+  const peakBytes = weightBytes + gradientBytes + optimizerBytes + activationBytes + temporaries;
+  return { peakBytes, weightBytes, gradientBytes, optimizerBytes, activationBytes };
+}

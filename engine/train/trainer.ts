@@ -1,0 +1,136 @@
+// The training loop every method plugs into: batches (with gradient accumulation), the
+// learning-rate schedule, evaluation on held-out rows, checkpoints, cancel at a step boundary,
+// and a stop with a clear error when the loss diverges. Events leave through one callback; the
+// loop knows nothing about files beyond checkpoints, nor about IPC.
+import { memory } from '../backend/memory.js';
+import { WhetstoneError } from '../errors.js';
+import type { CausalLM } from '../models/causal-lm.js';
+import type { TrainMethod } from '../optim/method.js';
+import type { TrainEvent } from '../protocol.js';
+import { saveCheckpoint } from './checkpoint.js';
+import { evaluateSequences } from './evaluate.js';
+import { learningRate, type Schedule } from './schedule.js';
+import type { BatchSampler } from './text-data.js';
+
+export interface TrainLoopOptions {
+  model: CausalLM;
+  method: TrainMethod;
+  sampler: BatchSampler;
+  evalSet: number[][];
+  schedule: Schedule;
+  maxSteps: number;
+  gradAccum: number;
+  seqLen: number;
+  evalEvery?: number;
+  evalBatchSize: number;
+  checkpointEvery: number;
+  checkpointsDir: string;
+  /** Last completed step (0 for a new run). */
+  startStep: number;
+  /** Figures carried over from before a resume. */
+  carried?: { tokens?: number; peakBytes?: number };
+  signal?: AbortSignal;
+  onEvent: (event: TrainEvent) => void;
+}
+
+export interface TrainSummary {
+  steps: number;
+  finalLoss: number;
+  cancelled: boolean;
+  /** Highest tensor bytes of any step of the run. */
+  peakBytes: number;
+  tokens: number;
+  lastEval?: { loss: number; perplexity: number };
+}
+
+export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
+  let tokens = o.carried?.tokens ?? 0;
+  let runPeak = o.carried?.peakBytes ?? 0;
+  let finalLoss = NaN;
+  let lastEval: TrainSummary['lastEval'];
+  let lastCheckpoint = o.startStep;
+  const started = performance.now();
+  const checkpoint = async (step: number) => {
+    const path = await saveCheckpoint(o.checkpointsDir, o.model.params, o.method, {
+      step,
+      samplerPosition: o.sampler.position,
+      method: {},
+      trainer: { tokens, peakBytes: runPeak },
+    });
+    lastCheckpoint = step;
+    o.onEvent({ type: 'checkpoint', step, path });
+  };
+
+  let step = o.startStep;
+  while (step < o.maxSteps) {
+    // Let the host's messages and signals (cancel, Ctrl-C) in: on cpu and wasm a whole step can
+    // run on resolved promises without ever reaching the event loop.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (o.signal?.aborted) break;
+    step++;
+    const lr = learningRate(o.schedule, step);
+    const batches = Array.from({ length: o.gradAccum }, () => o.sampler.next());
+    const targets = batches.reduce((n, b) => n + b.targets, 0);
+    memory.resetPeak();
+    const t0 = performance.now();
+    let result;
+    try {
+      result = await o.method.step(batches, lr);
+    } finally {
+      for (const b of batches) {
+        b.ids.dispose();
+        b.mask.dispose();
+      }
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    if (
+      !Number.isFinite(result.loss) ||
+      (result.gradNorm !== undefined && !Number.isFinite(result.gradNorm))
+    ) {
+      throw new WhetstoneError(
+        'TRAINING_DIVERGED',
+        `The loss became ${result.loss} at step ${step} (learning rate ${lr.toPrecision(3)}); the run stopped. ` +
+          (lastCheckpoint > 0
+            ? `The checkpoint of step ${lastCheckpoint} is intact.`
+            : 'No checkpoint was written yet.'),
+        'Lower the learning rate (try 10× smaller), turn on gradient clipping (--max-grad-norm 1.0), or add warmup steps.',
+      );
+    }
+    finalLoss = result.loss;
+    tokens += targets;
+    runPeak = Math.max(runPeak, memory.peakBytes);
+    const elapsedMs = performance.now() - started;
+    const done = step - o.startStep;
+    o.onEvent({
+      type: 'step',
+      step,
+      loss: result.loss,
+      lr,
+      ...(result.gradNorm !== undefined && { gradNorm: result.gradNorm }),
+      tokensPerSec: targets / seconds,
+      tokens: targets,
+      memory: { liveBytes: memory.liveBytes, peakBytes: memory.peakBytes },
+      elapsedMs: Math.round(elapsedMs),
+      etaMs: Math.round((elapsedMs / done) * (o.maxSteps - step)),
+    });
+    if (o.evalEvery && o.evalSet.length > 0 && step % o.evalEvery === 0) {
+      const r = await evaluateSequences(o.model, o.evalSet, {
+        maxLength: o.seqLen,
+        batchSize: o.evalBatchSize,
+      });
+      lastEval = { loss: r.loss, perplexity: r.perplexity };
+      o.onEvent({ type: 'eval', step, loss: r.loss, perplexity: r.perplexity, tokens: r.tokens });
+    }
+    if (step % o.checkpointEvery === 0 || step === o.maxSteps) await checkpoint(step);
+  }
+  // Cancelled between steps: leave a resumable checkpoint of where we are.
+  if (step > lastCheckpoint) await checkpoint(step);
+  return {
+    steps: step,
+    finalLoss,
+    cancelled: step < o.maxSteps,
+    peakBytes: runPeak,
+    tokens,
+    ...(lastEval && { lastEval }),
+  };
+}
