@@ -1,0 +1,57 @@
+// Measures one training method (run by bench/train.ts, one process per method so the figures do
+// not mix): median step time and peak tensor bytes over a few steps. Prints one JSON line.
+import { memory } from '../engine/backend/memory.js';
+import { initBackend } from '../engine/backend/select.js';
+import { loadModel } from '../engine/models/load.js';
+import { FoMethod } from '../engine/optim/fo.js';
+import { LomoMethod } from '../engine/optim/lomo.js';
+import type { MethodName, TrainMethod } from '../engine/optim/method.js';
+import { toBatch } from '../engine/train/text-data.js';
+
+const [method, modelDir, bArg, tArg, stepsArg] = process.argv.slice(2) as [
+  MethodName,
+  string,
+  string,
+  string,
+  string,
+];
+const [batch, seq, steps] = [Number(bArg), Number(tArg), Number(stepsArg)];
+
+const report = await initBackend({});
+const model = await loadModel(modelDir);
+model.params.setTrainable();
+const trainer: TrainMethod =
+  method === 'lomo' || method === 'adalomo'
+    ? new LomoMethod(method, model, { weightDecay: 0 })
+    : new FoMethod(method, model, { weightDecay: 0, checkpointing: false });
+// The same ids as bench/torch_train_step.py, so the first losses can be compared.
+const vocab = model.config.vocabSize;
+const rows = Array.from({ length: batch }, (_, b) =>
+  Array.from({ length: seq }, (_, t) => (b * 131 + t * 7) % vocab),
+);
+const lr = { 'fo-sgd': 1e-3, 'fo-adamw': 1e-4, lomo: 1e-3, adalomo: 1e-3 }[method];
+const times: number[] = [];
+const losses: number[] = [];
+let peak = 0;
+for (let s = 0; s < steps; s++) {
+  const b = toBatch(rows, seq, 0);
+  memory.resetPeak();
+  const t0 = performance.now();
+  losses.push((await trainer.step([b], lr)).loss);
+  times.push(performance.now() - t0);
+  peak = Math.max(peak, memory.peakBytes);
+  b.ids.dispose();
+  b.mask.dispose();
+}
+const later = times.slice(1).sort((a, b) => a - b);
+process.stdout.write(
+  `${JSON.stringify({
+    method,
+    backend: report.backend,
+    device: report.device,
+    stepMs: later[Math.floor(later.length / 2)] ?? times[0],
+    peakBytes: peak,
+    weightBytes: model.params.bytes(),
+    losses,
+  })}\n`,
+);

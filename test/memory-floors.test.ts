@@ -1,0 +1,137 @@
+// Memory floors of the backprop family (ARCHITECTURE.md, "Memory accounting"), measured on a
+// 27M-parameter Llama where the weights dominate: LOMO at most 0.7× FO-SGD and 0.4× FO-AdamW,
+// LOMO never holding more than one part's gradients, and `whetstone estimate`'s formula within
+// 10% of every measured peak.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memory } from '../engine/backend/memory.js';
+import { initBackend } from '../engine/backend/select.js';
+import { tf } from '../engine/backend/tf.js';
+import { writeFixtureModel } from '../engine/fixtures/fixture-model.js';
+import { forwardLogits, type CausalLM } from '../engine/models/causal-lm.js';
+import { checkModel, loadModel, type CheckedModel } from '../engine/models/load.js';
+import { Params } from '../engine/models/params.js';
+import { FoMethod } from '../engine/optim/fo.js';
+import { LomoMethod } from '../engine/optim/lomo.js';
+import type { MethodName, TrainMethod } from '../engine/optim/method.js';
+import { estimateTrainingMemory } from '../engine/train/estimate.js';
+import { toBatch } from '../engine/train/text-data.js';
+
+const B = 1;
+const T = 16;
+let dir: string;
+let checked: CheckedModel;
+
+beforeAll(async () => {
+  // wasm: the fastest backend here; the byte counts are the same on every backend.
+  await initBackend({ backend: 'wasm' });
+  dir = await mkdtemp(join(tmpdir(), 'whetstone-floors-'));
+  await writeFixtureModel({
+    arch: 'llama',
+    out: join(dir, 'm'),
+    layers: 8,
+    hidden: 512,
+    heads: 8,
+    kvHeads: 4,
+    vocab: 4096,
+    seed: 9,
+  });
+  checked = await checkModel(join(dir, 'm'));
+  await checked.source.close();
+}, 300_000);
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const batchRows = () =>
+  Array.from({ length: B }, (_, r) =>
+    Array.from({ length: T }, (_, t) => ((r * 131 + t * 7) % 4000) + 4),
+  );
+
+async function measure(
+  method: MethodName,
+  checkpointing = false,
+): Promise<{ peak: number; weights: number }> {
+  const model = await loadModel(join(dir, 'm'));
+  model.params.setTrainable();
+  const make = (m: CausalLM): TrainMethod =>
+    method === 'lomo' || method === 'adalomo'
+      ? new LomoMethod(method, m, { weightDecay: 0 })
+      : new FoMethod(method, m, { weightDecay: 0, checkpointing });
+  const trainer = make(model);
+  const batch = toBatch(batchRows(), T, 0);
+  memory.resetPeak();
+  await trainer.step([batch], 1e-4);
+  const peak = memory.peakBytes;
+  const weights = model.params.bytes();
+  batch.ids.dispose();
+  batch.mask.dispose();
+  trainer.dispose();
+  model.params.dispose();
+  model.dispose();
+  return { peak, weights };
+}
+
+describe('memory floors on a 27M-parameter model', () => {
+  const peaks = new Map<string, number>();
+
+  it.each([
+    ['fo-sgd', false],
+    ['fo-sgd', true],
+    ['fo-adamw', false],
+    ['lomo', true],
+    ['adalomo', true],
+  ] as const)(
+    '%s (checkpointing %s): the estimate is within a tenth of the measured peak',
+    async (method, checkpointing) => {
+      const { peak, weights } = await measure(method, checkpointing);
+      expect(weights).toBeGreaterThan(100e6); // weights dominate
+      peaks.set(`${method}${checkpointing && !method.includes('lomo') ? '+ckpt' : ''}`, peak);
+      const shell = checked.arch.create(checked.config, new Params());
+      const estimate = estimateTrainingMemory({
+        model: shell,
+        shapes: checked.shapes,
+        method,
+        batch: B,
+        seq: T,
+        checkpointing,
+      });
+      shell.dispose();
+      expect(
+        estimate.peakBytes / peak,
+        `estimate ${estimate.peakBytes} vs measured ${peak}`,
+      ).toBeGreaterThan(0.9);
+      expect(estimate.peakBytes / peak).toBeLessThan(1.1);
+    },
+  );
+
+  it('LOMO needs at most 0.7× the memory of FO-SGD and 0.4× that of FO-AdamW', () => {
+    const lomo = peaks.get('lomo')!;
+    expect(lomo / peaks.get('fo-sgd')!).toBeLessThanOrEqual(0.7);
+    expect(lomo / peaks.get('fo-adamw')!).toBeLessThanOrEqual(0.4);
+  });
+
+  it('LOMO never holds more than one part of the model’s gradients at a time', async () => {
+    const model = await loadModel(join(dir, 'm'));
+    const weights = model.params.bytes();
+    const size = (names: string[]) => names.reduce((s, n) => s + model.params.get(n).size * 4, 0);
+    const parts = ['embed' as const, 'head' as const, ...Array.from({ length: 8 }, (_, i) => i)];
+    const largestPart = Math.max(...parts.map((p) => size(model.partParams(p))));
+    const largestTensor = Math.max(...[...model.params.entries()].map(([, v]) => v.size * 4));
+    // What inference alone adds over the weights for this batch (activations).
+    const ids = tf.tensor2d(batchRows(), [B, T], 'int32');
+    memory.resetPeak();
+    tf.tidy(() => forwardLogits(model, ids));
+    const inference = memory.peakBytes - weights;
+    ids.dispose();
+    model.params.dispose();
+    model.dispose();
+    const lomoExtra = peaks.get('lomo')! - weights;
+    // One part's gradients, the gradient and update temporaries of its largest tensor, and the
+    // activations: holding a second part's gradients would not fit under this bound.
+    expect(lomoExtra).toBeLessThan(largestPart + 2 * largestTensor + 2 * inference);
+    expect(lomoExtra).toBeLessThan(0.3 * weights); // all gradients would be 1.0× weights
+  });
+});
