@@ -248,6 +248,10 @@ describe('training runs', () => {
     expect(
       (resumed.last as { summary: { steps: number; cancelled: boolean } }).summary,
     ).toMatchObject({ steps: 40, cancelled: false });
+    // A finished run says so, and how to train further.
+    const again = await runCli(['resume', '--run', out, '--json']);
+    expect(again.last).toMatchObject({ type: 'error', code: 'BAD_ARGUMENT' });
+    expect((again.last as { hint: string }).hint).toContain('--steps 80');
   });
 
   it('estimate predicts a run from the headers alone, LOMO far below FO-AdamW', async () => {

@@ -126,6 +126,13 @@ async function runTraining(
     );
     if (checkpoint) await restoreCheckpoint(checkpoint, model.params, method);
     const startStep = checkpoint?.state.step ?? 0;
+    if (startStep >= maxSteps) {
+      throw new WhetstoneError(
+        'BAD_ARGUMENT',
+        `${run.dir} already finished its ${maxSteps} steps.`,
+        `Train further with: whetstone resume --run ${run.dir} --steps ${maxSteps * 2}`,
+      );
+    }
     await run.event({
       type: checkpoint ? 'resume' : 'start',
       step: startStep,

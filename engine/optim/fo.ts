@@ -103,12 +103,13 @@ export class FoMethod implements TrainMethod {
     return loss;
   }
 
+  /** The gradient scaled and clamped as asked; `g` itself when there is nothing to do. */
   private clip(g: Tensor, coefficient: number): Tensor {
+    const { clipValue } = this.opts;
+    if (coefficient === 1 && clipValue === undefined) return g;
     return tf.tidy(() => {
-      let out = coefficient === 1 ? g : tf.mul(g, coefficient);
-      if (this.opts.clipValue !== undefined)
-        out = tf.clipByValue(out, -this.opts.clipValue, this.opts.clipValue);
-      return out === g ? tf.clone(g) : out;
+      const scaled = coefficient === 1 ? g : tf.mul(g, coefficient);
+      return clipValue === undefined ? scaled : tf.clipByValue(scaled, -clipValue, clipValue);
     });
   }
 
