@@ -15,6 +15,7 @@ import {
   createAdamWState,
   sgdUpdate,
   sumOfSquares,
+  sumScalars,
   type AdamWOptions,
   type AdamWState,
 } from './updates.js';
@@ -163,7 +164,9 @@ export class FoMethod implements TrainMethod {
 export async function globalNorm(grads: Iterable<Tensor> | Map<string, Tensor>): Promise<number> {
   const list = grads instanceof Map ? [...grads.values()] : [...grads];
   if (list.length === 0) return 0;
-  const total = tf.tidy(() => tf.addN(list.map((g) => sumOfSquares(g))));
+  const squares = list.map((g) => sumOfSquares(g));
+  const total = sumScalars(squares);
+  squares.forEach((t) => t.dispose());
   const value = ((await total.data()) as Float32Array)[0]!;
   total.dispose();
   return Math.sqrt(value);

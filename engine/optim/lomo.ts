@@ -2,7 +2,7 @@
 // Block-wise backward hands over one part's gradients at a time; each parameter is updated at
 // once and its gradient freed, so the whole model's gradients never exist together. Clipping by
 // global norm needs the norm before any update: a first backward pass computes only the norm.
-import { tf, type Tensor } from '../backend/tf.js';
+import { tf, type Scalar, type Tensor } from '../backend/tf.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { blockwiseBackward } from './blockwise.js';
 import type { Batch, ClipOptions, MethodState, StepResult, TrainMethod } from './method.js';
@@ -14,6 +14,7 @@ import {
   createAdaLomoState,
   sgdUpdate,
   sumOfSquares,
+  sumScalars,
   type AdaLomoState,
 } from './updates.js';
 
@@ -70,7 +71,7 @@ export class LomoMethod implements TrainMethod {
 
   /** Pass 1 of clip-by-norm: the global gradient norm, one part's gradients alive at a time. */
   private async normPass(batch: Batch): Promise<number> {
-    const squares: Tensor[] = [];
+    const squares: Scalar[] = [];
     await blockwiseBackward(this.model, batch, (_, grads) => {
       for (const g of grads.values()) {
         squares.push(
@@ -79,7 +80,7 @@ export class LomoMethod implements TrainMethod {
         g.dispose();
       }
     });
-    const total = tf.tidy(() => tf.addN(squares));
+    const total = sumScalars(squares);
     squares.forEach((s) => s.dispose());
     const value = ((await total.data()) as Float32Array)[0]!;
     total.dispose();

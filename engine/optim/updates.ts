@@ -194,6 +194,14 @@ export function sumOfSquares(grad: Tensor): Scalar {
   return tf.tidy(() => tf.sum<Scalar>(tf.square(grad)));
 }
 
+/**
+ * Σ of scalars as one scalar. Added one at a time, not with `tf.addN`: on webgpu an AddN of more
+ * than a handful of inputs exceeds the per-stage storage-buffer limit (8 on many devices).
+ */
+export function sumScalars(scalars: Scalar[]): Scalar {
+  return tf.tidy(() => scalars.reduce<Scalar>((total, s) => tf.add(total, s), tf.scalar(0)));
+}
+
 /** LOMO's clip coefficient from the global norm: min(maxNorm / (totalNorm + 1e-6), 1). */
 export function clipCoefficient(totalNorm: number, maxNorm: number): number {
   return Math.min(maxNorm / (totalNorm + 1e-6), 1);
