@@ -254,6 +254,23 @@ describe('training runs', () => {
     expect((again.last as { hint: string }).hint).toContain('--steps 80');
   });
 
+  it('--epochs counts steps from the rows: 24 rows in batches of 4 are 6 steps an epoch', async () => {
+    const run = await runCli([
+      'train',
+      ...common,
+      '--data',
+      data,
+      '--method',
+      'fo-sgd',
+      '--epochs',
+      '1.5',
+      '--out',
+      join(work, 'epochs'),
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect((run.last as { summary: { steps: number } }).summary.steps).toBe(9);
+  });
+
   it('estimate predicts a run from the headers alone, LOMO far below FO-AdamW', async () => {
     const peak = async (method: string) => {
       const run = await runCli([

@@ -1,5 +1,7 @@
 // The child-process host runs real jobs and sends their events back in batches.
 import { fork } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../protocol.js';
@@ -49,5 +51,39 @@ describe('engine child host', () => {
     const exited = new Promise<number | null>((resolve) => host.child.on('exit', resolve));
     host.child.send({ type: 'shutdown' });
     expect(await exited).toBe(0);
+  });
+
+  it('cancel stops a training job at the next step, with a checkpoint', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'whetstone-host-'));
+    const data = join(work, 'texts.jsonl');
+    await writeFile(
+      data,
+      `${JSON.stringify({ text: 'The stone is flat and the blade is sharp.' })}\n`,
+    );
+    const host = startHost();
+    await host.until(() => host.messages.some((m) => m.type === 'ready'));
+    const model = join(import.meta.dirname, '..', '..', '.fixtures', 'llama');
+    const job = {
+      kind: 'train',
+      model,
+      data,
+      method: 'lomo',
+      steps: 500,
+      batch: 1,
+      seq: 16,
+      backend: 'wasm',
+      out: join(work, 'run'),
+    };
+    host.child.send({ type: 'run', job });
+    await host.until(() => host.events().some((e) => e.type === 'step'));
+    host.child.send({ type: 'cancel' });
+    await host.until(() => host.events().some((e) => e.type === 'done' || e.type === 'error'));
+    const done = host.events().find((e) => e.type === 'done') as
+      { summary: { cancelled: boolean; steps: number } } | undefined;
+    expect(done?.summary.cancelled).toBe(true);
+    expect(done!.summary.steps).toBeLessThan(500);
+    expect(host.events().some((e) => e.type === 'checkpoint')).toBe(true);
+    host.child.send({ type: 'shutdown' });
+    await rm(work, { recursive: true, force: true });
   });
 });
