@@ -17,7 +17,7 @@ const layerRule = (forbidden) => [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'release/', 'node_modules/', '.fixtures/', 'bench/results/'] },
+  { ignores: ['dist/', 'release/', 'node_modules/', '.fixtures/', 'bench/results/', 'runs/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
