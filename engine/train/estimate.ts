@@ -55,7 +55,9 @@ export function estimateTrainingMemory(input: EstimateInput): MemoryEstimate {
   const fused = method === 'lomo' || method === 'adalomo';
   const checkpointing = fused || input.checkpointing;
   // Backward holds the tape and, until it ends, the gradients of the activations as well (about
-  // as much again); with checkpointing, only one part's tape at a time beside the saved inputs.
+  // as much again); with checkpointing, one part's tape at a time (and part of its gradients)
+  // beside the saved inputs. Calibrated on Llama-family models (within 5% there); GPT-2's
+  // checkpointed peak runs up to 20% above it.
   const activationBytes = checkpointing
     ? (cfg.layers + 1) * hidden + 1.5 * Math.max(blockTape, headTape)
     : 2 * (cfg.layers * blockTape + headTape) + hidden;
