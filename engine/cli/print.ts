@@ -86,6 +86,8 @@ export function printHuman(event: EngineEvent): void {
       for (const [key, value] of rows)
         out.write(`${key.padEnd(width)}  ${formatValue(value, key)}\n`);
       const m = event.memory;
+      // Jobs that only read headers or write files hold no tensors: a tensor peak would mislead.
+      if (['info', 'estimate', 'fixture', 'backends'].includes(event.job)) return;
       err.write(
         `peak ${formatBytes(m.peakBytes)} tensors, ${formatBytes(m.weightBytes)} weights, ${formatBytes(m.rssBytes)} RSS, ${(event.elapsedMs / 1000).toFixed(1)} s\n`,
       );
