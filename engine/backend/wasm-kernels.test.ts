@@ -2,6 +2,7 @@
 // and the list of kernels wasm still lacks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../util/rng.js';
+import { memory } from './memory.js';
 import { opCases } from './op-cases.js';
 import { initBackend, releaseBackend } from './select.js';
 import { expectSame, intCases, kernelsOf, onBackend } from './testing.js';
@@ -137,7 +138,6 @@ describe('wasm kernels', () => {
   );
 
   it('Identity shares the buffer instead of copying it', async () => {
-    const { memory } = await import('./memory.js');
     const x = tf.tensor([1, 2, 3, 4]);
     const before = memory.liveBytes;
     const y = tf.clone(x);

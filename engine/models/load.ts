@@ -4,14 +4,13 @@
 import { stat } from 'node:fs/promises';
 import { WhetstoneError } from '../errors.js';
 import { tf } from '../backend/tf.js';
+import { isFloatDtype } from '../io/dtypes.js';
 import { openWeights, type WeightSource } from '../io/model-weights-source.js';
 import type { Architecture } from './architecture.js';
 import type { CausalLM, ModelOptions } from './causal-lm.js';
 import { readConfigJson, type ModelConfig } from './config.js';
 import { Params } from './params.js';
 import { architectureFor } from './registry.js';
-
-const FLOAT_DTYPES = new Set(['F64', 'F32', 'F16', 'BF16', 'F8_E4M3', 'F8_E5M2']);
 
 /** A model folder whose checkpoint matches its config; the weights are not read yet. */
 export interface CheckedModel {
@@ -72,7 +71,7 @@ function verifyTensor(
       'The weights do not match config.json: re-download or re-export the model folder.',
     );
   }
-  if (!FLOAT_DTYPES.has(info.dtype)) {
+  if (!isFloatDtype(info.dtype)) {
     throw new WhetstoneError(
       'MODEL_UNSUPPORTED',
       `${info.file}: tensor "${name}" is stored as ${info.dtype}; model weights must be floating point.`,

@@ -85,10 +85,6 @@ export class BatchSampler {
     if (sequences.length === 0) throw new Error('No training sequences.');
   }
 
-  get epoch(): number {
-    return this.position / this.sequences.length;
-  }
-
   /** The next batch's rows (as token ids), advancing the position. */
   nextRows(): number[][] {
     const rows: number[][] = [];
