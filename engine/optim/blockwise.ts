@@ -26,18 +26,19 @@ export async function blockwiseBackward(
   visit: GradVisitor,
 ): Promise<number> {
   const order = backwardOrder(model);
-  const trainable = (part: ModelPart): [string, Variable][] =>
+  // The trainable parameters each part reads, in backward order.
+  const partVars = order.map((part): [string, Variable][] =>
     model
       .partParams(part)
-      .filter((name) => model.params.get(name).trainable)
-      .map((name) => [name, model.params.get(name)]);
+      .map((name): [string, Variable] => [name, model.params.get(name)])
+      .filter(([, v]) => v.trainable),
+  );
   const uses = new Map<string, number>();
-  for (const part of order)
-    for (const [name] of trainable(part)) uses.set(name, (uses.get(name) ?? 0) + 1);
+  for (const vars of partVars) for (const [name] of vars) uses.set(name, (uses.get(name) ?? 0) + 1);
   const pending = new Map<string, Tensor>();
-  // Whether any part at or below position k of `order` has trainable parameters: if none
-  // does, the gradient need not flow further down.
-  const needsBelow = order.map((_, k) => order.slice(k).some((p) => trainable(p).length > 0));
+  // Whether any part from position k of `order` on has trainable parameters: if none does, the
+  // gradient need not flow further down.
+  const needsBelow = partVars.map((_, k) => partVars.slice(k).some((vars) => vars.length > 0));
 
   // Forward, keeping only the input of each block and the final hidden state. [B, T, C] each.
   const inputs: Tensor3D[] = [tf.tidy(() => model.embed(batch.ids))];
@@ -50,7 +51,7 @@ export async function blockwiseBackward(
   let loss: Tensor | undefined;
   try {
     for (const [k, part] of order.entries()) {
-      const vars = trainable(part);
+      const vars = partVars[k]!;
       const passOn = k + 1 < order.length && needsBelow[k + 1]!;
       if (vars.length === 0 && !passOn) break;
       const input =

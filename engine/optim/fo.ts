@@ -129,26 +129,16 @@ export class FoMethod implements TrainMethod {
   }
 
   state(): MethodState {
-    const tensors = new Map<string, Tensor>();
+    const variables = new Map<string, Variable>();
     for (const [name, s] of this.adamState) {
-      tensors.set(`adamw.m.${name}`, s.m);
-      tensors.set(`adamw.v.${name}`, s.v);
+      variables.set(`adamw.m.${name}`, s.m);
+      variables.set(`adamw.v.${name}`, s.v);
     }
-    return { tensors, json: { t: this.t } };
+    return { variables, json: { t: this.t } };
   }
 
-  restore(tensors: Map<string, Float32Array>, json: Record<string, unknown>): void {
+  restoreJson(json: Record<string, unknown>): void {
     this.t = Number(json.t ?? 0);
-    for (const [name, s] of this.adamState) {
-      for (const [key, variable] of [
-        ['m', s.m],
-        ['v', s.v],
-      ] as const) {
-        const values = tensors.get(`adamw.${key}.${name}`);
-        if (!values) throw new Error(`The checkpoint has no AdamW ${key} for ${name}.`);
-        tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
-      }
-    }
   }
 
   dispose(): void {

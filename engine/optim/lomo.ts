@@ -2,7 +2,7 @@
 // Block-wise backward hands over one part's gradients at a time; each parameter is updated at
 // once and its gradient freed, so the whole model's gradients never exist together. Clipping by
 // global norm needs the norm before any update: a first backward pass computes only the norm.
-import { tf, type Scalar, type Tensor } from '../backend/tf.js';
+import { tf, type Scalar, type Tensor, type Variable } from '../backend/tf.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { blockwiseBackward } from './blockwise.js';
 import type { Batch, ClipOptions, MethodState, StepResult, TrainMethod } from './method.js';
@@ -96,27 +96,18 @@ export class LomoMethod implements TrainMethod {
   }
 
   state(): MethodState {
-    const tensors = new Map<string, Tensor>();
+    const variables = new Map<string, Variable>();
     for (const [name, s] of this.adaState) {
       for (const key of ['row', 'col', 'full'] as const) {
         const v = s[key];
-        if (v) tensors.set(`adalomo.${key}.${name}`, v);
+        if (v) variables.set(`adalomo.${key}.${name}`, v);
       }
     }
-    return { tensors, json: { t: this.t } };
+    return { variables, json: { t: this.t } };
   }
 
-  restore(tensors: Map<string, Float32Array>, json: Record<string, unknown>): void {
+  restoreJson(json: Record<string, unknown>): void {
     this.t = Number(json.t ?? 0);
-    for (const [name, s] of this.adaState) {
-      for (const key of ['row', 'col', 'full'] as const) {
-        const variable = s[key];
-        if (!variable) continue;
-        const values = tensors.get(`adalomo.${key}.${name}`);
-        if (!values) throw new Error(`The checkpoint has no AdaLomo ${key} moment for ${name}.`);
-        tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
-      }
-    }
   }
 
   dispose(): void {

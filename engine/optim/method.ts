@@ -1,6 +1,6 @@
 // What the trainer sees of a fine-tuning method: a small object that takes a step on a batch and
 // owns its state (moments, step count), which it can save into and restore from a checkpoint.
-import type { Tensor, Tensor2D } from '../backend/tf.js';
+import type { Tensor2D, Variable } from '../backend/tf.js';
 
 import type { methodNames } from '../protocol.js';
 
@@ -24,9 +24,9 @@ export interface StepResult {
   gradNorm?: number;
 }
 
-/** A method's state as stored in a checkpoint: tensors by name, plus small JSON. */
+/** A method's state as stored in a checkpoint: its variables by name, plus small JSON. */
 export interface MethodState {
-  tensors: Map<string, Tensor>;
+  variables: Map<string, Variable>;
   json: Record<string, unknown>;
 }
 
@@ -37,10 +37,13 @@ export interface TrainMethod {
    * accumulation, which fused methods cannot do). `lr` is this step's learning rate.
    */
   step(batches: Batch[], lr: number): Promise<StepResult>;
-  /** The state to checkpoint; the tensors stay owned by the method. */
+  /**
+   * The state to checkpoint; the variables stay owned by the method, and a restore writes the
+   * saved values back into them.
+   */
   state(): MethodState;
-  /** Restore from a checkpoint's tensors (values by the names `state()` gave) and JSON. */
-  restore(tensors: Map<string, Float32Array>, json: Record<string, unknown>): void;
+  /** Restore the JSON part of the state (the checkpoint has refilled the variables). */
+  restoreJson(json: Record<string, unknown>): void;
   dispose(): void;
 }
 

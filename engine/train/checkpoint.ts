@@ -9,7 +9,7 @@ import { SafetensorsFile } from '../io/safetensors.js';
 import { writeSafetensors, type WriteEntry } from '../io/safetensors-writer.js';
 import type { TrainMethod } from '../optim/method.js';
 import type { Params } from '../models/params.js';
-import { tf, type Tensor } from '../backend/tf.js';
+import { tf, type Tensor, type Variable } from '../backend/tf.js';
 import { writeFileAtomic } from './run-dir.js';
 
 export interface CheckpointState {
@@ -40,7 +40,8 @@ export async function saveCheckpoint(
   checkpointsDir: string,
   params: Params,
   method: TrainMethod,
-  state: CheckpointState,
+  // The method's JSON state is taken from `method`.
+  state: Omit<CheckpointState, 'method'>,
   keep = 2,
 ): Promise<string> {
   const name = stepName(state.step);
@@ -55,7 +56,7 @@ export async function saveCheckpoint(
     const methodState = method.state();
     await writeSafetensors(
       join(temp, STATE_TENSORS),
-      [...methodState.tensors].map(([n, t]) => lazy(n, t)),
+      [...methodState.variables].map(([n, t]) => lazy(n, t)),
     );
     await writeFileAtomic(
       join(temp, STATE),
@@ -110,27 +111,36 @@ export async function restoreCheckpoint(
 ): Promise<void> {
   const weights = await SafetensorsFile.open(join(checkpoint.dir, WEIGHTS));
   try {
-    for (const name of weights.names()) {
-      const variable = params.get(name);
-      const { values, shape } = await weights.read(name);
-      if (shape.join(',') !== variable.shape.join(',')) {
-        throw new WhetstoneError(
-          'TENSOR_SHAPE_MISMATCH',
-          `${weights.path}: "${name}" has shape [${shape.join(', ')}], the model [${variable.shape.join(', ')}].`,
-        );
-      }
-      tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
-    }
+    for (const name of weights.names()) await readInto(weights, name, params.get(name));
   } finally {
     await weights.close();
   }
   const stateFile = await SafetensorsFile.open(join(checkpoint.dir, STATE_TENSORS));
   try {
-    const tensors = new Map<string, Float32Array>();
-    for (const name of stateFile.names())
-      tensors.set(name, (await stateFile.read(name)).values as Float32Array);
-    method.restore(tensors, checkpoint.state.method);
+    const { variables } = method.state();
+    for (const [name, variable] of variables) {
+      if (!stateFile.has(name)) {
+        throw new WhetstoneError(
+          'TENSOR_MISSING',
+          `${stateFile.path} has no "${name}" for ${method.name}.`,
+        );
+      }
+      await readInto(stateFile, name, variable);
+    }
+    method.restoreJson(checkpoint.state.method);
   } finally {
     await stateFile.close();
   }
+}
+
+/** Overwrite `variable` with the tensor `name` of `file`, whose shape must match. */
+async function readInto(file: SafetensorsFile, name: string, variable: Variable): Promise<void> {
+  const { values, shape } = await file.read(name);
+  if (shape.join(',') !== variable.shape.join(',')) {
+    throw new WhetstoneError(
+      'TENSOR_SHAPE_MISMATCH',
+      `${file.path}: "${name}" has shape [${shape.join(', ')}], the model [${variable.shape.join(', ')}].`,
+    );
+  }
+  tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
 }

@@ -2,7 +2,8 @@
 // accounting"): weights, gradients, optimizer state and activations, all float32. The activation
 // terms count the tensors a block keeps for its backward pass; test/memory.test.ts holds the
 // prediction within 10% of the measured peak.
-import type { CausalLM, ModelPart } from '../models/causal-lm.js';
+import type { CausalLM } from '../models/causal-lm.js';
+import { backwardOrder } from '../optim/blockwise.js';
 import type { MethodName } from '../optim/method.js';
 
 export interface EstimateInput {
@@ -34,7 +35,7 @@ export function estimateTrainingMemory(input: EstimateInput): MemoryEstimate {
     names.reduce((s, n) => s + numel(shapes.get(n) ?? [0]) * F32, 0);
   const weightBytes = [...shapes.values()].reduce((s, shape) => s + numel(shape) * F32, 0);
   const largestTensor = Math.max(...[...shapes.values()].map((s) => numel(s) * F32));
-  const parts: ModelPart[] = ['embed', ...Array.from({ length: cfg.layers }, (_, i) => i), 'head'];
+  const parts = backwardOrder(model);
   const largestPart = Math.max(...parts.map((p) => bytesOf(model.partParams(p))));
 
   const tokens = batch * seq;

@@ -54,7 +54,6 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
     const path = await saveCheckpoint(o.checkpointsDir, o.model.params, o.method, {
       step,
       samplerPosition: o.sampler.position,
-      method: {},
       trainer: { tokens, peakBytes: runPeak },
     });
     lastCheckpoint = step;
