@@ -178,6 +178,7 @@ async function runTraining(
     await run.log(
       `${summary.cancelled ? 'cancelled' : 'finished'} at step ${summary.steps}, loss ${summary.finalLoss}`,
     );
+    await run.flush(); // a run folder that could not be written is a failed run
     return {
       fields: { summary: result },
       weightBytes: model.params.bytes(),
@@ -186,11 +187,12 @@ async function runTraining(
   } catch (err) {
     await run.event({ type: 'error', ...toErrorInfo(err) });
     await run.log(`failed: ${(err as Error).message}`);
+    // The original error is the one to report, even if the folder cannot be written either.
+    await run.flush().catch(() => undefined);
     throw err;
   } finally {
     method?.dispose();
     model.params.dispose();
     model.dispose();
-    await run.flush();
   }
 }

@@ -27,6 +27,8 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
 
 export class RunDir {
   private writes = Promise.resolve();
+  /** The first append that failed (disk full, folder removed); `flush` reports it. */
+  private failure: Error | undefined;
 
   private constructor(readonly dir: string) {}
 
@@ -75,19 +77,34 @@ export class RunDir {
   /** Append one event line (writes are serialised, so lines never interleave). */
   event(event: object): Promise<void> {
     const line = `${JSON.stringify({ ...event, time: new Date().toISOString() })}\n`;
-    this.writes = this.writes.then(() => appendFile(join(this.dir, RUN_FILES.events), line));
-    return this.writes;
+    return this.append(RUN_FILES.events, line);
   }
 
   log(message: string): Promise<void> {
     const line = `${new Date().toISOString()} ${message}\n`;
-    this.writes = this.writes.then(() => appendFile(join(this.dir, RUN_FILES.log), line));
+    return this.append(RUN_FILES.log, line);
+  }
+
+  /** Queue an append; a failure is kept for `flush` instead of rejecting a promise nobody awaits. */
+  private append(file: string, line: string): Promise<void> {
+    this.writes = this.writes
+      .then(() => appendFile(join(this.dir, file), line))
+      .catch((err: Error) => {
+        this.failure ??= err;
+      });
     return this.writes;
   }
 
   /** Wait for pending appends. */
-  flush(): Promise<void> {
-    return this.writes;
+  async flush(): Promise<void> {
+    await this.writes;
+    if (this.failure) {
+      throw new WhetstoneError(
+        'INTERNAL',
+        `Could not write to the run folder ${this.dir}: ${this.failure.message}`,
+        'Check that the disk has space and the folder still exists; the checkpoints hold the progress.',
+      );
+    }
   }
 
   /** Every event of the run so far (a line cut short by a kill is skipped). */
