@@ -39,6 +39,38 @@ afterAll(async () => {
 const stepLosses = (events: Record<string, unknown>[]) =>
   new Map(events.filter((e) => e.type === 'step').map((e) => [e.step as number, e.loss as number]));
 
+/** Run the CLI with --json, send `signal` once it reports `step`; its exit code and events. */
+function signalAtStep(
+  args: string[],
+  step: number,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; events: Record<string, unknown>[] }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let buffer = '';
+    let sent = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      if (!sent && buffer.includes(`"type":"step","step":${step}`)) {
+        sent = true;
+        child.kill(signal);
+      }
+    });
+    child.on('exit', (code) => {
+      // A SIGKILL can cut the last line short: keep the complete ones.
+      const lines = buffer.split('\n').filter((l) => l.trim() !== '');
+      const events = lines.flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      });
+      resolve({ code, events });
+    });
+  });
+}
+
 const common = [
   '--model',
   fixturePath('llama'),
@@ -131,17 +163,7 @@ describe('training runs', () => {
 
     // Kill -9 once step 4 is reported: the checkpoint of step 3 is the last complete one.
     const killedDir = join(work, 'killed');
-    await new Promise<void>((resolve) => {
-      const child = spawn(process.execPath, [bin, ...args, '--out', killedDir], {
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
-      let buffer = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString();
-        if (buffer.includes('"type":"step","step":4')) child.kill('SIGKILL');
-      });
-      child.on('exit', () => resolve());
-    });
+    await signalAtStep([...args, '--out', killedDir], 4, 'SIGKILL');
     const pointer = JSON.parse(
       await readFile(join(killedDir, 'checkpoints', 'latest.json'), 'utf8'),
     ) as { step: number };
@@ -211,29 +233,8 @@ describe('training runs', () => {
       '--out',
       out,
     ];
-    const events = await new Promise<Record<string, unknown>[]>((resolve) => {
-      const child = spawn(process.execPath, [bin, ...args], {
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
-      let buffer = '';
-      let sent = false;
-      child.stdout.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString();
-        if (!sent && buffer.includes('"type":"step","step":2')) {
-          sent = true;
-          child.kill('SIGINT');
-        }
-      });
-      child.on('exit', (code) => {
-        expect(code).toBe(0);
-        resolve(
-          buffer
-            .trim()
-            .split('\n')
-            .map((l) => JSON.parse(l) as Record<string, unknown>),
-        );
-      });
-    });
+    const { code, events } = await signalAtStep(args, 2, 'SIGINT');
+    expect(code).toBe(0);
     const done = events.at(-1) as { type: string; summary: { cancelled: boolean; steps: number } };
     expect(done.type).toBe('done');
     expect(done.summary.cancelled).toBe(true);

@@ -11,6 +11,18 @@ export interface CommandDef {
   required: string[];
 }
 
+const model: CommandDef['options'] = { model: ['model', 'string', 'Hugging Face model folder'] };
+const data: CommandDef['options'] = {
+  data: ['data', 'string', 'JSONL file, one {"text": "..."} per line'],
+};
+/** What `train` and `estimate` both take: the method and the shape of a step. */
+const run: CommandDef['options'] = {
+  method: ['method', 'string', 'fo-sgd | fo-adamw | lomo | adalomo'],
+  batch: ['batch', 'number', 'sequences per step (default 4)'],
+  seq: ['seq', 'number', 'tokens per sequence (default min(256, context))'],
+  checkpointing: ['checkpointing', 'boolean', 'FO methods: recompute activations per block'],
+};
+
 const backend: CommandDef['options'] = {
   backend: [
     'backend',
@@ -23,7 +35,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
   info: {
     summary: 'Describe a model folder (architecture, size, files, tokenizer).',
     usage: 'whetstone info --model DIR [--json]',
-    options: { model: ['model', 'string', 'Hugging Face model folder'] },
+    options: { ...model },
     required: ['model'],
   },
   generate: {
@@ -31,7 +43,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     usage:
       'whetstone generate --model DIR --prompt TEXT [--max-new-tokens N] [--temperature T --top-k K --top-p P --seed S] [--chat] [--json]',
     options: {
-      model: ['model', 'string', 'Hugging Face model folder'],
+      ...model,
       prompt: ['prompt', 'string', 'text to continue'],
       chat: ['chat', 'boolean', "wrap the prompt as a user turn with the model's chat template"],
       'max-new-tokens': ['maxNewTokens', 'number', 'tokens to generate (default 64)'],
@@ -52,8 +64,8 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     usage:
       'whetstone eval --model DIR --data FILE.jsonl [--max-length N] [--batch-size B] [--json]',
     options: {
-      model: ['model', 'string', 'Hugging Face model folder'],
-      data: ['data', 'string', 'JSONL file, one {"text": "..."} per line'],
+      ...model,
+      ...data,
       'max-length': [
         'maxLength',
         'number',
@@ -68,7 +80,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     summary: 'Write the logits [B, T, V] for token ids, to compare with other implementations.',
     usage: 'whetstone logits --model DIR --ids FILE.json --out FILE.safetensors [--json]',
     options: {
-      model: ['model', 'string', 'Hugging Face model folder'],
+      ...model,
       ids: ['ids', 'string', 'JSON file: [[ids], ...]'],
       out: ['out', 'string', 'safetensors file to write (logits, input_ids, lengths)'],
       ...backend,
@@ -80,9 +92,9 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     usage:
       'whetstone train --model DIR --data FILE.jsonl --method fo-sgd|fo-adamw|lomo|adalomo [--steps N | --epochs E] [--lr X] [--batch B] [--seq T] [--eval-every N] [--out RUN] [--json]',
     options: {
-      model: ['model', 'string', 'Hugging Face model folder'],
-      data: ['data', 'string', 'JSONL file, one {"text": "..."} per line'],
-      method: ['method', 'string', 'fo-sgd | fo-adamw | lomo | adalomo'],
+      ...model,
+      ...data,
+      ...run,
       steps: ['steps', 'number', 'optimizer steps (default 100)'],
       epochs: ['epochs', 'number', 'passes over the training rows (instead of --steps)'],
       lr: [
@@ -90,15 +102,12 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
         'number',
         'learning rate (default: fo-sgd/lomo 1e-2, fo-adamw 1e-4, adalomo 1e-3)',
       ],
-      batch: ['batch', 'number', 'sequences per step (default 4)'],
-      seq: ['seq', 'number', 'tokens per sequence (default min(256, context))'],
       'grad-accum': ['gradAccum', 'number', 'micro-batches per step (FO methods; default 1)'],
       schedule: ['schedule', 'string', 'constant | linear | cosine (default linear)'],
       warmup: ['warmup', 'number', 'warmup steps (default 0)'],
       'weight-decay': ['weightDecay', 'number', 'weight decay (default 0)'],
       'max-grad-norm': ['maxGradNorm', 'number', 'clip the global gradient norm'],
       'clip-value': ['clipValue', 'number', 'clamp gradient elements to [-v, v]'],
-      checkpointing: ['checkpointing', 'boolean', 'FO methods: recompute activations per block'],
       'eval-every': ['evalEvery', 'number', 'evaluate on held-out rows every N steps'],
       'eval-fraction': ['evalFraction', 'number', 'share of rows held out (default 0.1)'],
       'checkpoint-every': ['checkpointEvery', 'number', 'checkpoint every N steps (default 50)'],
@@ -122,13 +131,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     summary: 'Predict the peak memory of a training run before starting it.',
     usage:
       'whetstone estimate --model DIR --method M [--batch B] [--seq T] [--checkpointing] [--json]',
-    options: {
-      model: ['model', 'string', 'Hugging Face model folder'],
-      method: ['method', 'string', 'fo-sgd | fo-adamw | lomo | adalomo'],
-      batch: ['batch', 'number', 'sequences per step (default 4)'],
-      seq: ['seq', 'number', 'tokens per sequence (default min(256, context))'],
-      checkpointing: ['checkpointing', 'boolean', 'FO methods: recompute activations per block'],
-    },
+    options: { ...model, ...run },
     required: ['model', 'method'],
   },
   fixture: {
