@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'TOKENIZER_INVALID'
   | 'DATASET_INVALID'
   | 'TRAINING_DIVERGED'
+  | 'RUN_INVALID'
   | 'INTERNAL';
 
 export interface ErrorInfo {
