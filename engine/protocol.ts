@@ -104,6 +104,17 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
     ...common,
   }),
   z.object({
+    kind: z.literal('replay'),
+    run: z.string().min(1),
+    out: z.string().min(1),
+    /** The base model, if it moved since the run (default: the run's own). */
+    model: modelDir.optional(),
+    /** Apply only the first N records of the history. */
+    records: z.number().int().nonnegative().optional(),
+    force: z.boolean().default(false),
+    ...common,
+  }),
+  z.object({
     kind: z.literal('estimate'),
     model: modelDir,
     method: z.enum(methodNames),

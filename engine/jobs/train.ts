@@ -7,6 +7,8 @@ import { loadTokenizer } from '../io/tokenizer.js';
 import { createLogger } from '../log.js';
 import { loadModel } from '../models/load.js';
 import { createMethod, DEFAULT_LR } from '../optim/create-method.js';
+import { ZoMethod } from '../optim/zo.js';
+import { ZoHistoryFile } from '../train/zo-history-file.js';
 import type { TrainMethod } from '../optim/method.js';
 import { trainSpecSchema, type JobSpec, type TrainSpec } from '../protocol.js';
 import { latestCheckpoint, restoreCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
@@ -92,7 +94,20 @@ async function runTraining(
       padId,
       checkpoint?.state.samplerPosition ?? 0,
     );
-    if (checkpoint) await restoreCheckpoint(checkpoint, model.params, method);
+    const zoHistory =
+      method instanceof ZoMethod && method.replayable
+        ? new ZoHistoryFile(run.dir, method)
+        : undefined;
+    if (checkpoint) {
+      await zoHistory?.load(); // before the restore, which cuts it to the checkpoint's records
+      await restoreCheckpoint(checkpoint, model.params, method);
+      const records = Number(checkpoint.state.method.records ?? 0);
+      if (zoHistory && !(await zoHistory.checkRestored(records))) {
+        log.warn(
+          `${run.dir}: the update history ends before the checkpoint (the run was stopped while saving); training goes on without a replayable history.`,
+        );
+      }
+    }
     const startStep = checkpoint?.state.step ?? 0;
     if (startStep >= maxSteps) {
       throw new WhetstoneError(
@@ -134,6 +149,7 @@ async function runTraining(
       signal: ctx.signal,
       onEvent: (event) => {
         ctx.emit(event);
+        if (event.type === 'checkpoint') void zoHistory?.save();
         void run.event(event);
         if (event.type === 'step')
           void run.log(
@@ -141,6 +157,7 @@ async function runTraining(
           );
       },
     });
+    await zoHistory?.save();
     const result = { ...summary, runDir: run.dir, weightBytes: model.params.bytes() };
     await run.event({ type: 'done', summary: result });
     await run.log(

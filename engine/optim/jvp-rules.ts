@@ -17,7 +17,7 @@ export interface RuleArgs {
 export type JvpRule = (a: RuleArgs) => (Tensor | undefined)[];
 
 const run = (a: RuleArgs, inputs: Record<string, Tensor>): Tensor[] => {
-  const out = tf.engine().runKernel(a.kernel, inputs, a.attrs) as Tensor | Tensor[];
+  const out = tf.engine().runKernel<Tensor | Tensor[]>(a.kernel, inputs, a.attrs);
   return Array.isArray(out) ? out : [out];
 };
 

@@ -16,7 +16,7 @@ type RunKernel = (
 
 interface PatchableEngine {
   runKernel: RunKernel;
-  disposeTensor(t: Tensor): void;
+  disposeTensor: (t: Tensor) => void;
 }
 
 export class TangentTape {
@@ -34,8 +34,7 @@ export class TangentTape {
     const disposeTensor = engine.disposeTensor;
     engine.runKernel = (name, inputs, attrs) => {
       const out = runKernel.call(engine, name, inputs, attrs);
-      if (!this.inRule)
-        this.differentiate(name, inputs as Record<string, Tensor>, attrs ?? {}, out);
+      if (!this.inRule) this.differentiate(name, inputs, attrs ?? {}, out);
       return out;
     };
     engine.disposeTensor = (t: Tensor) => {
@@ -70,7 +69,7 @@ export class TangentTape {
 
   private differentiate(
     kernel: string,
-    inputs: Record<string, Tensor>,
+    inputs: tf.NamedTensorMap,
     attrs: tf.NamedAttrMap,
     out: Tensor | Tensor[],
   ): void {
@@ -80,7 +79,7 @@ export class TangentTape {
       const input = inputs[name];
       if (input === undefined) return undefined;
       if (input instanceof tf.Variable) {
-        const t = this.paramTangent(input);
+        const t = this.paramTangent(input as Variable);
         if (t !== undefined) made.push(t);
         return t;
       }

@@ -62,6 +62,12 @@ export class ZoHistory {
     };
   }
 
+  /** Take over another history's records (a resumed run reads its file). */
+  replaceWith(other: ZoHistory): void {
+    this.buffer = other.buffer.slice(0);
+    this.length = other.length;
+  }
+
   /** Keep the first `count` records (a resumed run drops what came after its checkpoint). */
   truncate(count: number): void {
     this.length = Math.min(this.length, count);
@@ -101,7 +107,7 @@ export class ZoHistory {
     const records = bytes.subarray(4 + headerLength);
     if (records.length % RECORD_BYTES !== 0) throw invalid('last record is incomplete');
     const history = new ZoHistory();
-    history.buffer = records.slice().buffer;
+    history.buffer = new Uint8Array(records).buffer; // a copy: Buffer.slice would be a view
     history.length = records.length / RECORD_BYTES;
     return { header, history };
   }
