@@ -24,6 +24,7 @@ export async function* readRecords(
   let recordLine = 1;
   let pendingCr = false;
   let first = true;
+  let broken = false; // the current record has a quoting problem: reported, not yielded
   const endField = () => {
     fields.push(field);
     field = '';
@@ -34,7 +35,8 @@ export async function* readRecords(
     for await (const chunk of stream as AsyncIterable<string>) {
       const text = first ? stripBom(chunk) : chunk;
       first = false;
-      const records: { line: number; fields: string[] }[] = [];
+      // Broken records are reported in their place, so problems come in line order.
+      const records: { line: number; fields: string[]; problem?: string }[] = [];
       let runStart = 0; // plain characters are copied in runs, not one by one
       const flush = (end: number) => {
         if (end > runStart) field += text.slice(runStart, end);
@@ -76,8 +78,15 @@ export async function* readRecords(
           const blank = fields.length === 0 && field === '' && atFieldStart;
           if (!blank) {
             endField();
-            records.push({ line: recordLine, fields });
+            records.push({
+              line: recordLine,
+              fields,
+              ...(broken && {
+                problem: `a quote inside a quoted field is not doubled (the record runs to line ${line})`,
+              }),
+            });
             fields = [];
+            broken = false;
           }
           line++;
           recordLine = line;
@@ -98,22 +107,21 @@ export async function* readRecords(
           continue;
         }
         if (closed) {
-          onProblem({
-            file,
-            line,
-            message: 'text after a closing quote (a quote inside a quoted field must be doubled)',
-          });
+          broken = true;
           closed = false;
         }
         atFieldStart = false;
       }
       flush(text.length);
-      for (const record of records) yield record;
+      for (const { line, fields, problem } of records) {
+        if (problem === undefined) yield { line, fields };
+        else onProblem({ file, line, message: problem });
+      }
     }
     if (quoted) {
       onProblem({ file, line: recordLine, message: 'a quoted field is never closed' });
     }
-    if (fields.length > 0 || field !== '' || !atFieldStart) {
+    if (!quoted && !broken && (fields.length > 0 || field !== '' || !atFieldStart)) {
       endField();
       yield { line: recordLine, fields };
     }

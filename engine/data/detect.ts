@@ -97,9 +97,10 @@ export function detectFormat(
     guesses.push({ format: 'text', mapping: { text: strings[0]!, ...mapping }, strength: 0.6 });
   }
 
-  const wanted = choices.format;
+  // A template the user named decides the format (classification) and the task.
+  const wanted = userTask ? 'classification' : choices.format;
   const scored = guesses
-    .filter((g) => wanted === undefined || g.format === wanted)
+    .filter((g) => (userTask ? g.task === userTask : wanted === undefined || g.format === wanted))
     .map((g) => {
       const spec: FormatSpec = {
         format: g.format,

@@ -42,7 +42,9 @@ export function tokenizeRendered(
   opts: TokenizeOptions,
 ): TokenizeResult {
   const ids: number[] = rendered.addSpecial ? [...specialPrefix(tokenizer)] : [];
-  const mask: number[] = ids.map(() => (opts.trainOn === 'all' ? 1 : 0));
+  // The prefix (BOS) counts as part of the first segment, as a plain text's BOS always did.
+  const first = opts.trainOn === 'all' || rendered.segments[0]?.train === true ? 1 : 0;
+  const mask: number[] = ids.map(() => first);
   const eos = tokenizer.eosTokenIds[0];
   for (const seg of rendered.segments) {
     const piece = seg.text === '' ? [] : tokenizer.encode(seg.text, { addSpecialTokens: false });
