@@ -150,3 +150,17 @@ describe('malformed files: each problem names file, line and field; valid rows s
     expect(r.validRows).toBe(0);
   });
 });
+
+describe('the sample datasets in assets/datasets', () => {
+  const asset = (name: string) => join(import.meta.dirname, '..', 'assets', 'datasets', name);
+  it.each([
+    ['sentiment.jsonl', 'classification', 'sst2', 200],
+    ['instructions.jsonl', 'alpaca', undefined, 60],
+    ['chat.jsonl', 'chat', undefined, 40],
+  ])('%s reads cleanly as %s', async (name, format, task, atLeast) => {
+    const r = await inspectDataset(asset(name), { rows: 1, seqLen: 256 });
+    expect(r).toMatchObject({ format, problems: { total: 0 } });
+    expect(r.task).toBe(task);
+    expect(r.validRows).toBeGreaterThanOrEqual(atLeast);
+  });
+});
