@@ -166,6 +166,32 @@ describe('the dataset pipeline', () => {
     expect(other.train.map((e) => e.ids)).not.toEqual(d.train.map((e) => e.ids));
   });
 
+  it("makes a chat template's refusal of one row a problem of that row", async () => {
+    const chats = join(dir, 'chats.jsonl');
+    const turn = (role: string, content: string) => ({ role, content });
+    writeFileSync(
+      chats,
+      [
+        { messages: [turn('user', 'Hi'), turn('assistant', 'Hello.')] },
+        // The mistral template accepts only user and assistant after the system message.
+        {
+          messages: [turn('user', 'Weather?'), turn('tool', 'sunny'), turn('assistant', 'Sunny.')],
+        },
+      ]
+        .map((row) => JSON.stringify(row))
+        .join('\n'),
+    );
+    const d = await loadDataset(chats, mistral, { seqLen: 64, evalFraction: 0, seed: 0 });
+    expect(d.train).toHaveLength(1);
+    expect(d.problems.kept).toEqual([
+      expect.objectContaining({
+        file: chats,
+        line: 2,
+        message: expect.stringMatching(/^the chat template rejects this row/) as unknown,
+      }),
+    ]);
+  });
+
   it('de-duplicates exact repeats when asked', async () => {
     const d = await loadDataset(file, llama, { seqLen: 64, evalFraction: 0, seed: 0, dedup: true });
     expect(d.duplicates).toBe(5);

@@ -10,7 +10,7 @@ import { Rng } from '../util/rng.js';
 import type { DataChoices, Detection } from './detect.js';
 import { detectFile, readExamples } from './examples.js';
 import { describeProblems, ProblemLog } from './problems.js';
-import { renderExample } from './render.js';
+import { tryRender } from './render.js';
 import {
   lengthStats,
   packExamples,
@@ -70,8 +70,12 @@ export async function loadDataset(
       }
       seen.add(key);
     }
-    const rendered = renderExample(example, tokenizer);
     const where = { file, line, ...(unit && { unit }) };
+    const rendered = tryRender(example, tokenizer);
+    if ('error' in rendered) {
+      problems.add({ ...where, message: rendered.error });
+      continue;
+    }
     for (const turn of rendered.unmatched ?? []) {
       problems.add({
         ...where,

@@ -8,7 +8,7 @@ import { detectFile, readExamples } from './examples.js';
 import { FieldStats, type FieldStat } from './field-stats.js';
 import { fileTypeOf, type FileType } from './read-rows.js';
 import { ProblemLog, type ProblemGroup, type RowProblem } from './problems.js';
-import { renderExample, type Segment } from './render.js';
+import { tryRender, type Segment } from './render.js';
 import {
   lengthStats,
   targetCount,
@@ -73,8 +73,12 @@ export async function inspectDataset(file: string, opts: InspectOptions): Promis
   const limit = opts.limit ?? Infinity;
   const examples = readExamples(file, detection, problems.add, fields.add, limit);
   for await (const { line, unit, example } of examples) {
+    const rendered = tryRender(example, tokenizer);
+    if ('error' in rendered) {
+      problems.add({ file, line, ...(unit && { unit }), message: rendered.error });
+      continue;
+    }
     valid++;
-    const rendered = renderExample(example, tokenizer);
     for (const turn of rendered.unmatched ?? []) {
       problems.add({
         file,

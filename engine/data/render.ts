@@ -63,6 +63,18 @@ export function renderExample(example: Example, tokenizer: ChatRenderer | undefi
   }
 }
 
+/** renderExample, with a template's complaint about one row (a role it refuses) as a message. */
+export function tryRender(
+  example: Example,
+  tokenizer: ChatRenderer | undefined,
+): Rendered | { error: string } {
+  try {
+    return renderExample(example, tokenizer);
+  } catch (err) {
+    return { error: `the chat template rejects this row: ${(err as Error).message}` };
+  }
+}
+
 function promptAnswer(prompt: string, answer: string): Rendered {
   return {
     segments: [
