@@ -79,6 +79,20 @@ describe('format detection on every fixture', () => {
     ]);
   });
 
+  it('numbers .txt paragraphs by their first line, and --limit stops reading early', async () => {
+    const txt = await inspect('text.txt', { rows: 3 } as DataChoices);
+    expect(txt.preview.map((p) => p.line)).toEqual([1, 4, 7]);
+    expect(txt.preview[0]!.segments[0]!.text).toBe(
+      'The river rose after three days of rain,\nand the ferry waited at the far bank.',
+    );
+    const limited = await inspectDataset(data('sst2-gzip.parquet'), {
+      rows: 1,
+      seqLen: 64,
+      limit: 4,
+    });
+    expect(limited).toMatchObject({ rows: 4, validRows: 4, partial: true });
+  });
+
   it('renders ShareGPT turns as chat roles', async () => {
     const r = await inspect('chat-sharegpt.json');
     const text = r.preview[1]!.segments.map((s) => (s.train ? `[${s.text}]` : s.text)).join('');

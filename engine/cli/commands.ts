@@ -108,9 +108,9 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     required: ['model', 'ids', 'out'],
   },
   train: {
-    summary: 'Fine-tune a model on a JSONL text file; the run is a folder that can be resumed.',
+    summary: 'Fine-tune a model on a dataset file; the run is a folder that can be resumed.',
     usage:
-      'whetstone train --model DIR --data FILE.jsonl --method fo-sgd|fo-adamw|lomo|adalomo [--steps N | --epochs E] [--lr X] [--batch B] [--seq T] [--eval-every N] [--out RUN] [--json]',
+      'whetstone train --model DIR --data FILE --method fo-sgd|fo-adamw|lomo|adalomo [--steps N | --epochs E] [--lr X] [--batch B] [--seq T] [--eval-every N] [--out RUN] [--format F --columns role=col,... --template T --no-template --pack] [--json]',
     options: {
       ...model,
       ...data,

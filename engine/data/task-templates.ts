@@ -169,7 +169,9 @@ export const builtinTemplates: Record<string, TaskTemplate> = {
  * "terrible,great" (label 0, 1, ... or the word itself) or "neg=terrible,pos=great". A word
  * follows the prompt after a space unless the prompt already ends in white space.
  */
-export function userTemplate(prompt: string, labelWords: string): TaskTemplate {
+export function userTemplate(template: string, labelWords: string): TaskTemplate {
+  // Typed on a command line, a line break arrives as the two characters \n.
+  const prompt = template.replace(/\\n/g, '\n').replace(/\\t/g, '\t');
   const fields = [...prompt.matchAll(/\{([^{}]+)\}/g)].map((m) => m[1]!);
   if (fields.length === 0) {
     throw new WhetstoneError(
