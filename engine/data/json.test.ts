@@ -37,6 +37,17 @@ describe('JSON reader', () => {
     expect(problems[0]!.message).toMatch(/^not valid JSON/);
   });
 
+  it('stops at the end of the array and reports what follows it', async () => {
+    const { rows, problems } = await read('[{"text": "a"}]\n\n[{"text": "b"}]\n');
+    expect(rows).toEqual([{ line: 1, value: { text: 'a' } }]);
+    expect(problems).toEqual([
+      expect.objectContaining({
+        line: 3,
+        message: 'text after the end of the JSON array (ignored)',
+      }),
+    ]);
+  });
+
   it('reads an object of columns, and an object holding a list of records, by row', async () => {
     const columns = await read('{"text": ["a", "b"], "label": [0, 1]}');
     expect(columns.rows).toEqual([

@@ -17,6 +17,7 @@ export async function* readJson(file: string, onProblem: OnProblem): AsyncGenera
     let start = -1; // where the current element begins in buf
     let startLine = 0;
     let first = true;
+    let closed = false; // the top-level array has ended
     for await (const chunk of stream as AsyncIterable<string>) {
       let i = buf.length; // what came before is scanned already
       buf += first ? stripBom(chunk) : chunk;
@@ -30,7 +31,7 @@ export async function* readJson(file: string, onProblem: OnProblem): AsyncGenera
         i = m.index + 1;
       }
       const rows: SourceRow[] = [];
-      for (; i < buf.length; i++) {
+      for (; i < buf.length && !closed; i++) {
         const c = buf.charCodeAt(i);
         if (c === 10) line++;
         if (inString) {
@@ -48,7 +49,7 @@ export async function* readJson(file: string, onProblem: OnProblem): AsyncGenera
             rows.push(parseElement(buf.slice(start, i), startLine, file, onProblem));
             start = -1;
           }
-          if (c === 93) break;
+          if (c === 93) closed = true;
           continue;
         }
         if (start < 0 && !isSpace(c)) {
@@ -58,12 +59,18 @@ export async function* readJson(file: string, onProblem: OnProblem): AsyncGenera
         if (opens) depth++;
         else if (closes) depth--;
       }
+      // Anything but white space after the final ']' (only this chunk is looked at).
+      const trailing = closed ? /\S/.exec(buf.slice(i)) : null;
+      if (trailing) line += countLines(buf, i, i + trailing.index);
       // Keep only the unfinished element.
       if (start >= 0) {
         buf = buf.slice(start);
         start = 0;
       } else buf = '';
       for (const row of rows) if (row.value !== undefined) yield row;
+      if (trailing)
+        onProblem({ file, line, message: 'text after the end of the JSON array (ignored)' });
+      if (closed) break;
     }
   } finally {
     stream.destroy();
