@@ -108,12 +108,14 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     required: ['model', 'ids', 'out'],
   },
   train: {
-    summary: 'Fine-tune a model on a dataset file; the run is a folder that can be resumed.',
+    summary: 'Fine-tune a model on a JSONL text file; the run is a folder that can be resumed.',
     usage:
-      'whetstone train --model DIR --data FILE --method fo-sgd|fo-adamw|lomo|adalomo [--steps N | --epochs E] [--lr X] [--batch B] [--seq T] [--eval-every N] [--out RUN] [--format F --columns role=col,... --template T --no-template --pack] [--json]',
+      'whetstone train --model DIR --data FILE.jsonl --method fo-sgd|fo-adamw|lomo|adalomo [--steps N | --epochs E] [--lr X] [--batch B] [--seq T] [--eval-every N] [--out RUN] [--json]',
     options: {
       ...model,
       ...data,
+      ...dataOptions,
+      ...batchingOptions,
       ...run,
       steps: ['steps', 'number', 'optimizer steps (default 100)'],
       epochs: ['epochs', 'number', 'passes over the training rows (instead of --steps)'],
@@ -133,8 +135,6 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
       'checkpoint-every': ['checkpointEvery', 'number', 'checkpoint every N steps (default 50)'],
       out: ['out', 'string', 'run folder (default runs/<time>-<method>)'],
       seed: ['seed', 'number', 'data order seed (default 0)'],
-      ...dataOptions,
-      ...batchingOptions,
       ...backend,
     },
     required: ['model', 'data', 'method'],
