@@ -29,6 +29,7 @@ describe('format detection on every fixture', () => {
     ['sst2-snappy.parquet', 'parquet', 'classification', 'sst2', 10],
     ['sst2-gzip.parquet', 'parquet', 'classification', 'sst2', 10],
     ['sst2-zstd.parquet', 'parquet', 'classification', 'sst2', 10],
+    ['chat-zstd.parquet', 'parquet', 'chat', undefined, 3],
   ])('%s is %s data in %s format', async (name, fileType, format, task, rows) => {
     const r = await inspect(name);
     expect(r.fileType).toBe(fileType);
