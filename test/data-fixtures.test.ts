@@ -102,6 +102,13 @@ describe('format detection on every fixture', () => {
 });
 
 describe('malformed files: each problem names file, line and field; valid rows survive', () => {
+  const totalRows: Record<string, number> = {
+    'bad-rows.jsonl': 5,
+    'bad-chat.jsonl': 5,
+    'bad-alpaca.json': 4,
+    'bad-cells.csv': 5,
+    'bad-unclosed.csv': 3,
+  };
   it.each([
     [
       'bad-rows.jsonl',
@@ -147,6 +154,8 @@ describe('malformed files: each problem names file, line and field; valid rows s
     const r = await inspect(name);
     expect(r.format).toBe(format);
     expect(r.validRows).toBe(valid);
+    // Every record is counted, the unreadable ones (bad JSON, a broken CSV row) included.
+    expect(r.rows).toBe(totalRows[name]);
     expect(r.problems.total).toBe(expected.length);
     r.problems.first.forEach((p, i) => {
       const [line, field, message] = expected[i]!;

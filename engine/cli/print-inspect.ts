@@ -16,7 +16,7 @@ export function formatInspect(r: InspectReport): string {
     .map((c) => `${c.task ?? c.format} ${c.confidence.toFixed(2)}`);
   if (others.length) lines.push(`considered  ${others.join(', ')}`);
   lines.push(
-    `rows        ${r.rows}${r.partial ? ' (first rows only: --limit)' : ''}, ${r.validRows} usable`,
+    `rows        ${r.rows}${r.partial ? ' (first rows only: --limit)' : ''}, ${r.validRows} usable, ${r.unreadable} unreadable`,
   );
   lines.push(`columns     ${r.columns.join(', ')}`);
   lines.push('', 'fields');

@@ -19,16 +19,29 @@ export async function detectFile(file: string, choices: DataChoices = {}): Promi
   return detectFormat(rows, file, choices);
 }
 
+export interface ReadHooks {
+  /** Every record read, valid or not. */
+  onRow?: (value: unknown) => void;
+  /** A record the reader could not read at all (bad JSON, a CSV row with too many fields). */
+  onUnreadable?: () => void;
+  /** Stop after this many records. */
+  limit?: number;
+}
+
 /** Every usable row as an Example; every problem (bad JSON, missing fields...) to `onProblem`. */
 export async function* readExamples(
   file: string,
   detection: Detection,
   onProblem: (p: RowProblem) => void,
-  onRow?: (value: unknown) => void,
-  limit = Infinity,
+  hooks: ReadHooks = {},
 ): AsyncGenerator<LocatedExample> {
+  const { onRow, onUnreadable, limit = Infinity } = hooks;
   let read = 0;
-  for await (const row of readRows(file, onProblem)) {
+  const readerProblem = (p: RowProblem) => {
+    onProblem(p);
+    onUnreadable?.();
+  };
+  for await (const row of readRows(file, readerProblem)) {
     onRow?.(row.value);
     const example = toExample(row, detection.spec, file, onProblem);
     if (example) yield { line: row.line, ...(row.unit && { unit: row.unit }), example };

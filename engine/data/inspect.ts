@@ -43,8 +43,10 @@ export interface InspectReport {
   confidence: number;
   considered: Detection['considered'];
   columns: string[];
-  /** Records read (valid or not). */
+  /** Records read, valid or not (unreadable ones included). */
   rows: number;
+  /** Records the reader could not read at all (bad JSON, a CSV row that does not fit the header). */
+  unreadable: number;
   validRows: number;
   /** True when --limit stopped the reading early. */
   partial: boolean;
@@ -71,7 +73,12 @@ export async function inspectDataset(file: string, opts: InspectOptions): Promis
   };
   const tokenizer = opts.tokenizer;
   const limit = opts.limit ?? Infinity;
-  const examples = readExamples(file, detection, problems.add, fields.add, limit);
+  let unreadable = 0;
+  const examples = readExamples(file, detection, problems.add, {
+    onRow: fields.add,
+    onUnreadable: () => unreadable++,
+    limit,
+  });
   for await (const { line, unit, example } of examples) {
     const rendered = tryRender(example, tokenizer);
     if ('error' in rendered) {
@@ -120,7 +127,8 @@ export async function inspectDataset(file: string, opts: InspectOptions): Promis
     confidence: detection.confidence,
     considered: detection.considered,
     columns: detection.columns,
-    rows: fields.rows,
+    rows: fields.rows + unreadable,
+    unreadable,
     validRows: valid,
     partial,
     fields: fields.result(),
