@@ -35,12 +35,13 @@ describe('task templates (REFERENCE.md "Task alignment", MeZO templates.py)', ()
 
   it('BoolQ: <passage> <question>?\\n → No | Yes in label order (0 false, 1 true)', () => {
     const t = builtinTemplates.boolq!;
-    expect(full(t, { passage: 'Ice floats.', question: 'does ice float' })).toEqual([
-      'Ice floats. does ice float?\nNo',
-      'Ice floats. does ice float?\nYes',
+    expect(full(t, { passage: 'Ice floats.', question: 'Does ice float' })).toEqual([
+      'Ice floats. Does ice float?\nNo',
+      'Ice floats. Does ice float?\nYes',
     ]);
-    // A question that already ends with "?" gets no second one.
-    expect(t.candidates({ passage: 'P.', question: 'is it?' })[0]!.context).toBe('P. is it?\n');
+    // A question that already ends with "?" gets no second one; a stored lower-case question
+    // (the dataset's own form) is capitalised, as MeZO's template does.
+    expect(t.candidates({ passage: 'P.', question: 'is it?' })[0]!.context).toBe('P. Is it?\n');
     expect(t.labels.true).toBe(1);
   });
 

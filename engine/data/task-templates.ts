@@ -70,14 +70,16 @@ const cb: TaskTemplate = {
   plain: plainCandidates(['premise', 'hypothesis'], () => ['0', '1', '2']),
 };
 
-// BoolQ's label 1 (true) is "Yes": candidates in label order are No, Yes.
+// BoolQ's label 1 (true) is "Yes": candidates in label order are No, Yes. Its questions are
+// stored lower-case without "?"; MeZO capitalises them and adds the mark.
 const boolq: TaskTemplate = {
   name: 'boolq',
   fields: ['passage', 'question'],
   labelField: 'label',
   labels: { '0': 0, '1': 1, false: 0, true: 1, no: 0, yes: 1 },
   candidates: (r) => {
-    const q = r.question!.trim();
+    let q = r.question!.trim();
+    q = q.charAt(0).toUpperCase() + q.slice(1);
     const context = `${r.passage} ${q.endsWith('?') ? q : `${q}?`}\n`;
     return ['No', 'Yes'].map((w) => ({ context, continuation: w }));
   },
