@@ -112,9 +112,10 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     required: ['model', 'ids', 'out'],
   },
   train: {
-    summary: 'Fine-tune a model on a JSONL text file; the run is a folder that can be resumed.',
+    summary:
+      'Fine-tune a model on a dataset file (jsonl, json, csv, tsv, parquet, txt); the run is a folder that can be resumed.',
     usage:
-      'whetstone train --model DIR --data FILE.jsonl --method METHOD [--steps N | --epochs E] [--lr X] [--batch B] [--seq T] [--eval-every N] [--out RUN] [--json]',
+      'whetstone train --model DIR --data FILE --method METHOD [--format F --template T] [--steps N | --epochs E] [--lr X] [--batch B] [--seq T] [--eval-every N] [--out RUN] [--json]',
     options: {
       ...model,
       ...data,
