@@ -127,13 +127,10 @@ describe('memory floors on a 27M-parameter model', () => {
     model.dispose();
     // ZO-SGD-MMT keeps a momentum and ZO-Adam two moments, each the size of the weights.
     const state = { 'zo-mmt': weights, 'zo-adam': 2 * weights } as Record<string, number>;
-    for (const method of ['zo-sgd', 'zo-sign', 'zo-mmt', 'zo-cons', 'forward-grad']) {
+    for (const method of ['zo-sgd', 'zo-sign', 'zo-mmt', 'zo-cons', 'zo-adam', 'forward-grad']) {
       const extra = peaks.get(method)! - (state[method] ?? 0) - inference;
       expect(extra / largestTensor, method).toBeLessThanOrEqual(1.1);
     }
-    // Adam's step m̂/(√v̂ + ε) exists beside θ's new value: two temporaries.
-    const adamExtra = peaks.get('zo-adam')! - state['zo-adam']! - inference;
-    expect(adamExtra / largestTensor).toBeLessThanOrEqual(2.1);
     // Against backprop: ZO-SGD needs at most 0.55× FO-SGD's memory here (no gradients).
     expect(peaks.get('zo-sgd')! / peaks.get('fo-sgd')!).toBeLessThanOrEqual(0.55);
   });

@@ -1,5 +1,6 @@
 // Training runs the same on every backend: two clipped steps of a full-backprop and a fused
-// method give the cpu reference's losses on wasm and webgpu (SwiftShader here), within 1e-4.
+// method, and two steps of a zeroth-order method and Forward-Grad (noise from each backend's own
+// kernel), give the cpu reference's losses on wasm and webgpu (SwiftShader here), within 1e-4.
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,10 @@ beforeAll(async () => {
   await writeFile(data, `${texts.map((text) => JSON.stringify({ text })).join('\n')}\n`);
 });
 
+const clipped = ['--lr', '0.05', '--max-grad-norm', '0.5'];
+
 async function losses(method: string, backend: string): Promise<number[]> {
+  const options = method.startsWith('zo') || method === 'forward-grad' ? ['--lr', '1e-3'] : clipped;
   const run = await runCli([
     'train',
     '--model',
@@ -39,10 +43,7 @@ async function losses(method: string, backend: string): Promise<number[]> {
     '2',
     '--seq',
     '16',
-    '--lr',
-    '0.05',
-    '--max-grad-norm',
-    '0.5',
+    ...options,
     '--schedule',
     'constant',
     '--backend',
@@ -55,7 +56,7 @@ async function losses(method: string, backend: string): Promise<number[]> {
   return run.events.filter((e) => e.type === 'step').map((e) => e.loss as number);
 }
 
-describe.each(['fo-adamw', 'adalomo'])('%s', (method) => {
+describe.each(['fo-adamw', 'adalomo', 'zo-sgd', 'forward-grad'])('%s', (method) => {
   it('wasm gives the cpu losses', async () => {
     const cpu = await losses(method, 'cpu');
     const wasm = await losses(method, 'wasm');

@@ -162,5 +162,8 @@ describe('zeroth-order update history', () => {
     await train(lomoRun, 'zo-adam', 1);
     const adam = await runCli(['replay', '--run', lomoRun, '--out', join(work, 'y'), '--json']);
     expect(String(adam.last.message)).toContain('only zo-sgd, zo-sign and zo-cons');
+    const clipped = await train(join(work, 'clipped'), 'zo-sgd', 1, ['--max-grad-norm', '1']);
+    expect(clipped.last).toMatchObject({ type: 'error', code: 'BAD_ARGUMENT' });
+    expect(String(clipped.last.hint)).toContain('--max-grad-norm');
   }, 120_000);
 });

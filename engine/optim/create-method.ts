@@ -63,6 +63,15 @@ export function createMethod(model: CausalLM, c: MethodConfig): TrainMethod {
         checkpointing: c.checkpointing ?? false,
         ...clip,
       });
+  }
+  if (c.maxGradNorm !== undefined || c.clipValue !== undefined) {
+    throw new WhetstoneError(
+      'BAD_ARGUMENT',
+      `${c.method} estimates one projected gradient per direction, so gradient clipping does not apply.`,
+      'Drop --max-grad-norm and --clip-value; lower --lr or --zo-eps if steps are too large.',
+    );
+  }
+  switch (c.method) {
     case 'forward-grad':
       return new ForwardGradMethod(model, {
         weightDecay,

@@ -8,7 +8,7 @@
 //   zo-cons  keep the best of θ, θ − ηĝ, θ + ηĝ
 //   zo-adam  Adam's moments on ĝ
 // Weight decay is decoupled and skips biases and norms.
-import { tf, type Tensor, type Variable } from '../backend/tf.js';
+import { tf, type Variable } from '../backend/tf.js';
 import { forwardLogits, type CausalLM } from '../models/causal-lm.js';
 import { maskedNll } from '../models/loss.js';
 import type { Batch, MethodState, StepResult, TrainMethod } from './method.js';
@@ -16,6 +16,7 @@ import { createAdamWState, zerosVariable, type AdamWState } from './updates.js';
 import type { NoiseTransform } from '../util/counter-rng.js';
 import { ZoHistory, type NoiseRecord } from './zo-history.js';
 import { applyNoise, querySeed, trainableTensors, type PerturbedTensor } from './zo-params.js';
+import { adamStep } from '../backend/adam-step.js';
 import { noiseAxpy, normalNoise } from '../backend/noise.js';
 
 export type ZoMethodName = 'zo-sgd' | 'zo-sign' | 'zo-mmt' | 'zo-cons' | 'zo-adam';
@@ -182,17 +183,16 @@ export class ZoMethod implements TrainMethod {
         return;
       }
       case 'zo-adam':
-        for (const t of this.tensors) this.adamStep(t, seeds, g, lr, decay);
+        for (const t of this.tensors) this.adamUpdate(t, seeds, g, lr, decay);
         return;
     }
   }
 
   /**
-   * Adam on ĝ, one tensor-sized temporary at a time where it can: with one query the moments are
-   * updated straight from the noise (m with z, v with z²); the step m̂/(√v̂ + ε) frees each
-   * intermediate as soon as the next exists.
+   * Adam on ĝ, one tensor-sized temporary at a time: with one query the moments are updated
+   * straight from the noise (m with z, v with z²), and θ's step is one kernel (adam-step.ts).
    */
-  private adamStep(t: PerturbedTensor, seeds: number[], g: number[], lr: number, decay: number) {
+  private adamUpdate(t: PerturbedTensor, seeds: number[], g: number[], lr: number, decay: number) {
     const { m, v } = this.adam.get(t.name)!;
     const { beta1, beta2, eps } = ADAM;
     const q = seeds.length;
@@ -216,19 +216,10 @@ export class ZoMethod implements TrainMethod {
       tf.tidy(() => v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(ghat), 1 - beta2))));
       ghat.dispose();
     }
-    const lrHat = lr / (1 - beta1 ** this.t);
-    // θ ← θ·decay − lrHat·m / (sqrt(v / (1 − β2ᵗ)) + ε)
-    const step = stepwise(
-      v,
-      (x) => tf.mul(x, 1 / (1 - beta2 ** this.t)),
-      (x) => tf.sqrt(x),
-      (x) => tf.add(x, eps),
-      (x) => tf.div(x, lrHat),
-      (x) => tf.div(m, x),
-    );
-    if (t.decays && decay !== 1) tf.tidy(() => t.variable.assign(tf.mul(t.variable, decay)));
-    tf.tidy(() => t.variable.assign(tf.sub(t.variable, step)));
-    step.dispose();
+    const scale = lr / (1 - beta1 ** this.t);
+    const vScale = 1 / (1 - beta2 ** this.t);
+    const d = t.decays ? decay : 1;
+    tf.tidy(() => t.variable.assign(adamStep(t.variable, m, v, { decay: d, scale, vScale, eps })));
   }
 
   /** zo-cons: evaluate θ − ηĝ and θ + ηĝ and keep whichever of the three has the lowest loss. */
@@ -280,15 +271,4 @@ export class ZoMethod implements TrainMethod {
     this.momentum.clear();
     this.adam.clear();
   }
-}
-
-/** Apply `ops` in turn, freeing each intermediate once the next exists (`start` is kept). */
-function stepwise(start: Tensor, ...ops: ((x: Tensor) => Tensor)[]): Tensor {
-  let x = start;
-  for (const op of ops) {
-    const y = op(x);
-    if (x !== start) x.dispose();
-    x = y;
-  }
-  return x;
 }

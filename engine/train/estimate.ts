@@ -113,11 +113,11 @@ function zerothOrderEstimate(
   inference: { hidden: number; transient: number },
 ): MemoryEstimate {
   const activations = inference.hidden + inference.transient;
-  // State: ZO-SGD-MMT's momentum, ZO-Adam's two moments. Temporaries: the new value of the
-  // tensor being moved; Adam's step m̂/(√v̂ + ε) needs a second.
+  // State: ZO-SGD-MMT's momentum, ZO-Adam's two moments. Temporary: the new value of the tensor
+  // being moved (every update is one kernel).
   const optimizerBytes =
     method === 'zo-mmt' ? weightBytes : method === 'zo-adam' ? 2 * weightBytes : 0;
-  const temporaries = (method === 'zo-adam' ? 2 : 1) * largestTensor;
+  const temporaries = largestTensor;
   const activationBytes =
     method === 'forward-grad'
       ? 2 * activations + largestTensor
