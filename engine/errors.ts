@@ -15,6 +15,11 @@ export type ErrorCode =
   | 'TOKENIZER_INVALID'
   | 'DATASET_INVALID'
   | 'TRAINING_DIVERGED'
+  | 'ENGINE_CRASHED'
+  | 'RUN_NOT_FOUND'
+  | 'PATH_NOT_ALLOWED'
+  | 'UNKNOWN_CHANNEL'
+  | 'UNAUTHORIZED'
   | 'INTERNAL';
 
 export interface ErrorInfo {

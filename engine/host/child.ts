@@ -30,7 +30,14 @@ function parentPort(): Port {
     };
   }
   if (process.send) {
-    return { post: (m) => process.send!(m), onMessage: (h) => process.on('message', h) };
+    // A host that went away (main crashed or restarted) must not take the job with it: the run
+    // folder still records every event, and a new host reattaches from there.
+    return {
+      post: (m) => {
+        if (process.connected) process.send!(m);
+      },
+      onMessage: (h) => process.on('message', h),
+    };
   }
   throw new Error(
     'engine/host/child must be started with an IPC channel (fork or utilityProcess.fork).',
@@ -67,5 +74,12 @@ port.onMessage((message) => {
       batcher.flush();
     });
   }
+});
+// SIGINT (a host without a channel to this process, or Ctrl-C in the terminal that started the
+// host) stops the job at its next safe point, with a checkpoint, like the CLI does; when idle, or
+// asked twice, it exits.
+process.on('SIGINT', () => {
+  if (current === undefined || current.signal.aborted) process.exit(130);
+  current.abort();
 });
 port.post({ type: 'ready' });
