@@ -7,6 +7,7 @@ import type { ErrorInfo } from '../engine/errors.js';
 import { createLogger } from '../engine/log.js';
 import { channels, type IpcResult, type Services } from './contract.js';
 import { dispatch } from './dispatch.js';
+import { senderRefusal } from './sender-check.js';
 
 const log = createLogger('ipc');
 
@@ -14,28 +15,26 @@ const log = createLogger('ipc');
 export const WATCH_CHANNEL = 'runs:watch';
 const watchInput = z.object({ runId: z.string().min(1) }).strict();
 
-export interface SenderCheck {
-  /** The app's windows' web contents. */
-  ownContents(): WebContents[];
-  /** Whether a frame URL is the app's page. */
-  isAppUrl(url: string): boolean;
-}
+/** The app's windows' web contents ids, asked at each message (windows come and go). */
+export type OwnContents = () => WebContents[];
 
 function refusal(
   event: IpcMainEvent | IpcMainInvokeEvent,
-  check: SenderCheck,
+  ownContents: OwnContents,
 ): ErrorInfo | undefined {
-  const own = check.ownContents().some((c) => c.id === event.sender.id);
-  const url = event.senderFrame?.url ?? '';
-  if (own && check.isAppUrl(url)) return undefined;
-  log.warn(`IPC from an unknown sender refused (${url || 'no frame'})`);
-  return { code: 'UNAUTHORIZED', message: 'IPC from a page that is not the app was refused.' };
+  const refused = senderRefusal(
+    event.sender.id,
+    event.senderFrame?.url,
+    ownContents().map((c) => c.id),
+  );
+  if (refused) log.warn(refused.message);
+  return refused;
 }
 
-export function registerIpc(services: Services, check: SenderCheck): void {
+export function registerIpc(services: Services, ownContents: OwnContents): void {
   for (const channel of channels) {
     ipcMain.handle(channel, async (event, raw: unknown): Promise<IpcResult<unknown>> => {
-      const refused = refusal(event, check);
+      const refused = refusal(event, ownContents);
       if (refused) return { ok: false, error: refused };
       return dispatch(services.handlers, channel, raw);
     });
@@ -44,7 +43,7 @@ export function registerIpc(services: Services, check: SenderCheck): void {
     const [port] = event.ports;
     if (!port) return;
     const parsed = watchInput.safeParse(raw);
-    if (refusal(event, check) || !parsed.success) {
+    if (refusal(event, ownContents) || !parsed.success) {
       port.close();
       return;
     }

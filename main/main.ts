@@ -7,7 +7,7 @@ import { registerIpc } from './ipc.js';
 import { createServices, type MainServices, type PathPicker } from './services.js';
 import { defaultUserDataDir } from './user-data.js';
 import { CSP } from './serve/static-files.js';
-import { createMainWindow, isAppUrl } from './window.js';
+import { createMainWindow } from './window.js';
 
 const log = createLogger('main');
 
@@ -50,10 +50,7 @@ async function start(): Promise<void> {
     appVersion: app.getVersion(),
     picker,
   });
-  registerIpc(services, {
-    ownContents: () => BrowserWindow.getAllWindows().map((w) => w.webContents),
-    isAppUrl,
-  });
+  registerIpc(services, () => BrowserWindow.getAllWindows().map((w) => w.webContents));
   createMainWindow();
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createMainWindow();

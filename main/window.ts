@@ -1,21 +1,10 @@
 // The main window, with secure defaults: isolated, sandboxed, no Node in the page, no navigation
 // away from the app and no popups (links open in the user's browser).
 import { BrowserWindow, shell } from 'electron';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { isAppUrl, rendererHtml } from './sender-check.js';
 
-export const rendererHtml = fileURLToPath(new URL('../renderer/index.html', import.meta.url));
 const preload = fileURLToPath(new URL('./preload.cjs', import.meta.url));
-
-/** Whether `url` is the app's own page (the renderer build, loaded from disk). */
-export function isAppUrl(url: string): boolean {
-  const own = pathToFileURL(rendererHtml);
-  try {
-    const u = new URL(url);
-    return u.protocol === 'file:' && u.pathname === own.pathname;
-  } catch {
-    return false;
-  }
-}
 
 export function createMainWindow(): BrowserWindow {
   const win = new BrowserWindow({
