@@ -9,7 +9,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('invoke'),
     id: z.number().int(),
     channel: z.string(),
-    input: z.unknown(),
+    input: z.unknown().optional(),
   }),
   z.object({ type: z.literal('watch'), id: z.number().int(), runId: z.string() }),
   z.object({ type: z.literal('unwatch'), id: z.number().int() }),
