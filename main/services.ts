@@ -8,8 +8,8 @@ import type { EngineLauncher } from './hosting/engine-process.js';
 import { scanHfCache } from './paths/hf-cache.js';
 import { describePath, PathGuard } from './paths/path-guard.js';
 import { RecentModels } from './paths/recent-models.js';
-import { RunManager } from './runs/run-manager.js';
-import { RunStore } from './runs/run-store.js';
+import { RunManager } from './training/run-manager.js';
+import { RunStore } from './training/run-store.js';
 import { SystemInfoSource } from './system-info.js';
 
 /** Native file dialogs where there are any (Electron); web mode has none. */
