@@ -2,6 +2,8 @@
 // in its own utility process, runs kept under the user's data directory. Run with `npm start`.
 import { app, BrowserWindow, dialog, session } from 'electron';
 import { createLogger } from '../engine/log.js';
+import { wantsWebGpu, type EngineLauncher } from './hosting/engine-process.js';
+import { windowEngine } from './hosting/engine-window.js';
 import { utilityEngine } from './hosting/utility-process.js';
 import { registerIpc } from './ipc.js';
 import { createServices, type MainServices, type PathPicker } from './services.js';
@@ -33,6 +35,10 @@ const picker: PathPicker = async (kind) => {
   return result.canceled ? undefined : result.filePaths[0];
 };
 
+/** WebGPU runs in a hidden window (Chromium's WebGPU); everything else in a utility process. */
+const launch: EngineLauncher = (env, job) =>
+  wantsWebGpu(job, env) ? windowEngine(env, job) : utilityEngine(env, job);
+
 let services: MainServices | undefined;
 let quitting = false;
 
@@ -46,7 +52,7 @@ async function start(): Promise<void> {
   );
   services = await createServices({
     userDataDir: app.getPath('userData'),
-    launch: utilityEngine,
+    launch,
     appVersion: app.getVersion(),
     picker,
   });

@@ -1,7 +1,7 @@
 // The engine dies, the app does not: killing an engine mid-run marks that run failed with a
 // reason and a hint while another run carries on; its last checkpoint is intact and `resume`
 // continues from it. A restarted host follows a run whose engine is still working, and marks one
-// whose engine is gone as failed.
+// whose engine is gone as failed. Cancel stops a run at a step boundary either way.
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -128,5 +128,32 @@ describe('engine crashes', () => {
     expect(steps(events())).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     expect(events().at(-1)).toMatchObject({ type: 'done' });
     await shell.services.runs.settled(run.id);
+  });
+
+  it('cancel stops a run at a step with a checkpoint, whether hosted here or followed', async () => {
+    const hosted = await startRun(5000, 1000);
+    const hostedStream = client.watch(hosted.id);
+    await until(() => steps(streamEvents(hostedStream)).length >= 5);
+    await client.call('runs:cancel', { runId: hosted.id });
+    await until(() => streamStatus(hostedStream) === 'cancelled');
+    const stopped = await client.call<RunSummary>('runs:get', { runId: hosted.id });
+    expect(stopped.step).toBeLessThan(5000);
+    expect(stopped.checkpointStep).toBe(stopped.step);
+
+    // A run followed by a restarted host is cancelled through its engine's SIGINT.
+    const followed = await startRun(5000, 1000);
+    const followedStream = client.watch(followed.id);
+    await until(() => steps(streamEvents(followedStream)).length >= 5);
+    const restarted = new RunManager(new RunStore(join(shell.dataDir, 'runs')), forkEngine, {
+      followIntervalMs: 50,
+    });
+    await restarted.recover();
+    expect(restarted.enginePid(followed.id)).toBe(shell.services.runs.enginePid(followed.id));
+    await restarted.cancel(followed.id);
+    await restarted.settled(followed.id);
+    const summary = await restarted.summary(followed.id);
+    expect(summary.status).toBe('cancelled');
+    expect(summary.checkpointStep).toBe(summary.step);
+    await until(() => streamStatus(followedStream) === 'cancelled');
   });
 });

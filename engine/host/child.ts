@@ -13,8 +13,26 @@ interface Port {
   onMessage(handler: (message: unknown) => void): void;
 }
 
-/** The transport of whichever host started us: Electron's parentPort, or Node's IPC channel. */
+/** A DOM MessagePort, as a hidden Electron engine window's preload hands it over. */
+interface WindowPort {
+  postMessage(m: unknown): void;
+  onmessage: ((e: { data: unknown }) => void) | null;
+}
+
+/**
+ * The transport of whichever host started us: a hidden window's MessagePort (WebGPU through
+ * Chromium), Electron's parentPort, or Node's IPC channel.
+ */
 function parentPort(): Port {
+  const windowPort = (globalThis as { whetstoneEnginePort?: WindowPort }).whetstoneEnginePort;
+  if (windowPort) {
+    return {
+      post: (m) => windowPort.postMessage(m),
+      onMessage: (h) => {
+        windowPort.onmessage = (e) => h(e.data);
+      },
+    };
+  }
   const electronPort = (
     process as {
       parentPort?: {

@@ -34,7 +34,7 @@ export class EngineJob {
 
   /** Start `job` (a JobSpec, validated by the engine) and resolve with its final event. */
   run(job: unknown, callbacks: JobCallbacks = {}): Promise<FinalEvent> {
-    const child = this.launch(engineEnv());
+    const child = this.launch(engineEnv(), job);
     this.process = child;
     return new Promise((resolve) => {
       let final: FinalEvent | undefined;

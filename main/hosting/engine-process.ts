@@ -27,8 +27,14 @@ export interface EngineProcess {
   kill(): void;
 }
 
-/** Starts one engine process with the given environment. */
-export type EngineLauncher = (env: NodeJS.ProcessEnv) => EngineProcess;
+/** Starts one engine process for `job` (a host may pick its kind by the job's backend). */
+export type EngineLauncher = (env: NodeJS.ProcessEnv, job: unknown) => EngineProcess;
+
+/** Whether `job` asks for the WebGPU backend, itself or through WHETSTONE_BACKEND. */
+export function wantsWebGpu(job: unknown, env: NodeJS.ProcessEnv = process.env): boolean {
+  const backend = (job as { backend?: unknown } | null)?.backend;
+  return backend === 'webgpu' || (backend === undefined && env.WHETSTONE_BACKEND === 'webgpu');
+}
 
 /**
  * The compiled engine entry. From dist/ it sits beside main; when main runs from source (tests),

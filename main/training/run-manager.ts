@@ -100,7 +100,15 @@ export class RunManager {
         'Start it again as a new run.',
       );
     }
-    this.host(id, { kind: 'resume', run: stored.dir, ...(steps && { steps }) }, stored.events);
+    // The run's backend travels with the job, so the host can pick the engine's kind for it.
+    const backend = (stored.spec as { backend?: unknown } | undefined)?.backend;
+    const job = {
+      kind: 'resume',
+      run: stored.dir,
+      ...(steps !== undefined && { steps }),
+      ...(typeof backend === 'string' && { backend }),
+    };
+    this.host(id, job, stored.events);
     return this.summary(id);
   }
 
