@@ -1,7 +1,8 @@
 // Web mode's bridge refuses what it must: connections without the launch token or with a wrong
 // one, unreadable frames, unknown channels, inputs that fail their schema, and paths outside
-// what the user picked. It also serves the renderer build, and nothing beside it.
-import { symlink } from 'node:fs/promises';
+// what the user picked. It also lists the Hugging Face cache, reports system information, and
+// serves the renderer build, and nothing beside it.
+import { mkdir, readdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_UNAUTHORIZED } from '../main/serve/bridge-protocol.js';
@@ -110,6 +111,38 @@ describe('web mode bridge', () => {
     expect(info).toMatchObject({ type: 'done', job: 'info' });
     const recent = await client.call<{ path: string }[]>('models:recent', {});
     expect(recent.map((r) => r.path)).toContain(model);
+    client.close();
+  });
+
+  it('lists the Hugging Face cache, and what it lists may be read', async () => {
+    const snapshot = join(shell.work, 'hub', 'models--org--tiny', 'snapshots', 'rev1');
+    await mkdir(snapshot, { recursive: true });
+    for (const file of await readdir(fixturePath('llama')))
+      await symlink(join(fixturePath('llama'), file), join(snapshot, file));
+    const client = await BridgeClient.connect(shell.server.port, shell.server.token);
+    expect(await client.invoke('models:info', { path: snapshot })).toMatchObject({
+      ok: false,
+      error: { code: 'PATH_NOT_ALLOWED' },
+    });
+    const listed = await client.call<{ name: string; path: string }[]>('models:hf-cache', {});
+    expect(listed).toEqual([expect.objectContaining({ name: 'org/tiny', path: snapshot })]);
+    expect(await client.invoke('models:info', { path: snapshot })).toMatchObject({ ok: true });
+    client.close();
+  });
+
+  it('reports the backend, device and memory the UI needs before a run', async () => {
+    const client = await BridgeClient.connect(shell.server.port, shell.server.token);
+    const info = await client.call<{
+      backend: string;
+      device: string;
+      deviceMemory: { source: string };
+      hostMemory: { totalBytes: number; freeBytes: number };
+    }>('system:info', {});
+    expect(['tensorflow', 'webgpu', 'wasm', 'cpu']).toContain(info.backend);
+    expect(info.device.length).toBeGreaterThan(0);
+    expect(['webgpu', 'nvidia-smi', 'none']).toContain(info.deviceMemory.source);
+    expect(info.hostMemory.totalBytes).toBeGreaterThan(info.hostMemory.freeBytes);
+    expect(info.hostMemory.freeBytes).toBeGreaterThan(0);
     client.close();
   });
 
