@@ -15,7 +15,8 @@ const log = createLogger('main');
 
 // The same folder web mode uses, so both see the same runs.
 app.setPath('userData', defaultUserDataDir());
-app.enableSandbox();
+// Not app.enableSandbox(): it would also sandbox the hidden WebGPU engine window, which needs
+// Node. The app's own window sets sandbox: true itself (window.ts).
 
 const picker: PathPicker = async (kind) => {
   const parent = BrowserWindow.getFocusedWindow() ?? BrowserWindow.getAllWindows()[0];
