@@ -135,5 +135,10 @@ export type WhetstoneApi = {
   watchRun(runId: string, listener: RunListener): () => void;
 };
 
+/** What only the desktop preload adds: a dropped File's path (pages see no paths). */
+export interface DesktopExtras {
+  pathForFile(file: unknown): string;
+}
+
 /** Runtime list of channels, for transports that must know them without the schemas. */
 export const channels = Object.keys(contract) as Channel[];

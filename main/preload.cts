@@ -1,7 +1,7 @@
 // Preload (sandboxed, so CommonJS): exposes `window.whetstone`, one function per contract channel,
 // `watchRun` (a MessagePort per watch, its other end in main) and the path of a dropped file.
 import electron = require('electron');
-import type { Channel, RunStreamMessage, WhetstoneApi } from './contract.js';
+import type { Channel, DesktopExtras, RunStreamMessage, WhetstoneApi } from './contract.js';
 
 // Listed by hand because a sandboxed preload cannot import the contract's runtime module; the
 // `satisfies` check makes a missing or extra channel a compile error.
@@ -34,7 +34,7 @@ const invoke = Object.fromEntries(
   ]),
 ) as InvokeApi;
 
-const api: WhetstoneApi & { pathForFile(file: unknown): string } = {
+const api: WhetstoneApi & DesktopExtras = {
   ...invoke,
   watchRun(runId, listener) {
     const channel = new MessageChannel();
