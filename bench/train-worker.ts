@@ -3,8 +3,7 @@
 import { memory } from '../engine/backend/memory.js';
 import { initBackend } from '../engine/backend/select.js';
 import { loadModel } from '../engine/models/load.js';
-import { FoMethod } from '../engine/optim/fo.js';
-import { LomoMethod } from '../engine/optim/lomo.js';
+import { createMethod } from '../engine/optim/create-method.js';
 import type { MethodName, TrainMethod } from '../engine/optim/method.js';
 import { toBatch } from '../engine/train/text-data.js';
 
@@ -20,16 +19,13 @@ const [batch, seq, steps] = [Number(bArg), Number(tArg), Number(stepsArg)];
 const report = await initBackend({});
 const model = await loadModel(modelDir);
 model.params.setTrainable();
-const trainer: TrainMethod =
-  method === 'lomo' || method === 'adalomo'
-    ? new LomoMethod(method, model, { weightDecay: 0 })
-    : new FoMethod(method, model, { weightDecay: 0, checkpointing: false });
+const trainer: TrainMethod = createMethod(model, { method });
 // The same ids as bench/torch_train_step.py, so the first losses can be compared.
 const vocab = model.config.vocabSize;
 const rows = Array.from({ length: batch }, (_, b) =>
   Array.from({ length: seq }, (_, t) => (b * 131 + t * 7) % vocab),
 );
-const lr = { 'fo-sgd': 1e-3, 'fo-adamw': 1e-4, lomo: 1e-3, adalomo: 1e-3 }[method];
+const lr = method === 'fo-adamw' ? 1e-4 : 1e-3;
 const times: number[] = [];
 const losses: number[] = [];
 let peak = 0;

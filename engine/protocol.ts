@@ -12,7 +12,15 @@ export type BackendChoice = (typeof backendNames)[number];
 const modelDir = z.string().min(1);
 const common = { backend: z.enum(backendNames).optional() };
 
-export const methodNames = ['fo-sgd', 'fo-adamw', 'lomo', 'adalomo'] as const;
+export const zoMethodNames = [
+  'zo-sgd',
+  'zo-sign',
+  'zo-mmt',
+  'zo-cons',
+  'zo-adam',
+  'forward-grad',
+] as const;
+export const methodNames = ['fo-sgd', 'fo-adamw', 'lomo', 'adalomo', ...zoMethodNames] as const;
 export const scheduleKinds = ['constant', 'linear', 'cosine'] as const;
 
 /** A training run as asked for; stored as the run's spec.json. */
@@ -37,6 +45,14 @@ export const trainFields = {
   clipValue: z.number().positive().optional(),
   /** FO methods: recompute activations block by block (LOMO and AdaLomo always do). */
   checkpointing: z.boolean().default(false),
+  /** Zeroth-order methods: perturbation scale μ. */
+  zoEps: z.number().positive().default(1e-3),
+  /** Zeroth-order methods: random directions averaged per step. */
+  zoQueries: z.number().int().positive().max(1024).default(1),
+  /** Zeroth-order methods: (f(θ+μz) − f(θ))/μ instead of the two-sided difference. */
+  zoOneSided: z.boolean().default(false),
+  /** zo-sign: sign of the projected gradient (ZO-Bench's code) or of every element of ĝ. */
+  zoSignForm: z.enum(['projected', 'elementwise']).default('projected'),
   evalEvery: z.number().int().positive().optional(),
   evalFraction: z.number().min(0).lt(1).default(0.1),
   checkpointEvery: z.number().int().positive().default(50),
@@ -85,6 +101,17 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
     run: z.string().min(1),
     /** Train to this many steps in all (default: the run's own). */
     steps: z.number().int().positive().optional(),
+    ...common,
+  }),
+  z.object({
+    kind: z.literal('replay'),
+    run: z.string().min(1),
+    out: z.string().min(1),
+    /** The base model, if it moved since the run (default: the run's own). */
+    model: modelDir.optional(),
+    /** Apply only the first N records of the history. */
+    records: z.number().int().nonnegative().optional(),
+    force: z.boolean().default(false),
     ...common,
   }),
   z.object({
@@ -159,6 +186,8 @@ export type TrainEvent =
       loss: number;
       lr: number;
       gradNorm?: number;
+      /** Zeroth-order methods: the step's projected gradient. */
+      projectedGrad?: number;
       tokensPerSec: number;
       /** Target tokens in the step. */
       tokens: number;

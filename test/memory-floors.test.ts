@@ -10,12 +10,11 @@ import { memory } from '../engine/backend/memory.js';
 import { initBackend } from '../engine/backend/select.js';
 import { tf } from '../engine/backend/tf.js';
 import { writeFixtureModel } from '../engine/fixtures/fixture-model.js';
-import { forwardLogits, type CausalLM } from '../engine/models/causal-lm.js';
+import { forwardLogits } from '../engine/models/causal-lm.js';
 import { checkModel, loadModel, type CheckedModel } from '../engine/models/load.js';
 import { Params } from '../engine/models/params.js';
-import { FoMethod } from '../engine/optim/fo.js';
-import { LomoMethod } from '../engine/optim/lomo.js';
-import type { MethodName, TrainMethod } from '../engine/optim/method.js';
+import { createMethod } from '../engine/optim/create-method.js';
+import type { MethodName } from '../engine/optim/method.js';
 import { estimateTrainingMemory } from '../engine/train/estimate.js';
 import { toBatch } from '../engine/train/text-data.js';
 
@@ -56,11 +55,7 @@ async function measure(
 ): Promise<{ peak: number; weights: number }> {
   const model = await loadModel(join(dir, 'm'));
   model.params.setTrainable();
-  const make = (m: CausalLM): TrainMethod =>
-    method === 'lomo' || method === 'adalomo'
-      ? new LomoMethod(method, m, { weightDecay: 0 })
-      : new FoMethod(method, m, { weightDecay: 0, checkpointing });
-  const trainer = make(model);
+  const trainer = createMethod(model, { method, checkpointing });
   const batch = toBatch(batchRows(), T, 0);
   memory.resetPeak();
   await trainer.step([batch], 1e-4);

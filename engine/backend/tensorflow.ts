@@ -6,6 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { registerTensorflowKernels } from './tensorflow-kernels.js';
 import { tf } from './tf.js';
 import { BackendUnavailable, type BackendLoader } from './types.js';
 
@@ -99,6 +100,7 @@ export function tensorflowLoader(deps: Partial<TensorflowDeps> = {}): BackendLoa
         });
         continue;
       }
+      registerTensorflowKernels();
       const backend = tf.backend() as NodeBackend;
       if (backend.isUsingGpuDevice === true) {
         return { device: `${(await gpuName()) ?? 'CUDA GPU'} (CUDA)`, gpu: true, software: false };

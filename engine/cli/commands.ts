@@ -17,7 +17,11 @@ const data: CommandDef['options'] = {
 };
 /** What `train` and `estimate` both take: the method and the shape of a step. */
 const run: CommandDef['options'] = {
-  method: ['method', 'string', 'fo-sgd | fo-adamw | lomo | adalomo'],
+  method: [
+    'method',
+    'string',
+    'fo-sgd | fo-adamw | lomo | adalomo | zo-sgd | zo-sign | zo-mmt | zo-cons | zo-adam | forward-grad',
+  ],
   batch: ['batch', 'number', 'sequences per step (default 4)'],
   seq: ['seq', 'number', 'tokens per sequence (default min(256, context))'],
   checkpointing: ['checkpointing', 'boolean', 'FO methods: recompute activations per block'],
@@ -90,7 +94,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
   train: {
     summary: 'Fine-tune a model on a JSONL text file; the run is a folder that can be resumed.',
     usage:
-      'whetstone train --model DIR --data FILE.jsonl --method fo-sgd|fo-adamw|lomo|adalomo [--steps N | --epochs E] [--lr X] [--batch B] [--seq T] [--eval-every N] [--out RUN] [--json]',
+      'whetstone train --model DIR --data FILE.jsonl --method METHOD [--steps N | --epochs E] [--lr X] [--batch B] [--seq T] [--eval-every N] [--out RUN] [--json]',
     options: {
       ...model,
       ...data,
@@ -100,7 +104,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
       lr: [
         'lr',
         'number',
-        'learning rate (default: fo-sgd/lomo 1e-2, fo-adamw 1e-4, adalomo 1e-3)',
+        'learning rate (default: fo-sgd/lomo 1e-2, fo-adamw 1e-4, adalomo 1e-3, zo-adam 1e-5, other zeroth-order 1e-6)',
       ],
       'grad-accum': ['gradAccum', 'number', 'micro-batches per step (FO methods; default 1)'],
       schedule: ['schedule', 'string', 'constant | linear | cosine (default linear)'],
@@ -108,11 +112,19 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
       'weight-decay': ['weightDecay', 'number', 'weight decay (default 0)'],
       'max-grad-norm': ['maxGradNorm', 'number', 'clip the global gradient norm'],
       'clip-value': ['clipValue', 'number', 'clamp gradient elements to [-v, v]'],
+      'zo-eps': ['zoEps', 'number', 'zeroth-order: perturbation scale μ (default 1e-3)'],
+      'zo-queries': ['zoQueries', 'number', 'zeroth-order: random directions per step (default 1)'],
+      'zo-one-sided': ['zoOneSided', 'boolean', 'zeroth-order: (f(θ+μz) − f(θ))/μ estimate'],
+      'zo-sign-form': [
+        'zoSignForm',
+        'string',
+        'zo-sign: projected (sign(g)·z, default) | elementwise (sign(g)·sign(z))',
+      ],
       'eval-every': ['evalEvery', 'number', 'evaluate on held-out rows every N steps'],
       'eval-fraction': ['evalFraction', 'number', 'share of rows held out (default 0.1)'],
       'checkpoint-every': ['checkpointEvery', 'number', 'checkpoint every N steps (default 50)'],
       out: ['out', 'string', 'run folder (default runs/<time>-<method>)'],
-      seed: ['seed', 'number', 'data order seed (default 0)'],
+      seed: ['seed', 'number', 'seed of the data order and the zeroth-order noise (default 0)'],
       ...backend,
     },
     required: ['model', 'data', 'method'],
@@ -126,6 +138,21 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
       ...backend,
     },
     required: ['run'],
+  },
+  replay: {
+    summary:
+      'Rebuild a zo-sgd/zo-sign/zo-cons run’s weights from its base model and update history.',
+    usage:
+      'whetstone replay --run DIR --out MODEL_DIR [--model BASE] [--records N] [--force] [--json]',
+    options: {
+      run: ['run', 'string', 'run folder (holds zo-history.bin)'],
+      out: ['out', 'string', 'Hugging Face folder to write'],
+      model: ['model', 'string', "base model folder (default: the run's own)"],
+      records: ['records', 'number', 'apply only the first N history records'],
+      force: ['force', 'boolean', 'replace an existing --out folder'],
+      ...backend,
+    },
+    required: ['run', 'out'],
   },
   estimate: {
     summary: 'Predict the peak memory of a training run before starting it.',

@@ -11,6 +11,7 @@ import { generateJob } from './generate.js';
 import { infoJob } from './info.js';
 import { logitsJob } from './logits.js';
 import { estimateJob } from './estimate.js';
+import { replayJob } from './replay.js';
 import { resumeJob, trainJob } from './train.js';
 
 export interface JobContext {
@@ -44,6 +45,7 @@ const handlers: { [K in JobSpec['kind']]: Handler<K> } = {
   logits: logitsJob,
   train: trainJob,
   resume: resumeJob,
+  replay: replayJob,
   estimate: estimateJob,
   fixture: fixtureJob,
 };

@@ -5,10 +5,10 @@ import { describeProblems } from '../data/jsonl.js';
 import { toErrorInfo, WhetstoneError } from '../errors.js';
 import { loadTokenizer } from '../io/tokenizer.js';
 import { createLogger } from '../log.js';
-import type { CausalLM } from '../models/causal-lm.js';
 import { loadModel } from '../models/load.js';
-import { FoMethod } from '../optim/fo.js';
-import { LomoMethod } from '../optim/lomo.js';
+import { createMethod, DEFAULT_LR } from '../optim/create-method.js';
+import { ZoMethod } from '../optim/zo.js';
+import { ZoHistoryFile } from '../train/zo-history-file.js';
 import type { TrainMethod } from '../optim/method.js';
 import { trainSpecSchema, type JobSpec, type TrainSpec } from '../protocol.js';
 import { latestCheckpoint, restoreCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
@@ -20,14 +20,6 @@ import type { JobContext, JobResult } from './run-job.js';
 type ResumeSpec = Extract<JobSpec, { kind: 'resume' }>;
 
 const log = createLogger('train');
-
-/** Learning rates when none is given: the papers' usual values for full fine-tuning. */
-export const DEFAULT_LR: Record<TrainSpec['method'], number> = {
-  'fo-sgd': 1e-2,
-  'fo-adamw': 1e-4,
-  lomo: 1e-2,
-  adalomo: 1e-3,
-};
 
 export async function trainJob(spec: TrainSpec, ctx: JobContext): Promise<JobResult> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -60,28 +52,6 @@ export async function resumeJob(spec: ResumeSpec, ctx: JobContext): Promise<JobR
   return runTraining(trainSpec, run, ctx, checkpoint);
 }
 
-function createMethod(spec: TrainSpec, model: CausalLM): TrainMethod {
-  const clip = {
-    ...(spec.maxGradNorm !== undefined && { maxGradNorm: spec.maxGradNorm }),
-    ...(spec.clipValue !== undefined && { clipValue: spec.clipValue }),
-  };
-  if (spec.method === 'lomo' || spec.method === 'adalomo') {
-    if (spec.gradAccum > 1) {
-      throw new WhetstoneError(
-        'BAD_ARGUMENT',
-        `${spec.method} updates during backprop and cannot accumulate gradients.`,
-        'Drop --grad-accum and raise --batch instead.',
-      );
-    }
-    return new LomoMethod(spec.method, model, { weightDecay: spec.weightDecay, ...clip });
-  }
-  return new FoMethod(spec.method, model, {
-    weightDecay: spec.weightDecay,
-    checkpointing: spec.checkpointing,
-    ...clip,
-  });
-}
-
 async function runTraining(
   spec: TrainSpec,
   run: RunDir,
@@ -111,7 +81,7 @@ async function runTraining(
     if (data.problems.length > 0) {
       log.warn(`${data.problems.length} row(s) skipped:\n${describeProblems(data.problems)}`);
     }
-    method = createMethod(spec, model);
+    method = createMethod(model, spec);
     const maxSteps = spec.epochs
       ? Math.ceil((spec.epochs * data.train.length) / (spec.batch * spec.gradAccum))
       : spec.steps;
@@ -124,7 +94,20 @@ async function runTraining(
       padId,
       checkpoint?.state.samplerPosition ?? 0,
     );
-    if (checkpoint) await restoreCheckpoint(checkpoint, model.params, method);
+    const zoHistory =
+      method instanceof ZoMethod && method.replayable
+        ? new ZoHistoryFile(run.dir, method)
+        : undefined;
+    if (checkpoint) {
+      await zoHistory?.load(); // before the restore, which cuts it to the checkpoint's records
+      await restoreCheckpoint(checkpoint, model.params, method);
+      const records = Number(checkpoint.state.method.records ?? 0);
+      if (zoHistory && !(await zoHistory.checkRestored(records))) {
+        log.warn(
+          `${run.dir}: the update history ends before the checkpoint (the run was stopped while saving); training goes on without a replayable history.`,
+        );
+      }
+    }
     const startStep = checkpoint?.state.step ?? 0;
     if (startStep >= maxSteps) {
       throw new WhetstoneError(
@@ -166,6 +149,7 @@ async function runTraining(
       signal: ctx.signal,
       onEvent: (event) => {
         ctx.emit(event);
+        if (event.type === 'checkpoint') void zoHistory?.save();
         void run.event(event);
         if (event.type === 'step')
           void run.log(
@@ -173,6 +157,7 @@ async function runTraining(
           );
       },
     });
+    await zoHistory?.save();
     const result = { ...summary, runDir: run.dir, weightBytes: model.params.bytes() };
     await run.event({ type: 'done', summary: result });
     await run.log(

@@ -22,6 +22,8 @@ export interface StepResult {
   loss: number;
   /** Global gradient norm, where the method computed it (clipping by norm, FO methods). */
   gradNorm?: number;
+  /** Zeroth-order methods: the mean projected gradient (directional derivative estimate). */
+  projectedGrad?: number;
 }
 
 /** A method's state as stored in a checkpoint: its variables by name, plus small JSON. */

@@ -13,7 +13,7 @@ export const RUN_FILES = {
 } as const;
 
 /** Write `text` to `path` through a temporary file, fsync and rename: never half-written. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
+export async function writeFileAtomic(path: string, text: string | Uint8Array): Promise<void> {
   const temp = `${path}.partial-${process.pid}`;
   const handle = await open(temp, 'w');
   try {

@@ -106,6 +106,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
       loss: result.loss,
       lr,
       ...(result.gradNorm !== undefined && { gradNorm: result.gradNorm }),
+      ...(result.projectedGrad !== undefined && { projectedGrad: result.projectedGrad }),
       tokensPerSec: targets / seconds,
       tokens: targets,
       memory: { liveBytes: memory.liveBytes, peakBytes: memory.peakBytes },

@@ -1,0 +1,86 @@
+// `whetstone replay --run DIR --out MODEL`: rebuild a zeroth-order run's weights from its base
+// model and its update history (zo-history.bin, a few dozen bytes a step), and write them as a
+// Hugging Face folder. Same backend as the run gives the same bits (cpu and wasm share a kernel).
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tf } from '../backend/tf.js';
+import { WhetstoneError } from '../errors.js';
+import { writeModelFolder } from '../io/model-folder-writer.js';
+import { createLogger } from '../log.js';
+import { loadModel } from '../models/load.js';
+import { HISTORY_FILE, ZoHistory } from '../optim/zo-history.js';
+import { applyNoise, trainableTensors } from '../optim/zo-params.js';
+import { trainSpecSchema, type JobSpec } from '../protocol.js';
+import { RunDir } from '../train/run-dir.js';
+import type { JobContext, JobResult } from './run-job.js';
+
+type ReplaySpec = Extract<JobSpec, { kind: 'replay' }>;
+
+const log = createLogger('replay');
+
+/** Backends whose NoiseAxpy runs the same JS loop, so their replays agree bit for bit. */
+const sameKernel = (a: string, b: string) =>
+  a === b || (['cpu', 'wasm'].includes(a) && ['cpu', 'wasm'].includes(b));
+
+export async function replayJob(spec: ReplaySpec, ctx: JobContext): Promise<JobResult> {
+  const { spec: stored } = await RunDir.open(spec.run);
+  const parsed = trainSpecSchema.safeParse(stored);
+  if (!parsed.success) {
+    throw new WhetstoneError('RUN_INVALID', `${spec.run}/spec.json is not a training spec.`);
+  }
+  const file = join(spec.run, HISTORY_FILE);
+  const bytes = await readFile(file).catch(() => {
+    throw new WhetstoneError(
+      'BAD_ARGUMENT',
+      `${spec.run} has no ${HISTORY_FILE}: only zo-sgd, zo-sign and zo-cons runs keep a replayable history.`,
+      'Export the run’s last checkpoint instead.',
+    );
+  });
+  const { header, history } = ZoHistory.decode(bytes, file);
+  const report = await ctx.backend();
+  if (!sameKernel(report.backend, header.backend)) {
+    log.warn(
+      `the run trained on ${header.backend} and this replay runs on ${report.backend}: the weights will agree to float32 rounding, not bit for bit (pass --backend ${header.backend}).`,
+    );
+  }
+  const model = await loadModel(spec.model ?? parsed.data.model, {
+    onTensor: (done, total) => ctx.progress('load', done, total),
+  });
+  try {
+    const names = new Set(header.tensors.map((t) => t.name));
+    model.params.setTrainable((n) => names.has(n));
+    const tensors = trainableTensors(model.params);
+    const mismatch = header.tensors.find(
+      (t, i) => tensors[i]?.name !== t.name || tensors[i].stream !== t.stream,
+    );
+    if (mismatch || tensors.length !== header.tensors.length) {
+      throw new WhetstoneError(
+        'RUN_INVALID',
+        `The base model's tensors do not match the history's (first difference: ${mismatch?.name ?? 'count'}).`,
+        'Replay onto the model the run was trained from (--model to point at it if it moved).',
+      );
+    }
+    const count = spec.records ?? history.count;
+    for (let i = 0; i < count; i++) {
+      applyNoise(tensors, history.at(i));
+      if (i % 16 === 0) {
+        ctx.progress('replay', i, count);
+        await tf.nextFrame(); // let a cancel in
+        if (ctx.signal.aborted) throw new WhetstoneError('BAD_ARGUMENT', 'Replay cancelled.');
+      }
+    }
+    const { files } = await writeModelFolder({
+      baseDir: spec.model ?? parsed.data.model,
+      outDir: spec.out,
+      params: model.params,
+      force: spec.force,
+    });
+    return {
+      fields: { out: spec.out, records: count, method: header.method, files },
+      weightBytes: model.params.bytes(),
+    };
+  } finally {
+    model.params.dispose();
+    model.dispose();
+  }
+}

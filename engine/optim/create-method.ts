@@ -1,0 +1,82 @@
+// One place that turns a method name and its options into a TrainMethod, for the train job,
+// the benchmarks and the tests alike.
+import { WhetstoneError } from '../errors.js';
+import type { CausalLM } from '../models/causal-lm.js';
+import { FoMethod } from './fo.js';
+import { ForwardGradMethod } from './forward-grad.js';
+import { LomoMethod } from './lomo.js';
+import type { MethodName, TrainMethod } from './method.js';
+import { ZO_DEFAULTS, ZoMethod } from './zo.js';
+
+export interface MethodConfig {
+  method: MethodName;
+  weightDecay?: number;
+  checkpointing?: boolean;
+  maxGradNorm?: number;
+  clipValue?: number;
+  gradAccum?: number;
+  zoEps?: number;
+  zoQueries?: number;
+  zoOneSided?: boolean;
+  zoSignForm?: 'projected' | 'elementwise';
+  seed?: number;
+}
+
+/**
+ * Learning rates when none is given: the papers' values for full fine-tuning (the zeroth-order
+ * ones are MeZO's for OPT-13B, REFERENCE.md; small models take larger rates).
+ */
+export const DEFAULT_LR: Record<MethodName, number> = {
+  'fo-sgd': 1e-2,
+  'fo-adamw': 1e-4,
+  lomo: 1e-2,
+  adalomo: 1e-3,
+  'zo-sgd': 1e-6,
+  'zo-sign': 1e-6,
+  'zo-mmt': 1e-6,
+  'zo-cons': 1e-6,
+  'zo-adam': 1e-5,
+  'forward-grad': 1e-6,
+};
+
+export function createMethod(model: CausalLM, c: MethodConfig): TrainMethod {
+  const weightDecay = c.weightDecay ?? 0;
+  const clip = {
+    ...(c.maxGradNorm !== undefined && { maxGradNorm: c.maxGradNorm }),
+    ...(c.clipValue !== undefined && { clipValue: c.clipValue }),
+  };
+  switch (c.method) {
+    case 'lomo':
+    case 'adalomo':
+      if ((c.gradAccum ?? 1) > 1) {
+        throw new WhetstoneError(
+          'BAD_ARGUMENT',
+          `${c.method} updates during backprop and cannot accumulate gradients.`,
+          'Drop --grad-accum and raise --batch instead.',
+        );
+      }
+      return new LomoMethod(c.method, model, { weightDecay, ...clip });
+    case 'fo-sgd':
+    case 'fo-adamw':
+      return new FoMethod(c.method, model, {
+        weightDecay,
+        checkpointing: c.checkpointing ?? false,
+        ...clip,
+      });
+    case 'forward-grad':
+      return new ForwardGradMethod(model, {
+        weightDecay,
+        queries: c.zoQueries ?? ZO_DEFAULTS.queries,
+        seed: c.seed ?? 0,
+      });
+    default:
+      return new ZoMethod(c.method, model, {
+        eps: c.zoEps ?? ZO_DEFAULTS.eps,
+        queries: c.zoQueries ?? ZO_DEFAULTS.queries,
+        oneSided: c.zoOneSided ?? ZO_DEFAULTS.oneSided,
+        signForm: c.zoSignForm ?? ZO_DEFAULTS.signForm,
+        weightDecay,
+        seed: c.seed ?? 0,
+      });
+  }
+}

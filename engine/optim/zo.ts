@@ -1,0 +1,245 @@
+// The zeroth-order family (MeZO arXiv 2305.17333; ZO-Bench arXiv 2402.11592): gradients
+// estimated from forward passes only, ĝ = (1/q) Σᵢ gᵢ·zᵢ with gᵢ = (f(θ+μzᵢ) − f(θ−μzᵢ)) / 2μ
+// (or one-sided (f(θ+μzᵢ) − f(θ)) / μ). zᵢ is never stored: it is regenerated from its seed,
+// tensor by tensor, for the perturbation, the restore and the update (REFERENCE.md).
+//   zo-sgd   θ ← θ − η ĝ
+//   zo-sign  θ ← θ − η sign(gᵢ)·zᵢ (projected, ZO-Bench's code) or sign(gᵢ)·sign(zᵢ) (element-wise)
+//   zo-mmt   m ← 0.9 m + ĝ; θ ← θ − η m
+//   zo-cons  keep the best of θ, θ − ηĝ, θ + ηĝ
+//   zo-adam  Adam's moments on ĝ
+// Weight decay is decoupled and skips biases and norms.
+import { tf, type Variable } from '../backend/tf.js';
+import { forwardLogits, type CausalLM } from '../models/causal-lm.js';
+import { maskedNll } from '../models/loss.js';
+import type { Batch, MethodState, StepResult, TrainMethod } from './method.js';
+import { adamwUpdate, createAdamWState, type AdamWState } from './updates.js';
+import { ZoHistory, type NoiseRecord } from './zo-history.js';
+import { applyNoise, querySeed, trainableTensors, type PerturbedTensor } from './zo-params.js';
+import { noiseAxpy, normalNoise } from '../backend/noise.js';
+
+export type ZoMethodName = 'zo-sgd' | 'zo-sign' | 'zo-mmt' | 'zo-cons' | 'zo-adam';
+
+export interface ZoOptions {
+  /** Perturbation scale μ. */
+  eps: number;
+  /** Queries q: directions averaged per step. */
+  queries: number;
+  /** (f(θ+μz) − f(θ))/μ instead of the two-sided difference. */
+  oneSided: boolean;
+  weightDecay: number;
+  /** zo-sign: sign of the projected gradient times z, or of every element of ĝ. */
+  signForm: 'projected' | 'elementwise';
+  /** Run seed: the queries' seeds derive from it and the step number. */
+  seed: number;
+}
+
+export const ZO_DEFAULTS = {
+  eps: 1e-3,
+  queries: 1,
+  oneSided: false,
+  signForm: 'projected',
+} as const;
+
+const MOMENTUM = 0.9;
+const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+
+/** Mean loss over the batches' target tokens: forward passes only, no gradient recorded. */
+export async function batchesLoss(model: CausalLM, batches: Batch[]): Promise<number> {
+  let sum = 0;
+  let count = 0;
+  for (const batch of batches) {
+    const [s, c] = tf.tidy(() => {
+      const nll = maskedNll(forwardLogits(model, batch.ids), batch.ids, batch.mask);
+      return [nll.sum, nll.count];
+    });
+    sum += ((await s.data()) as Float32Array)[0]!;
+    count += ((await c.data()) as Float32Array)[0]!;
+    tf.dispose([s, c]);
+  }
+  return sum / Math.max(count, 1);
+}
+
+/**
+ * One direction's projected gradient: move θ by +μz, (−2μz,) and back, through `move(b)`
+ * (θ ← θ + b·z), evaluating the loss on the way. Two-sided unless `base` = f(θ) is given.
+ * The loss reported is f(θ) or, two-sided, (f₊ + f₋)/2 (equal up to O(μ²)).
+ */
+export async function projectedGradient(
+  lossAt: () => Promise<number>,
+  move: (b: number) => void,
+  eps: number,
+  base?: number,
+): Promise<{ g: number; loss: number }> {
+  move(eps);
+  const plus = await lossAt();
+  if (base !== undefined) {
+    move(-eps);
+    return { g: (plus - base) / eps, loss: base };
+  }
+  move(-2 * eps);
+  const minus = await lossAt();
+  move(eps);
+  return { g: (plus - minus) / (2 * eps), loss: (plus + minus) / 2 };
+}
+
+export class ZoMethod implements TrainMethod {
+  /** Every change made to the weights (zo-sgd, zo-sign, zo-cons; the others keep state). */
+  readonly history = new ZoHistory();
+  private readonly tensors: PerturbedTensor[];
+  private readonly momentum = new Map<string, Variable>();
+  private readonly adam = new Map<string, AdamWState>();
+  private t = 0;
+
+  constructor(
+    readonly name: ZoMethodName,
+    private readonly model: CausalLM,
+    private readonly opts: ZoOptions,
+  ) {
+    this.tensors = trainableTensors(model.params);
+    for (const { name: param, variable } of this.tensors) {
+      if (name === 'zo-mmt') this.momentum.set(param, tf.variable(tf.zerosLike(variable), false));
+      if (name === 'zo-adam') this.adam.set(param, createAdamWState(variable));
+    }
+  }
+
+  /** Whether the history alone rebuilds the weights (no optimizer state in the update). */
+  get replayable(): boolean {
+    return this.name === 'zo-sgd' || this.name === 'zo-sign' || this.name === 'zo-cons';
+  }
+
+  get perturbed(): readonly PerturbedTensor[] {
+    return this.tensors;
+  }
+
+  async step(batches: Batch[], lr: number): Promise<StepResult> {
+    this.t++;
+    const { eps, queries } = this.opts;
+    const seeds = Array.from({ length: queries }, (_, i) => querySeed(this.opts.seed, this.t, i));
+    const needsBase = this.opts.oneSided || this.name === 'zo-cons';
+    const base = needsBase ? await batchesLoss(this.model, batches) : undefined;
+    const projected: number[] = [];
+    let midpoint = 0;
+    for (const seed of seeds) {
+      const estimate = await projectedGradient(
+        () => batchesLoss(this.model, batches),
+        (b) => this.apply({ seed, a: 1, b, transform: 'none' }),
+        eps,
+        this.opts.oneSided ? base : undefined,
+      );
+      projected.push(estimate.g);
+      midpoint += estimate.loss / queries;
+    }
+    await this.update(seeds, projected, lr, batches, base);
+    const projectedGrad = projected.reduce((s, g) => s + g, 0) / queries;
+    return { loss: base ?? midpoint, projectedGrad };
+  }
+
+  private async update(
+    seeds: number[],
+    g: number[],
+    lr: number,
+    batches: Batch[],
+    base: number | undefined,
+  ): Promise<void> {
+    const q = seeds.length;
+    const decay = 1 - lr * this.opts.weightDecay;
+    switch (this.name) {
+      case 'zo-sgd':
+        seeds.forEach((seed, i) =>
+          this.apply({ seed, a: i === 0 ? decay : 1, b: (-lr * g[i]!) / q, transform: 'none' }),
+        );
+        return;
+      case 'zo-sign': {
+        // With q > 1 the element-wise form averages the queries' sign(gᵢ)·sign(zᵢ).
+        const transform = this.opts.signForm === 'elementwise' ? 'sign' : 'none';
+        seeds.forEach((seed, i) =>
+          this.apply({ seed, a: i === 0 ? decay : 1, b: (-lr * Math.sign(g[i]!)) / q, transform }),
+        );
+        return;
+      }
+      case 'zo-cons':
+        return this.conservative(seeds, g, lr, batches, base!, decay);
+      case 'zo-mmt':
+        for (const t of this.tensors) {
+          const m = this.momentum.get(t.name)!;
+          seeds.forEach((seed, i) =>
+            tf.tidy(() =>
+              m.assign(noiseAxpy(m, i === 0 ? MOMENTUM : 1, g[i]! / q, { seed, stream: t.stream })),
+            ),
+          );
+          tf.tidy(() =>
+            t.variable.assign(
+              tf.sub(t.decays ? tf.mul(t.variable, decay) : t.variable, tf.mul(m, lr)),
+            ),
+          );
+        }
+        return;
+      case 'zo-adam':
+        for (const t of this.tensors) {
+          const ghat = tf.tidy(() => {
+            let acc = normalNoise(t.variable.shape, { seed: seeds[0]!, stream: t.stream });
+            acc = tf.mul(acc, g[0]! / q);
+            for (let i = 1; i < q; i++)
+              acc = noiseAxpy(acc, 1, g[i]! / q, { seed: seeds[i]!, stream: t.stream });
+            return acc;
+          });
+          adamwUpdate(t.variable, ghat, this.adam.get(t.name)!, this.t, {
+            lr,
+            ...ADAM,
+            weightDecay: t.decays ? this.opts.weightDecay : 0,
+          });
+          ghat.dispose();
+        }
+        return;
+    }
+  }
+
+  /** zo-cons: evaluate θ − ηĝ and θ + ηĝ and keep whichever of the three has the lowest loss. */
+  private async conservative(
+    seeds: number[],
+    g: number[],
+    lr: number,
+    batches: Batch[],
+    base: number,
+    decay: number,
+  ): Promise<void> {
+    const move = (scale: number) =>
+      seeds.forEach((seed, i) =>
+        this.apply({ seed, a: 1, b: (scale * lr * g[i]!) / seeds.length, transform: 'none' }),
+      );
+    move(-1);
+    const descent = await batchesLoss(this.model, batches);
+    move(2);
+    const ascent = await batchesLoss(this.model, batches);
+    if (base <= descent && base <= ascent) move(-1);
+    else if (descent < ascent) move(-2);
+    if (decay !== 1) this.apply({ seed: 0, a: decay, b: 0, transform: 'none' });
+  }
+
+  private apply(record: NoiseRecord): void {
+    applyNoise(this.tensors, record);
+    if (this.replayable) this.history.push(record);
+  }
+
+  state(): MethodState {
+    const variables = new Map<string, Variable>();
+    for (const [name, m] of this.momentum) variables.set(`zo.m.${name}`, m);
+    for (const [name, s] of this.adam) {
+      variables.set(`zo.m.${name}`, s.m);
+      variables.set(`zo.v.${name}`, s.v);
+    }
+    return { variables, json: { t: this.t, records: this.history.count } };
+  }
+
+  restoreJson(json: Record<string, unknown>): void {
+    this.t = Number(json.t ?? 0);
+    this.history.truncate(Number(json.records ?? 0));
+  }
+
+  dispose(): void {
+    for (const m of this.momentum.values()) m.dispose();
+    for (const s of this.adam.values()) tf.dispose([s.m, s.v]);
+    this.momentum.clear();
+    this.adam.clear();
+  }
+}
