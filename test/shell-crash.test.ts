@@ -1,13 +1,14 @@
 // The engine dies, the app does not: killing an engine mid-run marks that run failed with a
 // reason and a hint while another run carries on; its last checkpoint is intact and `resume`
 // continues from it. A restarted host follows a run whose engine is still working, and marks one
-// whose engine is gone as failed. Cancel stops a run at a step boundary either way.
+// whose engine is gone as failed. Cancel stops a run at a step boundary either way. An engine
+// out of memory is reported as such.
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent, RunStreamMessage, RunSummary } from '../main/contract.js';
-import { forkEngine } from '../main/hosting/node-process.js';
+import { forkEngine, nodeEngineLauncher } from '../main/hosting/node-process.js';
 import { RunManager } from '../main/training/run-manager.js';
 import { RunStore } from '../main/training/run-store.js';
 import { BridgeClient, streamEvents, streamStatus, until } from './bridge-client.js';
@@ -155,5 +156,24 @@ describe('engine crashes', () => {
     expect(summary.status).toBe('cancelled');
     expect(summary.checkpointStep).toBe(summary.step);
     await until(() => streamStatus(followedStream) === 'cancelled');
+  });
+
+  it('an engine out of memory fails its run as ENGINE_OOM, saying what to change', async () => {
+    // A V8 heap far too small for the engine: it aborts with V8's own out-of-memory note.
+    const tiny = nodeEngineLauncher({ execArgv: ['--max-old-space-size=16'] });
+    const manager = new RunManager(new RunStore(join(shell.dataDir, 'oom-runs')), tiny);
+    const run = await manager.start({
+      model: fixturePath('llama'),
+      data: shell.dataset,
+      method: 'lomo',
+      steps: 10,
+      backend: 'wasm',
+    });
+    await manager.settled(run.id);
+    const failed = await manager.summary(run.id);
+    expect(failed.status).toBe('failed');
+    expect(failed.error?.code).toBe('ENGINE_OOM');
+    expect(failed.error?.message).toMatch(/ran out of memory/);
+    expect(failed.error?.hint).toMatch(/smaller batch or sequence length, a 4-bit base/);
   });
 });

@@ -7,6 +7,7 @@ import {
   type EngineExit,
   type EngineLauncher,
   type EngineMessage,
+  type EngineProcess,
 } from './engine-process.js';
 
 const log = createLogger('engine-process');
@@ -27,9 +28,17 @@ export function classifyNodeExit(
   return 'abnormal-exit';
 }
 
-export const forkEngine: EngineLauncher = (env) => {
+/** A launcher of Node engine processes; `execArgv` tunes V8 (e.g. a heap limit). */
+export function nodeEngineLauncher(options: { execArgv?: string[] } = {}): EngineLauncher {
+  return (env) => forkEngineProcess(env, options.execArgv ?? []);
+}
+
+export const forkEngine: EngineLauncher = nodeEngineLauncher();
+
+function forkEngineProcess(env: NodeJS.ProcessEnv, execArgv: string[]): EngineProcess {
   const child = fork(engineEntry(), [], {
     env,
+    execArgv,
     serialization: 'advanced',
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
@@ -67,4 +76,4 @@ export const forkEngine: EngineLauncher = (env) => {
       }),
     kill: () => child.kill('SIGKILL'),
   };
-};
+}
