@@ -91,7 +91,7 @@ describe('engine crashes', () => {
   });
 
   it('a restarted host follows a run whose engine still works, and fails one whose engine is gone', async () => {
-    const run = await startRun(200, 100);
+    const run = await startRun(400, 200);
     await until(() => (shell.services.runs.enginePid(run.id) ?? 0) > 0);
     const live = client.watch(run.id);
     await until(() => steps(streamEvents(live)).length >= 10);
@@ -126,7 +126,7 @@ describe('engine crashes', () => {
         (received.at(-1) as { status: string }).status === 'finished',
     );
     // From the file: every step once, in order, then the engine's own final event.
-    expect(steps(events())).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect(steps(events())).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
     expect(events().at(-1)).toMatchObject({ type: 'done' });
     await shell.services.runs.settled(run.id);
   });
