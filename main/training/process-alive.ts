@@ -13,5 +13,5 @@ export async function engineAlive(pid: number): Promise<boolean> {
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
   // Unreadable: existence is all we know.
   if (cmdline === undefined) return true;
-  return /host[\\/]child\.js|utility|whetstone/i.test(cmdline);
+  return /host[\\/]child\.js|--type=utility/.test(cmdline);
 }
