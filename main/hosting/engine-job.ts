@@ -42,7 +42,8 @@ export class EngineJob {
         if (message.type === 'ready') child.send({ type: 'run', job });
         if (message.type !== 'events') return;
         callbacks.onEvents?.(message.events);
-        final ??= message.events.find(
+        if (final) return; // late lines (logs) after the final event change nothing
+        final = message.events.find(
           (e): e is FinalEvent => e.type === 'done' || e.type === 'error',
         );
         if (final) {
@@ -56,7 +57,10 @@ export class EngineJob {
       child.onExit((exit) => {
         this.exited = true;
         if (final) return;
-        void Promise.resolve(callbacks.describeExit?.(exit) ?? exitError(exit)).then((error) => {
+        const described = Promise.resolve()
+          .then(() => callbacks.describeExit?.(exit) ?? exitError(exit))
+          .catch(() => exitError(exit));
+        void described.then((error) => {
           final = { type: 'error', ...error };
           callbacks.onEvents?.([final]);
           resolve(final);
