@@ -3,14 +3,16 @@
 Llama-family model (model_type llama / mistral / qwen2) read from a Hugging Face folder, on the CPU
 (Debian's python3-torch with OpenBLAS). Prints one JSON line.
 
-    python3 bench/torch_train_step.py MODEL_DIR --method sgd|adamw|lomo --batch B --seq T --steps N
-                                      [--threads K] [--lr 1e-3]
+    python3 bench/torch_train_step.py MODEL_DIR --method sgd|adamw|lomo|mezo|inference --batch B
+                                      --seq T --steps N [--threads K] [--lr 1e-3] [--eps 1e-3]
 
 Token ids are deterministic, ids[b][t] = (b*131 + t*7) % vocab, and the loss is the mean next-token
 cross-entropy over every position that has a next token. `stepMs` is the median of the steps after
 the first (a warm-up); `losses` has every step's loss, measured before that step's update.
 `stateBytes` counts the parameters, the gradients and the optimizer state held right after a step
-(from tensor sizes). The architecture is the one test/reference/hf_reference.py computes in float64
+(from tensor sizes). `mezo` is MeZO's step (arXiv 2305.17333, Algorithm 1): in place and without
+autograd, perturb every parameter by +eps·z, -2eps·z, +eps·z with z regenerated from one seed,
+then update with the same z; `inference` is the forward and loss alone. The architecture is the one test/reference/hf_reference.py computes in float64
 (whose RoPE frequencies and activations this reuses); the model here is built from
 torch.nn.Parameters in float32 so autograd can train it.
 """
@@ -177,6 +179,25 @@ class UpdateOnBackward(torch.autograd.Function):
         return None, None
 
 
+def perturb(params, seed, scale):
+    """p += scale * z(seed) for every parameter, z drawn anew from the seed (never stored)."""
+    generator = torch.Generator().manual_seed(seed)
+    for p in params:
+        p.data.add_(torch.randn(p.shape, generator=generator, dtype=p.dtype), alpha=scale)
+
+
+@torch.no_grad()
+def mezo_step(model, params, ids, lr, eps, seed):
+    perturb(params, seed, eps)
+    plus = model.loss(ids)
+    perturb(params, seed, -2 * eps)
+    minus = model.loss(ids)
+    perturb(params, seed, eps)
+    projected = ((plus - minus) / (2 * eps)).item()
+    perturb(params, seed, -lr * projected)
+    return (plus + minus) / 2
+
+
 def tensor_bytes(t):
     return t.numel() * t.element_size()
 
@@ -192,12 +213,13 @@ def state_bytes(params, optimizer):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model_dir")
-    parser.add_argument("--method", choices=("sgd", "adamw", "lomo"), required=True)
+    parser.add_argument("--method", choices=("sgd", "adamw", "lomo", "mezo", "inference"), required=True)
     parser.add_argument("--batch", type=int, required=True)
     parser.add_argument("--seq", type=int, required=True)
     parser.add_argument("--steps", type=int, required=True)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--eps", type=float, default=1e-3)
     args = parser.parse_args()
     if args.seq < 2 or args.batch < 1 or args.steps < 1 or args.threads < 1:
         parser.error("need --seq >= 2, --batch >= 1, --steps >= 1, --threads >= 1")
@@ -219,7 +241,12 @@ def main():
     losses, times = [], []
     for _ in range(args.steps):
         start = time.perf_counter()
-        if optimizer is None:  # lomo
+        if args.method == "inference":
+            with torch.no_grad():
+                loss = model.loss(ids)
+        elif args.method == "mezo":
+            loss = mezo_step(model, params, ids, args.lr, args.eps, seed=len(losses))
+        elif optimizer is None:  # lomo
             aliases = {name: UpdateOnBackward.apply(p, args.lr) for name, p in model.params.items()}
             loss = model.loss(ids, aliases)
             loss.backward()

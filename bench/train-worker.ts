@@ -4,11 +4,12 @@ import { memory } from '../engine/backend/memory.js';
 import { initBackend } from '../engine/backend/select.js';
 import { loadModel } from '../engine/models/load.js';
 import { createMethod } from '../engine/optim/create-method.js';
+import { batchesLoss } from '../engine/optim/zo.js';
 import type { MethodName, TrainMethod } from '../engine/optim/method.js';
 import { toBatch } from '../engine/train/text-data.js';
 
 const [method, modelDir, bArg, tArg, stepsArg] = process.argv.slice(2) as [
-  MethodName,
+  MethodName | 'inference',
   string,
   string,
   string,
@@ -19,13 +20,18 @@ const [batch, seq, steps] = [Number(bArg), Number(tArg), Number(stepsArg)];
 const report = await initBackend({});
 const model = await loadModel(modelDir);
 model.params.setTrainable();
-const trainer: TrainMethod = createMethod(model, { method });
+// 'inference' measures the forward pass and loss alone, the floor the ZO family is held to.
+const trainer: Pick<TrainMethod, 'step'> =
+  method === 'inference'
+    ? { step: async (batches) => ({ loss: await batchesLoss(model, batches) }) }
+    : createMethod(model, { method });
 // The same ids as bench/torch_train_step.py, so the first losses can be compared.
 const vocab = model.config.vocabSize;
 const rows = Array.from({ length: batch }, (_, b) =>
   Array.from({ length: seq }, (_, t) => (b * 131 + t * 7) % vocab),
 );
-const lr = method === 'fo-adamw' ? 1e-4 : 1e-3;
+const lr =
+  method === 'fo-adamw' ? 1e-4 : method.startsWith('zo') || method === 'forward-grad' ? 1e-6 : 1e-3;
 const times: number[] = [];
 const losses: number[] = [];
 let peak = 0;

@@ -1,6 +1,8 @@
-// Benchmark: peak tensor memory and step time of the four backprop-family methods on one model,
-// measured side by side in one run, with the same step in PyTorch (python3-torch) on the same
-// weights and token ids as the peer.   npm run bench:train   (builds first)
+// Benchmark: peak tensor memory and step time of the training methods on one model, measured side
+// by side in one run, with the same step in PyTorch (python3-torch) on the same weights and token
+// ids as the peer.
+//   npm run bench:train   the backprop family (FO-SGD, FO-AdamW, LOMO, AdaLomo)
+//   npm run bench:zo      the zeroth-order family next to inference and LOMO, MeZO in PyTorch
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -42,13 +44,19 @@ await writeFixtureModel({
   seed: 1,
 });
 
+const zo = process.argv[2] === 'zo';
+const methods = zo
+  ? ['inference', 'lomo', 'zo-sgd', 'zo-sign', 'zo-mmt', 'zo-cons', 'zo-adam', 'forward-grad']
+  : ['fo-sgd', 'fo-adamw', 'lomo', 'adalomo'];
 const peerMethod: Record<string, string | undefined> = {
   'fo-sgd': 'sgd',
   'fo-adamw': 'adamw',
   lomo: 'lomo',
+  inference: 'inference',
+  'zo-sgd': 'mezo',
 };
 const rows: { ours: Ours; peer?: Peer | string }[] = [];
-for (const method of ['fo-sgd', 'fo-adamw', 'lomo', 'adalomo']) {
+for (const method of methods) {
   const { stdout } = await run(
     process.execPath,
     [worker, method, model, String(B), String(T), String(STEPS)],
@@ -72,6 +80,7 @@ for (const method of ['fo-sgd', 'fo-adamw', 'lomo', 'adalomo']) {
         String(STEPS),
         '--threads',
         '1',
+        ...(torchMethod === 'mezo' ? ['--lr', '1e-6'] : []),
       ]);
       peer = JSON.parse(out.stdout) as Peer;
     } catch (err) {
@@ -82,19 +91,21 @@ for (const method of ['fo-sgd', 'fo-adamw', 'lomo', 'adalomo']) {
 }
 await rm(dir, { recursive: true, force: true });
 
-const adamw = rows.find((r) => r.ours.method === 'fo-adamw')!.ours.peakBytes;
+// Peaks relative to FO-AdamW (backprop family) or to inference (zeroth-order family).
+const reference = zo ? 'inference' : 'fo-adamw';
+const base = rows.find((r) => r.ours.method === reference)!.ours.peakBytes;
 const first = rows[0]!.ours;
 console.log(
   `Llama 8×512, ${(first.weightBytes / 4 / 1e6).toFixed(1)}M parameters, batch ${B}×${T}; Whetstone on ${first.backend} (${first.device}); PyTorch on 1 thread.`,
 );
 console.log(
-  '| method | step ms | peak tensor MB | vs FO-AdamW | loss step 1 | torch step ms | torch params+grads+state MB | torch loss step 1 |',
+  `| method | step ms | peak tensor MB | vs ${reference} | loss step 1 | torch step ms | torch params+grads+state MB | torch loss step 1 |`,
 );
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const { ours, peer } of rows) {
   const p = typeof peer === 'object' ? peer : undefined;
   console.log(
-    `| ${ours.method} | ${ours.stepMs.toFixed(0)} | ${(ours.peakBytes / MB).toFixed(1)} | ${(ours.peakBytes / adamw).toFixed(2)}× | ${ours.losses[0]!.toFixed(5)} | ` +
+    `| ${ours.method} | ${ours.stepMs.toFixed(0)} | ${(ours.peakBytes / MB).toFixed(1)} | ${(ours.peakBytes / base).toFixed(2)}× | ${ours.losses[0]!.toFixed(5)} | ` +
       `${p ? p.stepMs.toFixed(0) : typeof peer === 'string' ? peer : '-'} | ${p ? (p.stateBytes / MB).toFixed(1) : '-'} | ${p ? p.losses[0]!.toFixed(5) : '-'} |`,
   );
 }

@@ -2,6 +2,7 @@
 // come in as JobSpec (validated with zod at the boundary), events go out as a versioned tagged
 // union. Nothing else crosses.
 import { z } from 'zod';
+import { dataFields } from './data/options.js';
 import type { ErrorInfo } from './errors.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -59,6 +60,7 @@ export const trainFields = {
   /** Run folder (default runs/<time>-<method> in the working directory). */
   out: z.string().min(1).optional(),
   seed: z.number().int().default(0),
+  ...dataFields,
 };
 
 export const trainSpecSchema = z.object({ kind: z.literal('train'), ...trainFields, ...common });
@@ -86,6 +88,21 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
     data: z.string().min(1),
     maxLength: z.number().int().positive().optional(),
     batchSize: z.number().int().positive().default(4),
+    ...dataFields,
+    ...common,
+  }),
+  z.object({
+    kind: z.literal('inspect'),
+    data: z.string().min(1),
+    /** Tokenise with this model's tokenizer and chat template (token-length statistics). */
+    model: modelDir.optional(),
+    /** Rows shown rendered (default 3). */
+    rows: z.number().int().nonnegative().default(3),
+    /** Sequence length the length statistics count against (default min(256, context)). */
+    seq: z.number().int().positive().optional(),
+    /** Read only the first N rows (default: the whole file). */
+    limit: z.number().int().positive().optional(),
+    ...dataFields,
     ...common,
   }),
   z.object({

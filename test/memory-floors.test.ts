@@ -1,7 +1,7 @@
-// Memory floors of the backprop family (ARCHITECTURE.md, "Memory accounting"), measured on a
-// 27M-parameter Llama where the weights dominate: LOMO at most 0.7× FO-SGD and 0.4× FO-AdamW,
-// LOMO never holding more than one part's gradients, and `whetstone estimate`'s formula within
-// 10% of every measured peak.
+// Memory floors (ARCHITECTURE.md, "Memory accounting"), measured on a 27M-parameter Llama where
+// the weights dominate: LOMO at most 0.7× FO-SGD and 0.4× FO-AdamW, LOMO never holding more than
+// one part's gradients, the zeroth-order family at inference plus one tensor-sized temporary
+// (plus MMT's and Adam's state), and `whetstone estimate`'s formula within 10% of every peak.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,6 +78,12 @@ describe('memory floors on a 27M-parameter model', () => {
     ['fo-adamw', false],
     ['lomo', true],
     ['adalomo', true],
+    ['zo-sgd', false],
+    ['zo-sign', false],
+    ['zo-mmt', false],
+    ['zo-cons', false],
+    ['zo-adam', false],
+    ['forward-grad', false],
   ] as const)(
     '%s (checkpointing %s): the estimate is within a tenth of the measured peak',
     async (method, checkpointing) => {
@@ -106,6 +112,30 @@ describe('memory floors on a 27M-parameter model', () => {
     const lomo = peaks.get('lomo')!;
     expect(lomo / peaks.get('fo-sgd')!).toBeLessThanOrEqual(0.7);
     expect(lomo / peaks.get('fo-adamw')!).toBeLessThanOrEqual(0.4);
+  });
+
+  it('zeroth-order methods need inference plus one tensor-sized temporary (plus their state)', async () => {
+    const model = await loadModel(join(dir, 'm'));
+    const weights = model.params.bytes();
+    const largestTensor = Math.max(...[...model.params.entries()].map(([, v]) => v.size * 4));
+    const ids = tf.tensor2d(batchRows(), [B, T], 'int32');
+    memory.resetPeak();
+    tf.tidy(() => forwardLogits(model, ids));
+    const inference = memory.peakBytes;
+    ids.dispose();
+    model.params.dispose();
+    model.dispose();
+    // ZO-SGD-MMT keeps a momentum and ZO-Adam two moments, each the size of the weights.
+    const state = { 'zo-mmt': weights, 'zo-adam': 2 * weights } as Record<string, number>;
+    for (const method of ['zo-sgd', 'zo-sign', 'zo-mmt', 'zo-cons', 'forward-grad']) {
+      const extra = peaks.get(method)! - (state[method] ?? 0) - inference;
+      expect(extra / largestTensor, method).toBeLessThanOrEqual(1.1);
+    }
+    // Adam's step m̂/(√v̂ + ε) exists beside θ's new value: two temporaries.
+    const adamExtra = peaks.get('zo-adam')! - state['zo-adam']! - inference;
+    expect(adamExtra / largestTensor).toBeLessThanOrEqual(2.1);
+    // Against backprop: ZO-SGD needs at most 0.55× FO-SGD's memory here (no gradients).
+    expect(peaks.get('zo-sgd')! / peaks.get('fo-sgd')!).toBeLessThanOrEqual(0.55);
   });
 
   it('LOMO never holds more than one part of the model’s gradients at a time', async () => {

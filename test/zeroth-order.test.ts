@@ -1,5 +1,5 @@
-// The zeroth-order family against direct implementations of REFERENCE.md's formulas, on the cpu
-// backend with the reference noise (engine/util/counter-rng.ts): the estimator's expectation is
+// The zeroth-order family against direct implementations of REFERENCE.md's formulas, on the wasm
+// backend (its noise kernel is the reference loop, bit for bit) with the reference noise (engine/util/counter-rng.ts): the estimator's expectation is
 // the gradient, perturb/restore is exact to float32 rounding, each update rule is its formula,
 // zo-cons keeps the best candidate, Forward-Grad's JVP is the directional derivative, and every
 // method lowers the loss.
@@ -20,7 +20,7 @@ import { architectureFixtures, fixturePath } from './fixtures.js';
 import { relativeError, tokenIds } from './numerics.js';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu' });
+  await initBackend({ backend: 'wasm' });
 });
 afterAll(() => tf.disposeVariables());
 

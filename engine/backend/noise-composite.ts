@@ -54,7 +54,7 @@ export function noiseAxpyComposite(
     const theta = tf.sub(tf.mul(unitAt(tf.add(counters, int(1)), key), 2 * Math.PI), Math.PI);
     const pairsOut = tf.stack([tf.mul(r, tf.cos(theta)), tf.mul(r, tf.sin(theta))], 1); // [P, 2]
     const z = tf.reshape(tf.slice(tf.reshape(pairsOut, [2 * pairs]), 0, n), shape);
-    const t = transform === 'sign' ? tf.sign(z) : z;
+    const t = transform === 'sign' ? tf.sign(z) : transform === 'square' ? tf.square(z) : z;
     return x === undefined ? tf.mul(t, b) : tf.add(tf.mul(x, a), tf.mul(t, b));
   });
 }

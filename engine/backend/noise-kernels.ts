@@ -82,7 +82,12 @@ class NoiseAxpyProgram {
 
   getUserCode(): string {
     const term = (z: string, i: string) => {
-      const t = this.transform === 'sign' ? `sign(${z})` : z;
+      const t =
+        this.transform === 'sign'
+          ? `sign(${z})`
+          : this.transform === 'square'
+            ? `(${z}) * (${z})`
+            : z;
       return this.withX
         ? `uniforms.a * getXByOutputIndex(${i}) + uniforms.b * ${t}`
         : `uniforms.b * ${t}`;

@@ -1,5 +1,6 @@
 // The CLI's commands: their options, help text, and how arguments become a JobSpec.
 import type { JobSpec } from '../protocol.js';
+import { batchingOptions, dataOptions } from './data-options.js';
 
 type OptionKind = 'string' | 'number' | 'boolean';
 
@@ -13,7 +14,7 @@ export interface CommandDef {
 
 const model: CommandDef['options'] = { model: ['model', 'string', 'Hugging Face model folder'] };
 const data: CommandDef['options'] = {
-  data: ['data', 'string', 'JSONL file, one {"text": "..."} per line'],
+  data: ['data', 'string', 'dataset: .jsonl .json .csv .tsv .parquet .txt (format detected)'],
 };
 /** What `train` and `estimate` both take: the method and the shape of a step. */
 const run: CommandDef['options'] = {
@@ -64,7 +65,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     required: ['model', 'prompt'],
   },
   eval: {
-    summary: 'Mean loss and perplexity over a JSONL file of {"text": ...} rows.',
+    summary: 'Loss and perplexity over a dataset; accuracy for classification data.',
     usage:
       'whetstone eval --model DIR --data FILE.jsonl [--max-length N] [--batch-size B] [--json]',
     options: {
@@ -76,9 +77,28 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
         'truncate texts to N tokens (default min(1024, context))',
       ],
       'batch-size': ['batchSize', 'number', 'sequences per batch (default 4)'],
+      ...dataOptions,
       ...backend,
     },
     required: ['model', 'data'],
+  },
+  inspect: {
+    summary: 'Show how a dataset file is read: format, columns, rendered rows, problems.',
+    usage:
+      'whetstone data inspect FILE [--model DIR] [--rows N] [--seq T] [--limit N] [--format F --columns role=col,... --template T] [--json]',
+    options: {
+      data: ['data', 'string', 'dataset file (or give it after "data inspect")'],
+      model: ['model', 'string', "tokenise with this model's tokenizer and chat template"],
+      rows: ['rows', 'number', 'rows to show rendered (default 3)'],
+      seq: [
+        'seq',
+        'number',
+        'sequence length for the length statistics (default min(256, context))',
+      ],
+      limit: ['limit', 'number', 'read only the first N rows'],
+      ...dataOptions,
+    },
+    required: ['data'],
   },
   logits: {
     summary: 'Write the logits [B, T, V] for token ids, to compare with other implementations.',
@@ -92,12 +112,15 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     required: ['model', 'ids', 'out'],
   },
   train: {
-    summary: 'Fine-tune a model on a JSONL text file; the run is a folder that can be resumed.',
+    summary:
+      'Fine-tune a model on a dataset file (jsonl, json, csv, tsv, parquet, txt); the run is a folder that can be resumed.',
     usage:
-      'whetstone train --model DIR --data FILE.jsonl --method METHOD [--steps N | --epochs E] [--lr X] [--batch B] [--seq T] [--eval-every N] [--out RUN] [--json]',
+      'whetstone train --model DIR --data FILE --method METHOD [--format F --template T] [--steps N | --epochs E] [--lr X] [--batch B] [--seq T] [--eval-every N] [--out RUN] [--json]',
     options: {
       ...model,
       ...data,
+      ...dataOptions,
+      ...batchingOptions,
       ...run,
       steps: ['steps', 'number', 'optimizer steps (default 100)'],
       epochs: ['epochs', 'number', 'passes over the training rows (instead of --steps)'],

@@ -20,7 +20,7 @@ const globalOptions = {
 } as const;
 
 export function parseCommandLine(argv: string[]): ParsedCommand {
-  const [name, ...rest] = argv;
+  const [name, ...rest] = dataSubcommand(argv);
   if (name === undefined || name === 'help' || name === '--help' || name === '-h')
     return { command: 'help', json: false };
   if (name === 'version' || name === '--version') return { command: 'version', json: false };
@@ -62,6 +62,21 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
     );
   }
   return { command, json, logLevel, job };
+}
+
+/** `data inspect FILE ...` is the inspect job with --data FILE. */
+function dataSubcommand(argv: string[]): string[] {
+  if (argv[0] !== 'data') return argv;
+  const [, sub, file, ...rest] = argv;
+  if (sub !== 'inspect') {
+    throw new WhetstoneError(
+      'BAD_ARGUMENT',
+      `Unknown data command "${sub ?? ''}".`,
+      'Usage: whetstone data inspect FILE [--model DIR] [--json]',
+    );
+  }
+  if (file === undefined || file.startsWith('-')) return ['inspect', ...argv.slice(2)];
+  return ['inspect', '--data', file, ...rest];
 }
 
 function toNumber(flag: string, value: string, def: CommandDef): number {

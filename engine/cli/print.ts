@@ -1,6 +1,8 @@
 // Human-readable rendering of engine events for the terminal: results on stdout, progress and
 // diagnostics on stderr.
+import type { InspectReport } from '../data/inspect.js';
 import type { EngineEvent } from '../protocol.js';
+import { formatInspect } from './print-inspect.js';
 
 const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
@@ -72,6 +74,10 @@ export function printHuman(event: EngineEvent): void {
       if (event.hint) err.write(`  hint: ${event.hint}\n`);
       return;
     case 'done': {
+      if (event.job === 'inspect') {
+        out.write(formatInspect(event as unknown as InspectReport));
+        return;
+      }
       if (event.job === 'generate' || (event.job === 'train' && err.isTTY)) out.write('\n');
       // Nested results (a training summary, an estimate) print as rows of their own.
       const flat = Object.entries(event).flatMap(([k, v]) =>

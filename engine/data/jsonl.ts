@@ -1,60 +1,33 @@
 // Streaming JSON Lines reader: one object per line, memory bounded by the longest line, every
 // problem reported with its file and line so a user can fix the exact row.
-import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { WhetstoneError } from '../errors.js';
+import { describeProblems, type RowProblem } from './problems.js';
+import { openText, stripBom, type OnProblem, type SourceRow } from './source.js';
 
-export interface JsonlRow {
-  line: number;
-  value: unknown;
-}
-
-export interface RowProblem {
-  file: string;
-  line: number;
-  field?: string;
-  message: string;
-}
+export { describeProblems, type RowProblem };
+export type JsonlRow = SourceRow;
 
 /** Yield each non-blank line parsed as JSON; malformed lines are passed to `onProblem`. */
-export async function* readJsonl(
-  file: string,
-  onProblem: (problem: RowProblem) => void,
-): AsyncGenerator<JsonlRow> {
-  const stream = createReadStream(file, { encoding: 'utf8' });
-  const opened = new Promise<void>((resolve, reject) => {
-    stream.once('open', () => resolve());
-    stream.once('error', reject);
-  });
-  try {
-    await opened;
-  } catch (err) {
-    throw new WhetstoneError(
-      'DATASET_INVALID',
-      `Cannot read ${file}: ${(err as Error).message}`,
-      'Check the path.',
-    );
-  }
+export async function* readJsonl(file: string, onProblem: OnProblem): AsyncGenerator<SourceRow> {
+  const stream = await openText(file);
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let line = 0;
-  for await (const text of lines) {
-    line++;
-    if (text.trim() === '') continue;
-    try {
-      yield { line, value: JSON.parse(text) };
-    } catch (err) {
-      onProblem({ file, line, message: `not valid JSON (${(err as Error).message})` });
+  try {
+    for await (const raw of lines) {
+      line++;
+      const text = line === 1 ? stripBom(raw) : raw;
+      if (text.trim() === '') continue;
+      try {
+        yield { line, value: JSON.parse(text) };
+      } catch (err) {
+        onProblem({ file, line, message: `not valid JSON (${(err as Error).message})` });
+      }
     }
+  } finally {
+    // A consumer that stops early (a preview) must not leave the file open.
+    lines.close();
+    stream.destroy();
   }
-}
-
-/** Format problems for an error message: the first few, and how many in all. */
-export function describeProblems(problems: RowProblem[], shown = 5): string {
-  const lines = problems
-    .slice(0, shown)
-    .map((p) => `${p.file}:${p.line}${p.field ? ` (${p.field})` : ''}: ${p.message}`);
-  const more = problems.length > shown ? `\n…and ${problems.length - shown} more` : '';
-  return lines.join('\n') + more;
 }
 
 /** The `text` field of every row of a plain-text JSONL dataset. */

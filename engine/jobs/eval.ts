@@ -1,15 +1,26 @@
-// `whetstone eval`: mean loss and perplexity of a model over a JSONL file of {"text": ...} rows.
+// `whetstone eval`: mean loss and perplexity of a model over a JSONL file of {"text": ...} rows;
+// other formats (classification accuracy, answer loss) in eval-data.ts.
 import { WhetstoneError } from '../errors.js';
+import { detectFile } from '../data/examples.js';
 import { describeProblems, readTextRows } from '../data/jsonl.js';
+import { dataChoices } from '../data/options.js';
+import { fileTypeOf } from '../data/read-rows.js';
 import { loadTokenizer } from '../io/tokenizer.js';
 import { loadModel } from '../models/load.js';
 import type { JobSpec } from '../protocol.js';
 import { evaluateTexts } from '../train/evaluate.js';
+import { evalDataJob } from './eval-data.js';
 import type { JobContext, JobResult } from './run-job.js';
 
 type EvalSpec = Extract<JobSpec, { kind: 'eval' }>;
 
 export async function evalJob(spec: EvalSpec, ctx: JobContext): Promise<JobResult> {
+  // Plain-text JSONL keeps its own strict path; a file detection cannot read falls to it too,
+  // whose errors name the rows.
+  const detection = await detectFile(spec.data, dataChoices(spec)).catch(() => undefined);
+  if (detection && (detection.spec.format !== 'text' || fileTypeOf(spec.data) !== 'jsonl')) {
+    return evalDataJob(spec, ctx, detection);
+  }
   const { texts, problems } = await readTextRows(spec.data);
   if (problems.length > 0) {
     throw new WhetstoneError(

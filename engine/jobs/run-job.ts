@@ -9,6 +9,7 @@ import { evalJob } from './eval.js';
 import { fixtureJob } from './fixture.js';
 import { generateJob } from './generate.js';
 import { infoJob } from './info.js';
+import { inspectJob } from './inspect.js';
 import { logitsJob } from './logits.js';
 import { estimateJob } from './estimate.js';
 import { replayJob } from './replay.js';
@@ -42,6 +43,7 @@ const handlers: { [K in JobSpec['kind']]: Handler<K> } = {
   info: infoJob,
   generate: generateJob,
   eval: evalJob,
+  inspect: inspectJob,
   logits: logitsJob,
   train: trainJob,
   resume: resumeJob,

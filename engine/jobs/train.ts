@@ -1,7 +1,9 @@
 // `whetstone train` and `whetstone resume`: a run folder, the model and data, the method, then the
 // training loop; every event goes to the host and into the run's events.jsonl.
 import { join } from 'node:path';
-import { describeProblems } from '../data/jsonl.js';
+import { loadDataset } from '../data/dataset.js';
+import { dataChoices } from '../data/options.js';
+import { describeProblems } from '../data/problems.js';
 import { toErrorInfo, WhetstoneError } from '../errors.js';
 import { loadTokenizer } from '../io/tokenizer.js';
 import { createLogger } from '../log.js';
@@ -13,7 +15,7 @@ import type { TrainMethod } from '../optim/method.js';
 import { trainSpecSchema, type JobSpec, type TrainSpec } from '../protocol.js';
 import { latestCheckpoint, restoreCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
 import { RunDir } from '../train/run-dir.js';
-import { BatchSampler, loadTextDataset } from '../train/text-data.js';
+import { BatchSampler } from '../train/text-data.js';
 import { trainLoop } from '../train/trainer.js';
 import type { JobContext, JobResult } from './run-job.js';
 
@@ -73,13 +75,21 @@ async function runTraining(
         `--seq ${seqLen} is longer than the model's context (${model.config.contextLength}).`,
       );
     }
-    const data = await loadTextDataset(spec.data, tokenizer, {
+    const data = await loadDataset(spec.data, tokenizer, {
+      ...dataChoices(spec),
+      ...(spec.overLength && { overLength: spec.overLength }),
+      ...(spec.trainOn && { trainOn: spec.trainOn }),
+      ...(spec.pack && { pack: true }),
+      ...(spec.dedup && { dedup: true }),
       seqLen,
       evalFraction: spec.evalEvery ? spec.evalFraction : 0,
       seed: spec.seed,
     });
-    if (data.problems.length > 0) {
-      log.warn(`${data.problems.length} row(s) skipped:\n${describeProblems(data.problems)}`);
+    const { problems } = data;
+    if (problems.total > 0) {
+      log.warn(
+        `${problems.total} row(s) skipped:\n${describeProblems(problems.kept, 5, problems.total)}`,
+      );
     }
     method = createMethod(model, spec);
     const maxSteps = spec.epochs
@@ -87,12 +97,13 @@ async function runTraining(
       : spec.steps;
     const padId = tokenizer.padTokenId ?? tokenizer.eosTokenIds[0] ?? 0;
     const sampler = new BatchSampler(
-      data.train,
+      data.train.map((e) => e.ids),
       spec.batch,
       seqLen,
       spec.seed,
       padId,
       checkpoint?.state.samplerPosition ?? 0,
+      data.train.map((e) => e.mask),
     );
     const zoHistory =
       method instanceof ZoMethod && method.replayable
@@ -122,6 +133,13 @@ async function runTraining(
       maxSteps,
       trainRows: data.train.length,
       evalRows: data.eval.length,
+      data: {
+        format: data.detection.spec.format,
+        ...(data.detection.spec.task && { task: data.detection.spec.task.name }),
+        confidence: data.detection.confidence,
+        truncated: data.truncated,
+        targetTokens: data.stats.targetTokens,
+      },
     });
     await run.log(
       `${checkpoint ? 'resumed at' : 'started'} step ${startStep} of ${maxSteps}: ${spec.method} on ${spec.model}`,
@@ -130,7 +148,8 @@ async function runTraining(
       model,
       method,
       sampler,
-      evalSet: data.eval,
+      evalSet: data.eval.map((e) => e.ids),
+      evalMasks: data.eval.map((e) => e.mask),
       schedule: {
         kind: spec.schedule,
         lr: spec.lr ?? DEFAULT_LR[spec.method],

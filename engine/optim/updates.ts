@@ -8,7 +8,7 @@ function checkStep(t: number): void {
     throw new WhetstoneError('INTERNAL', `Optimizer step must be an integer >= 1, got ${t}.`);
 }
 
-function zerosVariable(shape: number[]): Variable {
+export function zerosVariable(shape: number[]): Variable {
   // tidy frees the zeros tensor; the variable keeps its own reference to the data.
   return tf.tidy(() => tf.variable(tf.zeros(shape), false));
 }

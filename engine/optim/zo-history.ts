@@ -29,6 +29,9 @@ export interface HistoryHeader {
 export const HISTORY_FILE = 'zo-history.bin';
 const RECORD_BYTES = 24;
 const SIGN_FLAG = 1;
+const SQUARE_FLAG = 2;
+const transformOf = (flags: number): NoiseRecord['transform'] =>
+  flags & SIGN_FLAG ? 'sign' : flags & SQUARE_FLAG ? 'square' : 'none';
 
 export class ZoHistory {
   private buffer = new ArrayBuffer(RECORD_BYTES * 64);
@@ -46,7 +49,11 @@ export class ZoHistory {
     }
     const view = new DataView(this.buffer, this.length * RECORD_BYTES, RECORD_BYTES);
     view.setUint32(0, r.seed >>> 0, true);
-    view.setUint32(4, r.transform === 'sign' ? SIGN_FLAG : 0, true);
+    view.setUint32(
+      4,
+      r.transform === 'sign' ? SIGN_FLAG : r.transform === 'square' ? SQUARE_FLAG : 0,
+      true,
+    );
     view.setFloat64(8, r.a, true);
     view.setFloat64(16, r.b, true);
     this.length++;
@@ -56,7 +63,7 @@ export class ZoHistory {
     const view = new DataView(this.buffer, i * RECORD_BYTES, RECORD_BYTES);
     return {
       seed: view.getUint32(0, true),
-      transform: (view.getUint32(4, true) & SIGN_FLAG) !== 0 ? 'sign' : 'none',
+      transform: transformOf(view.getUint32(4, true)),
       a: view.getFloat64(8, true),
       b: view.getFloat64(16, true),
     };

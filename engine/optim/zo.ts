@@ -8,11 +8,12 @@
 //   zo-cons  keep the best of θ, θ − ηĝ, θ + ηĝ
 //   zo-adam  Adam's moments on ĝ
 // Weight decay is decoupled and skips biases and norms.
-import { tf, type Variable } from '../backend/tf.js';
+import { tf, type Tensor, type Variable } from '../backend/tf.js';
 import { forwardLogits, type CausalLM } from '../models/causal-lm.js';
 import { maskedNll } from '../models/loss.js';
 import type { Batch, MethodState, StepResult, TrainMethod } from './method.js';
-import { adamwUpdate, createAdamWState, type AdamWState } from './updates.js';
+import { createAdamWState, zerosVariable, type AdamWState } from './updates.js';
+import type { NoiseTransform } from '../util/counter-rng.js';
 import { ZoHistory, type NoiseRecord } from './zo-history.js';
 import { applyNoise, querySeed, trainableTensors, type PerturbedTensor } from './zo-params.js';
 import { noiseAxpy, normalNoise } from '../backend/noise.js';
@@ -89,6 +90,8 @@ export class ZoMethod implements TrainMethod {
   private readonly momentum = new Map<string, Variable>();
   private readonly adam = new Map<string, AdamWState>();
   private t = 0;
+  /** zo-mmt: the previous step's learning rate (the momentum is stored scaled by it). */
+  private prevLr = 0;
 
   constructor(
     readonly name: ZoMethodName,
@@ -97,7 +100,7 @@ export class ZoMethod implements TrainMethod {
   ) {
     this.tensors = trainableTensors(model.params);
     for (const { name: param, variable } of this.tensors) {
-      if (name === 'zo-mmt') this.momentum.set(param, tf.variable(tf.zerosLike(variable), false));
+      if (name === 'zo-mmt') this.momentum.set(param, zerosVariable(variable.shape));
       if (name === 'zo-adam') this.adam.set(param, createAdamWState(variable));
     }
   }
@@ -159,39 +162,73 @@ export class ZoMethod implements TrainMethod {
       }
       case 'zo-cons':
         return this.conservative(seeds, g, lr, batches, base!, decay);
-      case 'zo-mmt':
+      case 'zo-mmt': {
+        // The momentum is kept scaled by the learning rate, m̃ = η·m, so that θ ← θ − m̃ is one
+        // op with one temporary: m̃ ← 0.9·(ηₜ/ηₜ₋₁)·m̃ + ηₜ·ĝ.
+        const carry = this.prevLr > 0 ? (MOMENTUM * lr) / this.prevLr : 0;
         for (const t of this.tensors) {
           const m = this.momentum.get(t.name)!;
           seeds.forEach((seed, i) =>
             tf.tidy(() =>
-              m.assign(noiseAxpy(m, i === 0 ? MOMENTUM : 1, g[i]! / q, { seed, stream: t.stream })),
+              m.assign(
+                noiseAxpy(m, i === 0 ? carry : 1, (lr * g[i]!) / q, { seed, stream: t.stream }),
+              ),
             ),
           );
-          tf.tidy(() =>
-            t.variable.assign(
-              tf.sub(t.decays ? tf.mul(t.variable, decay) : t.variable, tf.mul(m, lr)),
-            ),
-          );
+          if (t.decays && decay !== 1) tf.tidy(() => t.variable.assign(tf.mul(t.variable, decay)));
+          tf.tidy(() => t.variable.assign(tf.sub(t.variable, m)));
         }
+        this.prevLr = lr;
         return;
+      }
       case 'zo-adam':
-        for (const t of this.tensors) {
-          const ghat = tf.tidy(() => {
-            let acc = normalNoise(t.variable.shape, { seed: seeds[0]!, stream: t.stream });
-            acc = tf.mul(acc, g[0]! / q);
-            for (let i = 1; i < q; i++)
-              acc = noiseAxpy(acc, 1, g[i]! / q, { seed: seeds[i]!, stream: t.stream });
-            return acc;
-          });
-          adamwUpdate(t.variable, ghat, this.adam.get(t.name)!, this.t, {
-            lr,
-            ...ADAM,
-            weightDecay: t.decays ? this.opts.weightDecay : 0,
-          });
-          ghat.dispose();
-        }
+        for (const t of this.tensors) this.adamStep(t, seeds, g, lr, decay);
         return;
     }
+  }
+
+  /**
+   * Adam on ĝ, one tensor-sized temporary at a time where it can: with one query the moments are
+   * updated straight from the noise (m with z, v with z²); the step m̂/(√v̂ + ε) frees each
+   * intermediate as soon as the next exists.
+   */
+  private adamStep(t: PerturbedTensor, seeds: number[], g: number[], lr: number, decay: number) {
+    const { m, v } = this.adam.get(t.name)!;
+    const { beta1, beta2, eps } = ADAM;
+    const q = seeds.length;
+    if (q === 1) {
+      const noise = (transform: NoiseTransform) => ({
+        seed: seeds[0]!,
+        stream: t.stream,
+        transform,
+      });
+      tf.tidy(() => m.assign(noiseAxpy(m, beta1, (1 - beta1) * g[0]!, noise('none'))));
+      tf.tidy(() => v.assign(noiseAxpy(v, beta2, (1 - beta2) * g[0]! ** 2, noise('square'))));
+    } else {
+      const ghat = tf.tidy(() => {
+        let acc = normalNoise(t.variable.shape, { seed: seeds[0]!, stream: t.stream });
+        acc = tf.mul(acc, g[0]! / q);
+        for (let i = 1; i < q; i++)
+          acc = noiseAxpy(acc, 1, g[i]! / q, { seed: seeds[i]!, stream: t.stream });
+        return acc;
+      });
+      tf.tidy(() => m.assign(tf.add(tf.mul(m, beta1), tf.mul(ghat, 1 - beta1))));
+      tf.tidy(() => v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(ghat), 1 - beta2))));
+      ghat.dispose();
+    }
+    const lrHat = lr / (1 - beta1 ** this.t);
+    // θ ← θ·decay − lrHat·m / (sqrt(v / (1 − β2ᵗ)) + ε)
+    const step = stepwise(
+      v,
+      (x) => tf.mul(x, 1 / (1 - beta2 ** this.t)),
+      (x) => tf.sqrt(x),
+      (x) => tf.add(x, eps),
+      (x) => tf.div(x, lrHat),
+      (x) => tf.div(m, x),
+    );
+    if (t.decays && decay !== 1) tf.tidy(() => t.variable.assign(tf.mul(t.variable, decay)));
+    tf.tidy(() => t.variable.assign(tf.sub(t.variable, step)));
+    step.dispose();
   }
 
   /** zo-cons: evaluate θ − ηĝ and θ + ηĝ and keep whichever of the three has the lowest loss. */
@@ -228,11 +265,12 @@ export class ZoMethod implements TrainMethod {
       variables.set(`zo.m.${name}`, s.m);
       variables.set(`zo.v.${name}`, s.v);
     }
-    return { variables, json: { t: this.t, records: this.history.count } };
+    return { variables, json: { t: this.t, records: this.history.count, prevLr: this.prevLr } };
   }
 
   restoreJson(json: Record<string, unknown>): void {
     this.t = Number(json.t ?? 0);
+    this.prevLr = Number(json.prevLr ?? 0);
     this.history.truncate(Number(json.records ?? 0));
   }
 
@@ -242,4 +280,15 @@ export class ZoMethod implements TrainMethod {
     this.momentum.clear();
     this.adam.clear();
   }
+}
+
+/** Apply `ops` in turn, freeing each intermediate once the next exists (`start` is kept). */
+function stepwise(start: Tensor, ...ops: ((x: Tensor) => Tensor)[]): Tensor {
+  let x = start;
+  for (const op of ops) {
+    const y = op(x);
+    if (x !== start) x.dispose();
+    x = y;
+  }
+  return x;
 }

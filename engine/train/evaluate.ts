@@ -8,6 +8,8 @@ import { maskedNll } from '../models/loss.js';
 export interface EvalOptions {
   maxLength: number;
   batchSize: number;
+  /** Per sequence, 1 where a token is a target (default: every real token). */
+  masks?: readonly (readonly number[])[];
   onBatch?: (done: number, total: number) => void;
 }
 
@@ -56,7 +58,9 @@ export async function evaluateSequences(
     const mask = new Float32Array(batch.length * width);
     batch.forEach((seq, row) => {
       ids.set(seq.slice(0, width), row * width);
-      mask.fill(1, row * width, row * width + Math.min(seq.length, width));
+      const given = opts.masks?.[b * opts.batchSize + row];
+      if (given) mask.set(given.slice(0, width), row * width);
+      else mask.fill(1, row * width, row * width + Math.min(seq.length, width));
     });
     const { sum, count: n } = tf.tidy(() => {
       const idsT = tf.tensor2d(ids, [batch.length, width], 'int32');

@@ -1,60 +1,9 @@
-// Plain-text training data ({"text": ...} per JSONL line): tokenised once, split into train and
-// held-out rows by a seeded shuffle, and served as fixed-shape batches [B, T] (right padding,
-// masked out) in a seeded order that a single counter can resume.
+// Training batches: tokenised sequences (engine/data/dataset.ts) served as fixed-shape batches
+// [B, T] (right padding, masked out; prompts masked out where a loss mask is given) in a seeded
+// order that a single counter can resume.
 import { tf } from '../backend/tf.js';
-import { describeProblems, readTextRows, type RowProblem } from '../data/jsonl.js';
-import { WhetstoneError } from '../errors.js';
-import type { TextTokenizer } from '../io/tokenizer.js';
 import type { Batch } from '../optim/method.js';
 import { Rng } from '../util/rng.js';
-
-export interface TextDataset {
-  train: number[][];
-  eval: number[][];
-  /** Rows longer than the sequence length, cut to it. */
-  truncated: number;
-  problems: RowProblem[];
-}
-
-export interface TextDataOptions {
-  seqLen: number;
-  /** Fraction of rows held out for evaluation (0 for none). */
-  evalFraction: number;
-  seed: number;
-}
-
-/** Read and tokenise a JSONL text file; bad rows are reported, and fatal only if none is usable. */
-export async function loadTextDataset(
-  file: string,
-  tokenizer: TextTokenizer,
-  opts: TextDataOptions,
-): Promise<TextDataset> {
-  const { texts, problems } = await readTextRows(file);
-  if (texts.length === 0) {
-    throw new WhetstoneError(
-      'DATASET_INVALID',
-      `${file} has no usable rows.${problems.length ? `\n${describeProblems(problems)}` : ''}`,
-      'Write one JSON object per line with a "text" field: {"text": "..."}.',
-    );
-  }
-  const eos = tokenizer.eosTokenIds[0];
-  let truncated = 0;
-  const sequences = texts.map((text) => {
-    const ids = tokenizer.encode(text, { addSpecialTokens: true });
-    // End each text with EOS so the model learns where documents stop.
-    if (eos !== undefined && ids.at(-1) !== eos) ids.push(eos);
-    if (ids.length > opts.seqLen) truncated++;
-    return ids.slice(0, opts.seqLen);
-  });
-  const order = permutation(sequences.length, new Rng(opts.seed ^ 0x5eed));
-  const held = Math.min(sequences.length - 1, Math.round(sequences.length * opts.evalFraction));
-  return {
-    eval: order.slice(0, held).map((i) => sequences[i]!),
-    train: order.slice(held).map((i) => sequences[i]!),
-    truncated,
-    problems,
-  };
-}
 
 /** Fisher–Yates over 0..n-1. */
 export function permutation(n: number, rng: Rng): number[] {
@@ -81,13 +30,15 @@ export class BatchSampler {
     private readonly seed: number,
     private readonly padId: number,
     public position = 0,
+    /** Per sequence, 1 where a token is a target; all real tokens when absent. */
+    private readonly masks?: readonly (readonly number[])[],
   ) {
     if (sequences.length === 0) throw new Error('No training sequences.');
   }
 
-  /** The next batch's rows (as token ids), advancing the position. */
-  nextRows(): number[][] {
-    const rows: number[][] = [];
+  /** The next batch's sequence indices, advancing the position. */
+  private nextIndices(): number[] {
+    const rows: number[] = [];
     for (let i = 0; i < this.batchSize; i++) {
       const n = this.sequences.length;
       const epoch = Math.floor(this.position / n);
@@ -95,27 +46,49 @@ export class BatchSampler {
         this.epochOrder = permutation(n, new Rng(this.seed * 1000003 + epoch));
         this.epochIndex = epoch;
       }
-      rows.push(this.sequences[this.epochOrder[this.position % n]!]!);
+      rows.push(this.epochOrder[this.position % n]!);
       this.position++;
     }
     return rows;
   }
 
+  /** The next batch's rows (as token ids), advancing the position. */
+  nextRows(): number[][] {
+    return this.nextIndices().map((i) => this.sequences[i]!);
+  }
+
   next(): Batch {
-    return toBatch(this.nextRows(), this.seqLen, this.padId);
+    const indices = this.nextIndices();
+    const rows = indices.map((i) => this.sequences[i]!);
+    const masks = this.masks;
+    return toBatch(rows, this.seqLen, this.padId, masks && indices.map((i) => masks[i]!));
   }
 }
 
-/** Rows padded on the right to [B, T] with a mask of the real tokens. */
-export function toBatch(rows: number[][], seqLen: number, padId: number): Batch {
+/**
+ * Rows padded on the right to [B, T] with a mask of the targets: every real token, or where
+ * `masks` (one per row) says.
+ */
+export function toBatch(
+  rows: number[][],
+  seqLen: number,
+  padId: number,
+  masks?: readonly (readonly number[])[],
+): Batch {
   const b = rows.length;
   const ids = new Int32Array(b * seqLen).fill(padId);
   const mask = new Float32Array(b * seqLen);
   let targets = 0;
   rows.forEach((row, r) => {
     ids.set(row, r * seqLen);
-    mask.fill(1, r * seqLen, r * seqLen + row.length);
-    targets += Math.max(0, row.length - 1);
+    const rowMask = masks?.[r];
+    if (rowMask === undefined) {
+      mask.fill(1, r * seqLen, r * seqLen + row.length);
+      targets += Math.max(0, row.length - 1);
+      return;
+    }
+    mask.set(rowMask, r * seqLen);
+    for (let t = 1; t < rowMask.length; t++) targets += rowMask[t]!;
   });
   return {
     ids: tf.tensor2d(ids, [b, seqLen], 'int32'),

@@ -17,6 +17,8 @@ export interface TrainLoopOptions {
   method: TrainMethod;
   sampler: BatchSampler;
   evalSet: number[][];
+  /** Loss masks of the held-out rows (all real tokens when absent). */
+  evalMasks?: number[][];
   schedule: Schedule;
   maxSteps: number;
   gradAccum: number;
@@ -117,6 +119,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
       const r = await evaluateSequences(o.model, o.evalSet, {
         maxLength: o.seqLen,
         batchSize: o.evalBatchSize,
+        ...(o.evalMasks && { masks: o.evalMasks }),
       });
       lastEval = { loss: r.loss, perplexity: r.perplexity };
       o.onEvent({ type: 'eval', step, loss: r.loss, perplexity: r.perplexity, tokens: r.tokens });

@@ -47,8 +47,11 @@ export function fillNormals(out: Float32Array, seed: number, stream: number): Fl
   return out;
 }
 
-/** How noise enters an update: as drawn, or only its sign (ZO-SGD-Sign's element-wise form). */
-export type NoiseTransform = 'none' | 'sign';
+/**
+ * How noise enters an update: as drawn, only its sign (ZO-SGD-Sign's element-wise form), or
+ * squared (ZO-Adam's second moment).
+ */
+export type NoiseTransform = 'none' | 'sign' | 'square';
 
 /**
  * out = a·x + b·T(z) element-wise, by Box-Muller over element pairs: elements 2j and 2j+1 share
@@ -69,7 +72,7 @@ export function noiseAxpyInto(
   const n = out.length;
   const put = (i: number, z: number) => {
     const zf = Math.fround(z);
-    const t = transform === 'sign' ? Math.sign(zf) : zf;
+    const t = transform === 'sign' ? Math.sign(zf) : transform === 'square' ? zf * zf : zf;
     out[i] = (x === undefined ? 0 : a * x[i]!) + b * t;
   };
   for (let i = 0; i < n; i += 2) {
