@@ -61,7 +61,7 @@ export default tseslint.config(
   },
   {
     // A sandboxed preload is CommonJS, where `import x = require()` is TypeScript's only form.
-    files: ['main/preload.cts'],
+    files: ['main/preload.cts', 'main/engine-preload.cts'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {

@@ -16,6 +16,11 @@ export type ErrorCode =
   | 'DATASET_INVALID'
   | 'TRAINING_DIVERGED'
   | 'RUN_INVALID'
+  | 'ENGINE_CRASHED'
+  | 'RUN_NOT_FOUND'
+  | 'PATH_NOT_ALLOWED'
+  | 'UNKNOWN_CHANNEL'
+  | 'UNAUTHORIZED'
   | 'INTERNAL';
 
 export interface ErrorInfo {

@@ -1,20 +1,114 @@
-// The renderer <-> main contract: one entry per channel with its input schema and output type.
-// The preload API and main's handlers are both derived from this object, so a channel without a
-// handler or a preload entry fails to compile.
+// The renderer <-> main contract: one entry per channel with its input schema and output type,
+// plus the run event stream. The preload API, main's handlers and the WebSocket bridge are all
+// derived from this file, so a channel without a handler or a preload entry fails to compile.
 import { z } from 'zod';
 import type { ErrorInfo } from '../engine/errors.js';
+import { backendNames, trainFields } from '../engine/protocol.js';
 
 export interface SystemInfo {
   appVersion: string;
   platform: string;
   backend: string;
   device: string;
+  gpu: boolean;
+  software: boolean;
   skipped: { backend: string; reason: string }[];
-  hostMemoryBytes: number;
+  /** Device memory where the driver tells (nvidia-smi); absent figures are unknown, not zero. */
+  deviceMemory: { source: string; totalBytes?: number; freeBytes?: number };
+  hostMemory: { totalBytes: number; freeBytes: number };
 }
 
+export const runStatuses = ['starting', 'running', 'finished', 'cancelled', 'failed'] as const;
+export type RunStatus = (typeof runStatuses)[number];
+
+/** One event of a run: an engine event, or a line of its events.jsonl (start, resume, done...). */
+export type RunEvent = { type: string } & Record<string, unknown>;
+
+export interface RunSummary {
+  id: string;
+  dir: string;
+  status: RunStatus;
+  method?: string;
+  model?: string;
+  data?: string;
+  /** Last step reported, and the run's target. */
+  step: number;
+  maxSteps?: number;
+  lastLoss?: number;
+  /** Step of the newest checkpoint on disk: where `runs:resume` continues from. */
+  checkpointStep?: number;
+  /** Why a failed run failed. */
+  error?: ErrorInfo;
+  createdAt: string;
+}
+
+/** What a run watcher receives: first the history (catchUp), then live batches. */
+export type RunStreamMessage =
+  | { kind: 'events'; runId: string; status: RunStatus; catchUp: boolean; events: RunEvent[] }
+  | { kind: 'error'; runId: string; error: ErrorInfo };
+
+export const pathKinds = ['model', 'dataset'] as const;
+export type PathKind = (typeof pathKinds)[number];
+
+export interface PickedPath {
+  kind: PathKind;
+  path: string;
+}
+
+export interface ModelEntry {
+  path: string;
+  name: string;
+  source: 'recent' | 'hf-cache';
+  /** Recent models: when last used (ISO time). */
+  lastUsed?: string;
+  /** Hugging Face cache: the snapshot's revision. */
+  revision?: string;
+}
+
+const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a run id (letters, digits, ._-)');
+
 export const contract = {
-  'system:info': { input: z.object({}), output: undefined as unknown as SystemInfo },
+  'system:info': {
+    input: z.object({ refresh: z.boolean().optional() }).strict(),
+    output: undefined as unknown as SystemInfo,
+  },
+  'runs:list': { input: z.object({}).strict(), output: undefined as unknown as RunSummary[] },
+  'runs:get': {
+    input: z.object({ runId }).strict(),
+    output: undefined as unknown as RunSummary & { spec: unknown },
+  },
+  'runs:start': {
+    // The engine's own training fields; the run folder is main's to choose (no `out`).
+    input: z
+      .object(trainFields)
+      .omit({ out: true })
+      .extend({ backend: z.enum(backendNames).optional() })
+      .strict(),
+    output: undefined as unknown as RunSummary,
+  },
+  'runs:resume': {
+    input: z.object({ runId, steps: z.number().int().positive().optional() }).strict(),
+    output: undefined as unknown as RunSummary,
+  },
+  'runs:cancel': {
+    input: z.object({ runId }).strict(),
+    output: undefined as unknown as RunSummary,
+  },
+  'paths:pick': {
+    input: z.object({ kind: z.enum(pathKinds) }).strict(),
+    output: undefined as unknown as PickedPath | null,
+  },
+  'paths:add': {
+    // A dropped file or a typed path: the user names it, so it joins the allow-list.
+    input: z.object({ kind: z.enum(pathKinds), path: z.string().min(1) }).strict(),
+    output: undefined as unknown as PickedPath,
+  },
+  'models:recent': { input: z.object({}).strict(), output: undefined as unknown as ModelEntry[] },
+  'models:hf-cache': { input: z.object({}).strict(), output: undefined as unknown as ModelEntry[] },
+  'models:info': {
+    input: z.object({ path: z.string().min(1) }).strict(),
+    output: undefined as unknown as Record<string, unknown>,
+  },
 } as const;
 
 export type Channel = keyof typeof contract;
@@ -24,7 +118,27 @@ export type ChannelOutput<C extends Channel> = (typeof contract)[C]['output'];
 /** What crosses IPC: Electron passes only `message` of a thrown error, so errors are values. */
 export type IpcResult<T> = { ok: true; data: T } | { ok: false; error: ErrorInfo };
 
-/** The API the preload script exposes on `window.whetstone`. */
+export type RunListener = (message: RunStreamMessage) => void;
+
+/** Main's side: one handler per channel, plus the run stream. */
+export type Handlers = { [C in Channel]: (input: ChannelInput<C>) => Promise<ChannelOutput<C>> };
+export interface Services {
+  handlers: Handlers;
+  /** Send a run's history, then its live events, to `listener`; returns the unsubscribe. */
+  watchRun(runId: string, listener: RunListener): () => void;
+}
+
+/** The API the renderer sees (`window.whetstone` in Electron, the WebSocket client in a browser). */
 export type WhetstoneApi = {
   [C in Channel]: (input: ChannelInput<C>) => Promise<IpcResult<ChannelOutput<C>>>;
+} & {
+  watchRun(runId: string, listener: RunListener): () => void;
 };
+
+/** What only the desktop preload adds: a dropped File's path (pages see no paths). */
+export interface DesktopExtras {
+  pathForFile(file: unknown): string;
+}
+
+/** Runtime list of channels, for transports that must know them without the schemas. */
+export const channels = Object.keys(contract) as Channel[];

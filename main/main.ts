@@ -1,72 +1,98 @@
-// Electron main process: one window with secure defaults, IPC from the contract, the engine in a
-// utility process. Run with `npm start`.
-import { app, BrowserWindow, session, shell } from 'electron';
-import { totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { WhetstoneError } from '../engine/errors.js';
-import { runEngineJob } from './engine-host.js';
+// Electron main process: one window with secure defaults, IPC from the contract, each engine job
+// in its own utility process, runs kept under the user's data directory. Run with `npm start`.
+import { app, BrowserWindow, dialog, session } from 'electron';
+import { createLogger } from '../engine/log.js';
+import { wantsWebGpu, type EngineLauncher } from './hosting/engine-process.js';
+import { windowEngine } from './hosting/engine-window.js';
+import { utilityEngine } from './hosting/utility-process.js';
 import { registerIpc } from './ipc.js';
+import { createServices, type MainServices, type PathPicker } from './services.js';
+import { defaultUserDataDir } from './user-data.js';
+import { CSP } from './serve/static-files.js';
+import { createMainWindow } from './window.js';
 
-const windows: BrowserWindow[] = [];
-const rendererHtml = fileURLToPath(new URL('../renderer/index.html', import.meta.url));
-const preload = fileURLToPath(new URL('./preload.cjs', import.meta.url));
+const log = createLogger('main');
 
-const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'";
+// The same folder web mode uses, so both see the same runs.
+app.setPath('userData', defaultUserDataDir());
+// Not app.enableSandbox(): it would also sandbox the hidden WebGPU engine window, which needs
+// Node. The app's own window sets sandbox: true itself (window.ts).
 
-function createWindow(): void {
-  const win = new BrowserWindow({
-    width: 1280,
-    height: 800,
-    minWidth: 960,
-    minHeight: 640,
-    title: 'Whetstone',
-    webPreferences: { preload, contextIsolation: true, sandbox: true, nodeIntegration: false },
-  });
-  windows.push(win);
-  win.on('closed', () => windows.splice(windows.indexOf(win), 1));
-  // Links open in the user's browser; the app window never navigates away or opens popups.
-  win.webContents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url);
-    return { action: 'deny' };
-  });
-  win.webContents.on('will-navigate', (event) => event.preventDefault());
-  void win.loadFile(rendererHtml);
-}
+const picker: PathPicker = async (kind) => {
+  const parent = BrowserWindow.getFocusedWindow() ?? BrowserWindow.getAllWindows()[0];
+  const options: Electron.OpenDialogOptions =
+    kind === 'model'
+      ? { title: 'Choose a model folder (with config.json)', properties: ['openDirectory'] }
+      : {
+          title: 'Choose a dataset',
+          properties: ['openFile'],
+          filters: [
+            { name: 'Datasets', extensions: ['jsonl', 'json', 'csv', 'tsv', 'parquet', 'txt'] },
+          ],
+        };
+  const result = parent
+    ? await dialog.showOpenDialog(parent, options)
+    : await dialog.showOpenDialog(options);
+  return result.canceled ? undefined : result.filePaths[0];
+};
 
-void app.whenReady().then(() => {
+/** WebGPU runs in a hidden window (Chromium's WebGPU); everything else in a utility process. */
+const launch: EngineLauncher = (env, job) =>
+  wantsWebGpu(job, env) ? windowEngine(env, job) : utilityEngine(env, job);
+
+let services: MainServices | undefined;
+let quitting = false;
+
+async function start(): Promise<void> {
+  // file:// pages take their policy from the page's meta tag; this covers anything served.
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
   });
-  registerIpc(
-    {
-      'system:info': async () => {
-        const result = await runEngineJob({ kind: 'backends' });
-        if (result.type === 'error')
-          throw new WhetstoneError(result.code, result.message, result.hint);
-        const done = result as unknown as {
-          backend: string;
-          device: string;
-          skipped: { backend: string; reason: string }[];
-        };
-        return {
-          appVersion: app.getVersion(),
-          platform: `${process.platform} ${process.arch}`,
-          backend: done.backend,
-          device: done.device,
-          skipped: done.skipped,
-          hostMemoryBytes: totalmem(),
-        };
-      },
-    },
-    () => windows,
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) =>
+    callback(false),
   );
-  createWindow();
-  app.on('activate', () => {
-    if (windows.length === 0) createWindow();
+  services = await createServices({
+    userDataDir: app.getPath('userData'),
+    launch,
+    appVersion: app.getVersion(),
+    picker,
   });
-});
+  registerIpc(services, () => BrowserWindow.getAllWindows().map((w) => w.webContents));
+  createMainWindow();
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) createMainWindow();
+  });
+}
 
-app.on('window-all-closed', () => {
-  if (process.platform !== 'darwin') app.quit();
-});
+if (!app.requestSingleInstanceLock()) {
+  // One app per user: two would both host the same runs.
+  app.quit();
+} else {
+  app.on('second-instance', () => {
+    const win = BrowserWindow.getAllWindows()[0];
+    if (win?.isMinimized()) win.restore();
+    win?.focus();
+  });
+  // Every web contents, not just the main window's: no webviews, no popups, no navigation away.
+  app.on('web-contents-created', (_event, contents) => {
+    contents.on('will-attach-webview', (e) => e.preventDefault());
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  });
+  app.on('child-process-gone', (_event, details) => {
+    if (details.type === 'Utility')
+      log.warn(
+        `utility process ${details.serviceName ?? details.name ?? ''} gone: ${details.reason}`,
+      );
+  });
+  app.whenReady().then(start, (err: Error) => log.error(`start-up failed: ${err.message}`));
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  // Running jobs get to stop at a step boundary with a checkpoint before the app exits.
+  app.on('before-quit', (event) => {
+    if (quitting || !services) return;
+    event.preventDefault();
+    quitting = true;
+    void services.shutdown().finally(() => app.quit());
+  });
+}

@@ -3,6 +3,9 @@
 import { useEffect, useState } from 'react';
 import type { SystemInfo } from '../main/contract.js';
 import type { ErrorInfo } from '../engine/errors.js';
+import { whetstoneApi } from './api-client.js';
+
+const api = whetstoneApi();
 
 function formatGiB(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
@@ -13,7 +16,7 @@ export function App() {
   const [error, setError] = useState<ErrorInfo>();
 
   useEffect(() => {
-    void window.whetstone['system:info']({}).then((result) =>
+    void api['system:info']({}).then((result) =>
       result.ok ? setInfo(result.data) : setError(result.error),
     );
   }, []);
@@ -35,7 +38,18 @@ export function App() {
             {info.backend} ({info.device})
           </dd>
           <dt>Host memory</dt>
-          <dd>{formatGiB(info.hostMemoryBytes)}</dd>
+          <dd>
+            {formatGiB(info.hostMemory.freeBytes)} free of {formatGiB(info.hostMemory.totalBytes)}
+          </dd>
+          {info.deviceMemory.totalBytes !== undefined && (
+            <>
+              <dt>Device memory</dt>
+              <dd>
+                {formatGiB(info.deviceMemory.freeBytes ?? 0)} free of{' '}
+                {formatGiB(info.deviceMemory.totalBytes)}
+              </dd>
+            </>
+          )}
           {info.skipped.map((s) => (
             <div key={s.backend}>
               <dt>{s.backend}</dt>

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: opens the desktop app. Electron's binary is fetched on first start (npm's
 // install-script policy blocks the download during `npm install`); without it — or offline —
-// this says so and shows what the engine can do from the terminal instead.
-import { spawnSync } from 'node:child_process';
+// this says so and starts web mode (`whetstone serve`) instead, printing the address to open.
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -30,7 +30,8 @@ function electronBinary() {
   return existsSync(binary) ? binary : undefined;
 }
 
-if (!existsSync(join(root, 'dist', 'main', 'main.js'))) {
+const built = ['dist/main/main.js', 'dist/main/serve/serve-cli.js', 'dist/renderer/index.html'];
+if (!built.every((file) => existsSync(join(root, file)))) {
   spawnSync('npm', ['run', 'build'], {
     cwd: root,
     stdio: 'inherit',
@@ -46,15 +47,18 @@ if (electron) {
 
 console.log(
   [
-    'The Electron binary is not available (no network to fetch it, or the optional install was skipped).',
-    'The engine works without it; here is what it finds on this machine:',
+    'The Electron binary is not available (no network to fetch it, or the optional install was skipped),',
+    'so Whetstone starts in web mode: open the address below in a browser. Ctrl-C stops it.',
     '',
   ].join('\n'),
 );
-const { status } = spawnSync(process.execPath, [join(root, 'bin', 'whetstone.js'), 'backends'], {
-  stdio: 'inherit',
-});
-console.log(
-  '\nTry: npx whetstone fixture --arch llama --out /tmp/tiny-llama && npx whetstone generate --model /tmp/tiny-llama --prompt "Hello"',
+// Extra arguments pass through: `npm start -- --port 8080`.
+const serve = spawn(
+  process.execPath,
+  [join(root, 'bin', 'whetstone.js'), 'serve', ...process.argv.slice(2)],
+  { stdio: 'inherit' },
 );
-process.exit(status ?? 1);
+// Ctrl-C reaches the server through the terminal's process group; it checkpoints running jobs.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => serve.kill('SIGTERM'));
+serve.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -13,8 +13,26 @@ interface Port {
   onMessage(handler: (message: unknown) => void): void;
 }
 
-/** The transport of whichever host started us: Electron's parentPort, or Node's IPC channel. */
+/** A DOM MessagePort, as a hidden Electron engine window's preload hands it over. */
+interface WindowPort {
+  postMessage(m: unknown): void;
+  onmessage: ((e: { data: unknown }) => void) | null;
+}
+
+/**
+ * The transport of whichever host started us: a hidden window's MessagePort (WebGPU through
+ * Chromium), Electron's parentPort, or Node's IPC channel.
+ */
 function parentPort(): Port {
+  const windowPort = (globalThis as { whetstoneEnginePort?: WindowPort }).whetstoneEnginePort;
+  if (windowPort) {
+    return {
+      post: (m) => windowPort.postMessage(m),
+      onMessage: (h) => {
+        windowPort.onmessage = (e) => h(e.data);
+      },
+    };
+  }
   const electronPort = (
     process as {
       parentPort?: {
@@ -30,7 +48,14 @@ function parentPort(): Port {
     };
   }
   if (process.send) {
-    return { post: (m) => process.send!(m), onMessage: (h) => process.on('message', h) };
+    // A host that went away (main crashed or restarted) must not take the job with it: the run
+    // folder still records every event, and a new host reattaches from there.
+    return {
+      post: (m) => {
+        if (process.connected) process.send!(m);
+      },
+      onMessage: (h) => process.on('message', h),
+    };
   }
   throw new Error(
     'engine/host/child must be started with an IPC channel (fork or utilityProcess.fork).',
@@ -67,5 +92,12 @@ port.onMessage((message) => {
       batcher.flush();
     });
   }
+});
+// SIGINT (a host without a channel to this process, or Ctrl-C in the terminal that started the
+// host) stops the job at its next safe point, with a checkpoint, like the CLI does; when idle, or
+// asked twice, it exits.
+process.on('SIGINT', () => {
+  if (current === undefined || current.signal.aborted) process.exit(130);
+  current.abort();
 });
 port.post({ type: 'ready' });

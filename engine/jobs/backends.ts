@@ -1,8 +1,11 @@
 // `whetstone backends`: which tensor backend this machine gets, on what device, and why the
 // better ones were skipped.
+import { sampleDeviceMemory } from '../backend/memory.js';
 import type { JobContext, JobResult } from './run-job.js';
 
 export async function backendsJob(_spec: unknown, ctx: JobContext): Promise<JobResult> {
   const report = await ctx.backend();
-  return { fields: { ...report }, weightBytes: 0 };
+  // Device total/free lets a host say whether a run fits before it starts.
+  const deviceMemory = await sampleDeviceMemory(report.backend);
+  return { fields: { ...report, deviceMemory }, weightBytes: 0 };
 }

@@ -1,0 +1,99 @@
+// Main's services, independent of any transport: the handler for every contract channel and the
+// run stream. Electron's IPC and web mode's WebSocket bridge both serve exactly this object.
+import { join } from 'node:path';
+import { WhetstoneError } from '../engine/errors.js';
+import type { Handlers, Services } from './contract.js';
+import { runEngineJob } from './hosting/engine-job.js';
+import type { EngineLauncher } from './hosting/engine-process.js';
+import { scanHfCache } from './paths/hf-cache.js';
+import { describePath, PathGuard } from './paths/path-guard.js';
+import { RecentModels } from './paths/recent-models.js';
+import { RunManager } from './training/run-manager.js';
+import { RunStore } from './training/run-store.js';
+import { SystemInfoSource } from './system-info.js';
+
+/** Native file dialogs where there are any (Electron); web mode has none. */
+export type PathPicker = (kind: 'model' | 'dataset') => Promise<string | undefined>;
+
+export interface ServiceOptions {
+  /** The user's data directory: runs/ and recent-models.json live here. */
+  userDataDir: string;
+  launch: EngineLauncher;
+  appVersion: string;
+  picker?: PathPicker;
+  /** Hugging Face hub cache folder (default: HF_HUB_CACHE / HF_HOME / ~/.cache). */
+  hfHubDir?: string;
+  followIntervalMs?: number;
+}
+
+export interface MainServices extends Services {
+  runs: RunManager;
+  guard: PathGuard;
+  shutdown(): Promise<void>;
+}
+
+export async function createServices(options: ServiceOptions): Promise<MainServices> {
+  const runs = new RunManager(new RunStore(join(options.userDataDir, 'runs')), options.launch, {
+    ...(options.followIntervalMs !== undefined && { followIntervalMs: options.followIntervalMs }),
+  });
+  await runs.recover();
+  const guard = new PathGuard();
+  const recent = new RecentModels(join(options.userDataDir, 'recent-models.json'));
+  // Models used before were picked before: they stay allowed across restarts.
+  for (const entry of await recent.list()) await guard.allow('model', entry.path).catch(() => {});
+  const system = new SystemInfoSource(options.launch, options.appVersion);
+
+  const add = async (kind: 'model' | 'dataset', path: string) => {
+    await describePath(kind, path);
+    const real = await guard.allow(kind, path);
+    if (kind === 'model') await recent.add(real);
+    return { kind, path: real };
+  };
+
+  const handlers: Handlers = {
+    'system:info': (input) => system.get(input.refresh === true),
+    'runs:list': () => runs.list(),
+    'runs:get': (input) => runs.summary(input.runId),
+    'runs:start': async (input) => {
+      const model = await guard.check('model', input.model);
+      const data = await guard.check('dataset', input.data);
+      await recent.add(model);
+      return runs.start({ ...input, model, data });
+    },
+    'runs:resume': (input) => runs.resume(input.runId, input.steps),
+    'runs:cancel': (input) => runs.cancel(input.runId),
+    'paths:pick': async (input) => {
+      if (!options.picker) {
+        throw new WhetstoneError(
+          'BAD_ARGUMENT',
+          'There is no file dialog in web mode.',
+          'Type or paste the path instead (it is on the machine running `whetstone serve`).',
+        );
+      }
+      const path = await options.picker(input.kind);
+      return path === undefined ? null : add(input.kind, path);
+    },
+    'paths:add': (input) => add(input.kind, input.path),
+    'models:recent': () => recent.list(),
+    'models:hf-cache': async () => {
+      const found = await scanHfCache(options.hfHubDir);
+      // Listed by the app itself, so the user may pick them without a dialog.
+      for (const entry of found) await guard.allow('model', entry.path).catch(() => {});
+      return found;
+    },
+    'models:info': async (input) => {
+      const model = await guard.check('model', input.path);
+      const final = await runEngineJob(options.launch, { kind: 'info', model });
+      if (final.type === 'error') throw new WhetstoneError(final.code, final.message, final.hint);
+      return final;
+    },
+  };
+
+  return {
+    handlers,
+    watchRun: (runId, listener) => runs.watch(runId, listener),
+    runs,
+    guard,
+    shutdown: () => runs.shutdown(),
+  };
+}

@@ -1,0 +1,320 @@
+// Live runs: starts training and resume jobs in their own engine processes, relays their event
+// batches to every watcher (history first, then live), records crashes in the run folder, and
+// on start-up finds runs whose engine outlived a previous host and follows them from the file.
+import type { ErrorInfo } from '../../engine/errors.js';
+import { WhetstoneError } from '../../engine/errors.js';
+import { createLogger } from '../../engine/log.js';
+import type { RunEvent, RunListener, RunStatus, RunSummary } from '../contract.js';
+import { EngineJob, type FinalEvent } from '../hosting/engine-job.js';
+import type { EngineLauncher } from '../hosting/engine-process.js';
+import { exitError } from '../hosting/exit-error.js';
+import { followEngine } from './follow-engine.js';
+import { engineAlive } from './process-alive.js';
+import type { RunStore } from './run-store.js';
+import { runStatus, summarize } from './run-summary.js';
+
+const log = createLogger('runs');
+
+/** A run some engine is working on: hosted here (job) or found running at start-up (pid). */
+interface LiveRun {
+  id: string;
+  status: RunStatus;
+  /** Every event so far, the folder's earlier ones included: what a new watcher catches up on. */
+  history: RunEvent[];
+  listeners: Set<RunListener>;
+  job?: EngineJob;
+  pid?: number;
+  done: Promise<void>;
+}
+
+export interface RunManagerOptions {
+  /** How often a followed run's events file is read (ms). */
+  followIntervalMs?: number;
+}
+
+export class RunManager {
+  private readonly live = new Map<string, LiveRun>();
+  private readonly followMs: number;
+
+  constructor(
+    readonly store: RunStore,
+    private readonly launch: EngineLauncher,
+    options: RunManagerOptions = {},
+  ) {
+    this.followMs = options.followIntervalMs ?? 100;
+  }
+
+  /**
+   * Start-up: a run without a final event is either still being trained by an engine that
+   * outlived the previous host (followed from its file) or was interrupted (marked failed).
+   */
+  async recover(): Promise<void> {
+    for (const id of await this.store.ids()) {
+      if (this.live.has(id)) continue;
+      const stored = await this.store.read(id);
+      if (runStatus(stored.events, false) !== 'failed' || stored.events.at(-1)?.type === 'error')
+        continue;
+      const host = await this.store.readHost(id);
+      if (host && (await engineAlive(host.pid))) {
+        log.info(`run ${id}: its engine (pid ${host.pid}) is still running; following it`);
+        this.follow(id, host.pid, stored.events);
+      } else {
+        await this.markInterrupted(id);
+      }
+    }
+  }
+
+  async list(): Promise<RunSummary[]> {
+    const ids = await this.store.ids();
+    return Promise.all(ids.map((id) => this.summary(id)));
+  }
+
+  async summary(id: string): Promise<RunSummary & { spec: unknown }> {
+    const stored = await this.store.read(id);
+    const live = this.live.get(id);
+    const base = summarize({
+      ...stored,
+      live: live !== undefined,
+      ...(await this.checkpoint(id)),
+    });
+    return { ...base, ...(live && { status: live.status }), spec: stored.spec };
+  }
+
+  /** Start a training run in a new folder; `spec` is a train JobSpec without `out`. */
+  async start(spec: Record<string, unknown> & { method: string }): Promise<RunSummary> {
+    const { id, dir } = await this.store.create(spec.method);
+    this.host(id, { ...spec, kind: 'train', out: dir }, []);
+    return this.summary(id);
+  }
+
+  /** Continue a run from its last checkpoint, in a new engine process. */
+  async resume(id: string, steps?: number): Promise<RunSummary> {
+    if (this.live.has(id)) {
+      throw new WhetstoneError('BAD_ARGUMENT', `Run ${id} is already running.`);
+    }
+    const stored = await this.store.read(id);
+    if ((await this.store.checkpointStep(id)) === undefined) {
+      throw new WhetstoneError(
+        'BAD_ARGUMENT',
+        `Run ${id} has no checkpoint yet, so there is nothing to resume.`,
+        'Start it again as a new run.',
+      );
+    }
+    // The run's backend travels with the job, so the host can pick the engine's kind for it.
+    const backend = (stored.spec as { backend?: unknown } | undefined)?.backend;
+    const job = {
+      kind: 'resume',
+      run: stored.dir,
+      ...(steps !== undefined && { steps }),
+      ...(typeof backend === 'string' && { backend }),
+    };
+    this.host(id, job, stored.events);
+    return this.summary(id);
+  }
+
+  /** Ask a run to stop at its next step boundary (it writes a checkpoint first). */
+  async cancel(id: string): Promise<RunSummary> {
+    const run = this.live.get(id);
+    if (!run) throw new WhetstoneError('BAD_ARGUMENT', `Run ${id} is not running.`);
+    if (run.job) run.job.cancel();
+    else if (run.pid !== undefined) process.kill(run.pid, 'SIGINT'); // engine/host/child.ts
+    return this.summary(id);
+  }
+
+  /** Send `id`'s history, then its live batches; a finished run gets its history only. */
+  watch(id: string, listener: RunListener): () => void {
+    const run = this.live.get(id);
+    if (run) {
+      listener({
+        kind: 'events',
+        runId: id,
+        status: run.status,
+        catchUp: true,
+        events: [...run.history],
+      });
+      run.listeners.add(listener);
+      return () => run.listeners.delete(listener);
+    }
+    let active = true;
+    let stop: (() => void) | undefined;
+    void this.store
+      .read(id)
+      .then((stored) => {
+        if (!active) return;
+        // It may have started between the call and the read: watch it live instead.
+        if (this.live.has(id)) {
+          stop = this.watch(id, listener);
+          return;
+        }
+        const status = runStatus(stored.events, false);
+        listener({ kind: 'events', runId: id, status, catchUp: true, events: stored.events });
+      })
+      .catch((err: unknown) => {
+        if (!active) return;
+        const error: ErrorInfo =
+          err instanceof WhetstoneError
+            ? err.toInfo()
+            : { code: 'INTERNAL', message: (err as Error).message };
+        listener({ kind: 'error', runId: id, error });
+      });
+    return () => {
+      active = false;
+      stop?.();
+    };
+  }
+
+  /** The pid of the engine working on `id`, if any. */
+  enginePid(id: string): number | undefined {
+    const run = this.live.get(id);
+    return run?.job?.pid ?? run?.pid;
+  }
+
+  /** Resolves when `id` is no longer live. */
+  async settled(id: string): Promise<void> {
+    await this.live.get(id)?.done;
+  }
+
+  /** Cancel every hosted run and wait (up to `timeoutMs`) for their checkpoints; then kill. */
+  async shutdown(timeoutMs = 15_000): Promise<void> {
+    const hosted = [...this.live.values()].filter((r) => r.job);
+    for (const run of hosted) run.job!.cancel();
+    const all = Promise.all(hosted.map((r) => r.done));
+    const timer = new Promise((resolve) => setTimeout(resolve, timeoutMs).unref());
+    await Promise.race([all, timer]);
+    for (const run of hosted) run.job!.kill();
+  }
+
+  private async checkpoint(id: string): Promise<{ checkpointStep?: number }> {
+    const step = await this.store.checkpointStep(id);
+    return step === undefined ? {} : { checkpointStep: step };
+  }
+
+  private broadcast(run: LiveRun, events: RunEvent[]): void {
+    for (const listener of run.listeners) {
+      try {
+        listener({ kind: 'events', runId: run.id, status: run.status, catchUp: false, events });
+      } catch (err) {
+        log.warn(`a watcher of ${run.id} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Run `job` for run `id` in a fresh engine process. */
+  private host(id: string, job: Record<string, unknown>, prior: RunEvent[]): void {
+    const engine = new EngineJob(this.launch);
+    let finish!: () => void;
+    const run: LiveRun = {
+      id,
+      status: 'starting',
+      history: [...prior],
+      listeners: new Set(),
+      job: engine,
+      done: new Promise((resolve) => (finish = resolve)),
+    };
+    this.live.set(id, run);
+    let final: Promise<FinalEvent>;
+    try {
+      final = this.runJob(engine, run, job);
+    } catch (err) {
+      // The process could not even be created: nothing is live, the caller hears why.
+      this.live.delete(id);
+      finish();
+      throw err;
+    }
+    const pid = engine.pid;
+    if (pid !== undefined) {
+      void this.store
+        .writeHost(id, { pid, startedAt: new Date().toISOString() })
+        .catch((err: Error) => log.warn(`run ${id}: could not record its engine: ${err.message}`));
+    }
+    void final
+      .then(async (event) => {
+        // The engine writes its own final event; one it could not write (it crashed, or the job
+        // failed before the folder existed) is written here, so the folder tells the truth.
+        const stored = await this.store.read(id);
+        const last = stored.events.at(-1);
+        if (last?.type !== 'done' && last?.type !== 'error') {
+          await this.store.append(id, event as RunEvent);
+        }
+        await this.store.clearHost(id);
+        const after = await this.store.read(id);
+        run.status = runStatus(after.events, false);
+        log.info(`run ${id}: ${run.status}`);
+      })
+      .catch((err: Error) => {
+        run.status = 'failed';
+        log.error(`run ${id}: could not record its end: ${err.message}`);
+      })
+      .finally(() => {
+        this.live.delete(id);
+        this.broadcast(run, []);
+        finish();
+      });
+  }
+
+  /** Start the engine on `job`, feeding `run`'s history and watchers as batches arrive. */
+  private runJob(
+    engine: EngineJob,
+    run: LiveRun,
+    job: Record<string, unknown>,
+  ): Promise<FinalEvent> {
+    return engine.run(job, {
+      onEvents: (events) => {
+        const batch = events as RunEvent[];
+        if (run.status === 'starting' && batch.some((e) => e.type === 'step' || e.type === 'hello'))
+          run.status = 'running';
+        run.history.push(...batch);
+        this.broadcast(run, batch);
+      },
+      describeExit: async (exit) => exitError(exit, (await this.store.checkpointStep(run.id)) ?? 0),
+    });
+  }
+
+  /** Follow a run whose engine (`pid`) outlived the host that started it. */
+  private follow(id: string, pid: number, history: RunEvent[]): void {
+    let finish!: () => void;
+    const run: LiveRun = {
+      id,
+      status: 'running',
+      history: [...history],
+      listeners: new Set(),
+      pid,
+      done: new Promise((resolve) => (finish = resolve)),
+    };
+    this.live.set(id, run);
+    void followEngine({
+      eventsPath: this.store.eventsPath(id),
+      pid,
+      skip: history.length,
+      intervalMs: this.followMs,
+      onEvents: (events) => {
+        run.history.push(...events);
+        this.broadcast(run, events);
+      },
+    })
+      .then(async (ended) => {
+        if (!ended) await this.markInterrupted(id);
+        const after = await this.store.read(id);
+        run.status = runStatus(after.events, false);
+        if (!ended) this.broadcast(run, after.events.slice(-1));
+      })
+      .catch((err: Error) => log.error(`run ${id}: following its events failed: ${err.message}`))
+      .finally(() => {
+        this.live.delete(id);
+        this.broadcast(run, []);
+        finish();
+      });
+  }
+
+  private async markInterrupted(id: string): Promise<void> {
+    const step = await this.store.checkpointStep(id);
+    const error = exitError({ code: null, reason: 'abnormal-exit', stderrTail: '' }, step ?? 0);
+    await this.store.append(id, {
+      type: 'error',
+      ...error,
+      message: 'The run was interrupted: its engine stopped while Whetstone was not watching it.',
+    });
+    await this.store.clearHost(id);
+    log.info(`run ${id}: interrupted, marked failed`);
+  }
+}

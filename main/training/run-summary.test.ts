@@ -1,0 +1,60 @@
+// A run's status and progress as its events imply them.
+import { describe, expect, it } from 'vitest';
+import type { RunEvent } from '../contract.js';
+import { runStatus, summarize } from './run-summary.js';
+
+const start: RunEvent = { type: 'start', step: 0, maxSteps: 10 };
+const step = (n: number): RunEvent => ({ type: 'step', step: n, loss: 5 - n / 10 });
+
+describe('run summary', () => {
+  it('reads status from the last start, done or error', () => {
+    expect(runStatus([], true)).toBe('starting');
+    expect(runStatus([start, step(1)], true)).toBe('running');
+    expect(runStatus([start, step(1)], false)).toBe('failed');
+    expect(runStatus([start, { type: 'done', summary: { cancelled: false } }], false)).toBe(
+      'finished',
+    );
+    expect(runStatus([start, { type: 'done', summary: { cancelled: true } }], false)).toBe(
+      'cancelled',
+    );
+    const crashed: RunEvent = { type: 'error', code: 'ENGINE_CRASHED', message: 'gone' };
+    expect(runStatus([start, crashed], false)).toBe('failed');
+    // A resume of a failed run, before its engine reports anything.
+    expect(runStatus([start, crashed], true)).toBe('starting');
+    expect(runStatus([start, crashed, { type: 'resume', step: 4, maxSteps: 10 }], true)).toBe(
+      'running',
+    );
+  });
+
+  it('summarizes progress, the spec and why a run failed', () => {
+    const events: RunEvent[] = [
+      start,
+      step(1),
+      step(2),
+      { type: 'error', code: 'ENGINE_OOM', message: 'out of memory', hint: 'smaller batch' },
+    ];
+    const summary = summarize({
+      id: 'r',
+      dir: '/runs/r',
+      spec: { method: 'lomo', model: '/m', data: '/d.jsonl' },
+      events,
+      live: false,
+      checkpointStep: 2,
+      createdAt: 't',
+    });
+    expect(summary).toEqual({
+      id: 'r',
+      dir: '/runs/r',
+      status: 'failed',
+      method: 'lomo',
+      model: '/m',
+      data: '/d.jsonl',
+      step: 2,
+      maxSteps: 10,
+      lastLoss: 4.8,
+      checkpointStep: 2,
+      createdAt: 't',
+      error: { code: 'ENGINE_OOM', message: 'out of memory', hint: 'smaller batch' },
+    });
+  });
+});
