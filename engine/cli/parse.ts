@@ -101,5 +101,5 @@ export function helpText(command?: keyof typeof commands): string {
     return `${def.summary}\n\nUsage: ${def.usage}\n\nOptions:\n${lines.join('\n')}\n  --json  print JSON lines (the last is {"type":"done"} or {"type":"error"})\n`;
   }
   const list = Object.entries(commands).map(([name, def]) => `  ${name.padEnd(10)} ${def.summary}`);
-  return `Whetstone: fine-tune local language models with memory-efficient methods.\n\nUsage: whetstone <command> [options]\n\nCommands:\n${list.join('\n')}\n\nRun whetstone <command> --help for a command's options.\n`;
+  return `Whetstone: fine-tune local language models with memory-efficient methods.\n\nUsage: whetstone <command> [options]\n\nCommands:\n${list.join('\n')}\n  ${'serve'.padEnd(10)} Web mode: the studio in a browser, on this machine or a training box (main/serve).\n\nRun whetstone <command> --help for a command's options.\n`;
 }
