@@ -41,6 +41,25 @@ async function lastCheckpoint(run: string): Promise<string> {
   return join(run, 'checkpoints', latest.dir, 'model.safetensors');
 }
 
+/** `whetstone replay` of `run` into `out` gives the run's last checkpoint, bit for bit. */
+async function expectReplayEqualsCheckpoint(run: string, out: string): Promise<void> {
+  const replayed = await runCli([
+    'replay',
+    '--run',
+    run,
+    '--out',
+    out,
+    '--backend',
+    'wasm',
+    '--json',
+  ]);
+  expect(replayed.code, replayed.stderr).toBe(0);
+  const want = await tensors(await lastCheckpoint(run));
+  const got = await tensors(join(out, 'model.safetensors'));
+  expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+  for (const [name, bytes] of want) expect(got.get(name)!.equals(bytes), name).toBe(true);
+}
+
 const train = (out: string, method: string, steps: number, extra: string[] = []) =>
   runCli([
     'train',
@@ -87,21 +106,7 @@ describe('zeroth-order update history', () => {
       // A few records of 24 bytes a step: perturbation, restore and update moves.
       expect((history.count * 24) / 5).toBeLessThanOrEqual(24 * 8);
       const out = join(work, `${method}-replayed`);
-      const replayed = await runCli([
-        'replay',
-        '--run',
-        run,
-        '--out',
-        out,
-        '--backend',
-        'wasm',
-        '--json',
-      ]);
-      expect(replayed.code, replayed.stderr).toBe(0);
-      const want = await tensors(await lastCheckpoint(run));
-      const got = await tensors(join(out, 'model.safetensors'));
-      expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
-      for (const [name, bytes] of want) expect(got.get(name)!.equals(bytes), name).toBe(true);
+      await expectReplayEqualsCheckpoint(run, out);
       // A loadable Hugging Face folder: the base's config and tokenizer beside the weights.
       expect((await readdir(out)).sort()).toEqual(
         expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json']),
@@ -115,21 +120,7 @@ describe('zeroth-order update history', () => {
     expect((await train(run, 'zo-sgd', 4)).code).toBe(0);
     const resumed = await runCli(['resume', '--run', run, '--steps', '7', '--json']);
     expect(resumed.code, resumed.stderr).toBe(0);
-    const out = join(work, 'resumed-replayed');
-    const replayed = await runCli([
-      'replay',
-      '--run',
-      run,
-      '--out',
-      out,
-      '--backend',
-      'wasm',
-      '--json',
-    ]);
-    expect(replayed.code, replayed.stderr).toBe(0);
-    const want = await tensors(await lastCheckpoint(run));
-    for (const [name, bytes] of await tensors(join(out, 'model.safetensors')))
-      expect(bytes.equals(want.get(name)!), name).toBe(true);
+    await expectReplayEqualsCheckpoint(run, join(work, 'resumed-replayed'));
 
     const base = join(work, 'base-replayed');
     const none = await runCli(['replay', '--run', run, '--out', base, '--records', '0', '--json']);

@@ -96,6 +96,23 @@ function expectUpdate(before: Values, after: Values, expected: Values, tol = 2e-
   }
 }
 
+/** ∇f·v over the trainable tensors, with ∇f from backprop. */
+async function backpropDot(model: CausalLM, batch: Batch, v: Values): Promise<number> {
+  const tensors = trainableTensors(model.params);
+  const { grads } = tf.variableGrads(
+    () => causalLmLoss(forwardLogits(model, batch.ids), batch.ids, batch.mask),
+    tensors.map((t) => t.variable),
+  );
+  let dot = 0;
+  for (const t of tensors) {
+    const g = (await grads[t.variable.name]!.data()) as Float32Array;
+    const vs = v.get(t.name)!;
+    for (let i = 0; i < g.length; i++) dot += g[i]! * vs[i]!;
+  }
+  tf.dispose(Object.values(grads));
+  return dot;
+}
+
 const is2d = (model: CausalLM) => (name: string) => model.params.get(name).rank >= 2;
 
 describe('zeroth-order estimator', () => {
@@ -244,18 +261,7 @@ describe('update rules match their formulas', () => {
     const { model, batch, theta, after } = await oneStep('forward-grad');
     setWeights(model, theta);
     const v = noiseOf(model, querySeed(9, 1, 0));
-    const vars = trainableTensors(model.params);
-    const { grads } = tf.variableGrads(
-      () => causalLmLoss(forwardLogits(model, batch.ids), batch.ids, batch.mask),
-      vars.map((t) => t.variable),
-    );
-    let jvp = 0;
-    for (const t of vars) {
-      const g = (await grads[t.variable.name]!.data()) as Float32Array;
-      const vs = v.get(t.name)!;
-      for (let i = 0; i < g.length; i++) jvp += g[i]! * vs[i]!;
-    }
-    tf.dispose(Object.values(grads));
+    const jvp = await backpropDot(model, batch, v);
     expectUpdate(theta, after, axpy(theta, v, -lr * jvp));
   });
 
@@ -302,17 +308,7 @@ describe('Forward-Grad tangents', () => {
       expect(tf.memory().numTensors).toBe(before); // no tangent outlives the pass
       const theta = await snapshot(model);
       const v = noiseOf(model, 17);
-      const { grads } = tf.variableGrads(
-        () => causalLmLoss(forwardLogits(model, batch.ids), batch.ids, batch.mask),
-        tensors.map((t) => t.variable),
-      );
-      let dot = 0;
-      for (const t of tensors) {
-        const g = (await grads[t.variable.name]!.data()) as Float32Array;
-        const vs = v.get(t.name)!;
-        for (let i = 0; i < g.length; i++) dot += g[i]! * vs[i]!;
-      }
-      tf.dispose(Object.values(grads));
+      const dot = await backpropDot(model, batch, v);
       expect(Math.abs(jvp - dot) / Math.abs(dot)).toBeLessThan(1e-4);
       // v has norm ~sqrt(#weights) ~ 400: a small step keeps the difference in the linear regime.
       const h = 3e-4;

@@ -2,6 +2,14 @@
 // updates its moments from the noise in place of a gradient; this last step would otherwise hold
 // m/(√v̂ + ε) beside θ's new value, two tensor-sized temporaries instead of one. cpu and wasm run a
 // loop over the backend's memory, webgpu a shader, other backends (tensorflow) stock ops.
+import {
+  hasKernel,
+  registerKernels,
+  type CpuBackend,
+  type ShaderProgram,
+  type WasmBackend,
+  type WebGpuBackend,
+} from './custom-kernels.js';
 import { tf, type Tensor } from './tf.js';
 
 const ADAM_STEP = 'WhetstoneAdamStep';
@@ -32,10 +40,7 @@ type Inputs = { x: tf.TensorInfo; m: tf.TensorInfo; v: tf.TensorInfo };
 
 const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, m, v } = inputs as Inputs;
-  const cpu = backend as unknown as {
-    readSync(id: tf.DataId): Float32Array;
-    makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-  };
+  const cpu = backend as unknown as CpuBackend;
   const out = new Float32Array(tf.util.sizeFromShape(x.shape));
   adamLoop(
     out,
@@ -49,10 +54,7 @@ const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 
 const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, m, v } = inputs as Inputs;
-  const heap = backend as unknown as {
-    makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-    typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-  };
+  const heap = backend as unknown as WasmBackend;
   const out = heap.makeOutput(x.shape, 'float32');
   // Views after the allocation: growing the heap detaches earlier ones.
   const view = (t: tf.TensorInfo) => heap.typedArrayFromHeap(t);
@@ -60,7 +62,7 @@ const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return out;
 };
 
-class AdamStepProgram {
+class AdamStepProgram implements ShaderProgram {
   readonly variableNames = ['x', 'm', 'v'];
   readonly outputShape: number[];
   readonly shaderKey = 'whetstoneAdamStep';
@@ -90,14 +92,7 @@ class AdamStepProgram {
 const webgpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, m, v } = inputs as Inputs;
   const a = attrs as unknown as AdamStepAttrs;
-  const gpu = backend as unknown as {
-    runWebGPUProgram(
-      p: AdamStepProgram,
-      inputs: tf.TensorInfo[],
-      dtype: tf.DataType,
-      uniforms: { type: string; data: number[] }[],
-    ): tf.TensorInfo;
-  };
+  const gpu = backend as unknown as WebGpuBackend;
   return gpu.runWebGPUProgram(new AdamStepProgram(x.shape), [x, m, v], 'float32', [
     { type: 'float32', data: [a.decay] },
     { type: 'float32', data: [a.scale] },
@@ -106,18 +101,11 @@ const webgpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   ]);
 };
 
-for (const [backendName, kernelFunc] of Object.entries({
-  cpu: cpuKernel,
-  wasm: wasmKernel,
-  webgpu: webgpuKernel,
-})) {
-  if (tf.getKernel(ADAM_STEP, backendName) === undefined)
-    tf.registerKernel({ kernelName: ADAM_STEP, backendName, kernelFunc });
-}
+registerKernels(ADAM_STEP, { cpu: cpuKernel, wasm: wasmKernel, webgpu: webgpuKernel });
 
 /** θ' = decay·θ − scale·m / (sqrt(vScale·v) + eps): one new tensor where the kernel exists. */
 export function adamStep(x: Tensor, m: Tensor, v: Tensor, attrs: AdamStepAttrs): Tensor {
-  if (tf.getKernel(ADAM_STEP, tf.getBackend()) !== undefined) {
+  if (hasKernel(ADAM_STEP)) {
     return tf
       .engine()
       .runKernel<Tensor>(ADAM_STEP, { x, m, v }, attrs as unknown as tf.NamedAttrMap);

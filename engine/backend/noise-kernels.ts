@@ -4,7 +4,14 @@
 // cpu and wasm run the reference loop over the backend's own memory; webgpu runs the same hash
 // in a shader. The tensorflow backend cannot take custom kernels: noise-composite.ts.
 import { noiseAxpyInto, streamKey, type NoiseTransform } from '../util/counter-rng.js';
-import { tf } from './tf.js';
+import {
+  registerKernels,
+  type CpuBackend,
+  type ShaderProgram,
+  type WasmBackend,
+  type WebGpuBackend,
+} from './custom-kernels.js';
+import type { tf } from './tf.js';
 
 export const NOISE_AXPY = 'WhetstoneNoiseAxpy';
 
@@ -20,25 +27,15 @@ export interface NoiseAxpyAttrs {
 
 const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
 
-interface CpuBackend {
-  readSync(dataId: tf.DataId): tf.backend_util.BackendValues;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-}
-
 const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { a, b, seed, stream, transform, shape } = attrs as unknown as NoiseAxpyAttrs;
   const cpu = backend as unknown as CpuBackend;
   const x = inputs.x;
   const out = new Float32Array(size(shape));
-  const xs = x ? (cpu.readSync(x.dataId) as Float32Array) : undefined;
+  const xs = x ? cpu.readSync(x.dataId) : undefined;
   noiseAxpyInto(out, xs, a, b, seed, stream, transform);
   return cpu.makeTensorInfo(shape, 'float32', out);
 };
-
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-}
 
 const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { a, b, seed, stream, transform, shape } = attrs as unknown as NoiseAxpyAttrs;
@@ -59,7 +56,7 @@ const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 /** The webgpu program: one invocation per element pair, the hash as in counter-rng.ts. */
-class NoiseAxpyProgram {
+class NoiseAxpyProgram implements ShaderProgram {
   readonly variableNames: string[];
   readonly outputShape: number[];
   readonly shaderKey: string;
@@ -120,15 +117,6 @@ class NoiseAxpyProgram {
   }
 }
 
-interface WebGpuBackend {
-  runWebGPUProgram(
-    program: NoiseAxpyProgram,
-    inputs: tf.TensorInfo[],
-    dtype: tf.DataType,
-    uniforms: { type: string; data: number[] }[],
-  ): tf.TensorInfo;
-}
-
 const webgpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { a, b, seed, stream, transform, shape } = attrs as unknown as NoiseAxpyAttrs;
   const x = inputs.x;
@@ -140,17 +128,7 @@ const webgpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   ]);
 };
 
-const kernels: Record<string, tf.KernelFunc> = {
-  cpu: cpuKernel,
-  wasm: wasmKernel,
-  webgpu: webgpuKernel,
-};
-
 /** Register NoiseAxpy for cpu, wasm and webgpu. Idempotent. */
 export function registerNoiseKernels(): void {
-  for (const [backendName, kernelFunc] of Object.entries(kernels)) {
-    if (tf.getKernel(NOISE_AXPY, backendName) === undefined) {
-      tf.registerKernel({ kernelName: NOISE_AXPY, backendName, kernelFunc });
-    }
-  }
+  registerKernels(NOISE_AXPY, { cpu: cpuKernel, wasm: wasmKernel, webgpu: webgpuKernel });
 }

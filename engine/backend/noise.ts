@@ -2,6 +2,7 @@
 // normalNoise. The custom kernel runs where it is registered (cpu, wasm, webgpu), the composite
 // elsewhere; both draw the same z from (seed, stream, element).
 import type { NoiseTransform } from '../util/counter-rng.js';
+import { hasKernel } from './custom-kernels.js';
 import { noiseAxpyComposite } from './noise-composite.js';
 import { NOISE_AXPY, registerNoiseKernels, type NoiseAxpyAttrs } from './noise-kernels.js';
 import { tf, type Tensor } from './tf.js';
@@ -27,7 +28,7 @@ export function normalNoise(shape: number[], opts: NoiseOptions): Tensor {
 
 /** Whether the current backend generates noise in a kernel (else a composite of stock ops). */
 export function hasNoiseKernel(): boolean {
-  return tf.getKernel(NOISE_AXPY, tf.getBackend()) !== undefined;
+  return hasKernel(NOISE_AXPY);
 }
 
 function run(
