@@ -2,8 +2,11 @@
 // plus the run event stream. The preload API, main's handlers and the WebSocket bridge are all
 // derived from this file, so a channel without a handler or a preload entry fails to compile.
 import { z } from 'zod';
+import type { InspectReport } from '../engine/data/inspect.js';
+import { dataFields } from '../engine/data/options.js';
 import type { ErrorInfo } from '../engine/errors.js';
-import { backendNames, trainFields } from '../engine/protocol.js';
+import { backendNames, methodNames, trainFields } from '../engine/protocol.js';
+import type { MemoryEstimate } from '../engine/train/estimate.js';
 
 export interface SystemInfo {
   appVersion: string;
@@ -65,6 +68,29 @@ export interface ModelEntry {
   revision?: string;
 }
 
+/** What `models:estimate` returns: the engine's prediction for one method and step shape. */
+export interface EstimateResult {
+  method: string;
+  batch: number;
+  seq: number;
+  estimate: MemoryEstimate;
+}
+
+export interface GenerateResult {
+  text: string;
+  promptTokens: number;
+  newTokens: number;
+  tokensPerSecond: number;
+}
+
+export interface ExportResult {
+  /** The Hugging Face folder written. */
+  out: string;
+  /** The checkpoint step it holds. */
+  step: number;
+  files: string[];
+}
+
 const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a run id (letters, digits, ._-)');
 
 export const contract = {
@@ -108,6 +134,47 @@ export const contract = {
   'models:info': {
     input: z.object({ path: z.string().min(1) }).strict(),
     output: undefined as unknown as Record<string, unknown>,
+  },
+  'models:estimate': {
+    input: z
+      .object({
+        model: z.string().min(1),
+        method: z.enum(methodNames),
+        batch: z.number().int().positive().optional(),
+        seq: z.number().int().positive().optional(),
+        checkpointing: z.boolean().optional(),
+      })
+      .strict(),
+    output: undefined as unknown as EstimateResult,
+  },
+  'models:generate': {
+    input: z
+      .object({
+        model: z.string().min(1),
+        prompt: z.string(),
+        maxNewTokens: z.number().int().positive().max(512).optional(),
+        temperature: z.number().nonnegative().optional(),
+        seed: z.number().int().optional(),
+      })
+      .strict(),
+    output: undefined as unknown as GenerateResult,
+  },
+  'data:inspect': {
+    input: z
+      .object({
+        path: z.string().min(1),
+        model: z.string().min(1).optional(),
+        rows: z.number().int().nonnegative().max(50).optional(),
+        seq: z.number().int().positive().optional(),
+        ...dataFields,
+      })
+      .strict(),
+    output: undefined as unknown as InspectReport,
+  },
+  'runs:export': {
+    // Merged weights of the run's newest checkpoint; `out` defaults to the run's exports/ folder.
+    input: z.object({ runId, out: z.string().min(1).optional() }).strict(),
+    output: undefined as unknown as ExportResult,
   },
 } as const;
 

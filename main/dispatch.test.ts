@@ -18,6 +18,10 @@ function handlers(): Handlers {
     'models:recent': fail,
     'models:hf-cache': fail,
     'models:info': fail,
+    'models:estimate': fail,
+    'models:generate': fail,
+    'data:inspect': fail,
+    'runs:export': fail,
   };
 }
 

@@ -2,14 +2,21 @@
 // run stream. Electron's IPC and web mode's WebSocket bridge both serve exactly this object.
 import { join } from 'node:path';
 import { WhetstoneError } from '../engine/errors.js';
-import type { Handlers, Services } from './contract.js';
+import type {
+  EstimateResult,
+  ExportResult,
+  GenerateResult,
+  Handlers,
+  Services,
+} from './contract.js';
+import type { InspectReport } from '../engine/data/inspect.js';
 import { runEngineJob } from './hosting/engine-job.js';
 import type { EngineLauncher } from './hosting/engine-process.js';
 import { scanHfCache } from './paths/hf-cache.js';
 import { describePath, PathGuard } from './paths/path-guard.js';
 import { RecentModels } from './paths/recent-models.js';
 import { RunManager } from './training/run-manager.js';
-import { RunStore } from './training/run-store.js';
+import { EXPORTS_DIR, RunStore } from './training/run-store.js';
 import { SystemInfoSource } from './system-info.js';
 
 /** Native file dialogs where there are any (Electron); web mode has none. */
@@ -50,6 +57,13 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
     return { kind, path: real };
   };
 
+  /** Run one engine job to its end: its `done` event (the job's fields), or its error thrown. */
+  const job = async (spec: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    const final = await runEngineJob(options.launch, spec);
+    if (final.type === 'error') throw new WhetstoneError(final.code, final.message, final.hint);
+    return final;
+  };
+
   const handlers: Handlers = {
     'system:info': (input) => system.get(input.refresh === true),
     'runs:list': () => runs.list(),
@@ -86,6 +100,34 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
       const final = await runEngineJob(options.launch, { kind: 'info', model });
       if (final.type === 'error') throw new WhetstoneError(final.code, final.message, final.hint);
       return final;
+    },
+    'models:estimate': async (input) => {
+      const model = await guard.check('model', input.model);
+      return (await job({ kind: 'estimate', ...input, model })) as unknown as EstimateResult;
+    },
+    'models:generate': async (input) => {
+      const model = await guard.check('model', input.model);
+      return (await job({ kind: 'generate', ...input, model })) as unknown as GenerateResult;
+    },
+    'data:inspect': async ({ path, ...rest }) => {
+      const data = await guard.check('dataset', path);
+      const model = rest.model === undefined ? undefined : await guard.check('model', rest.model);
+      const report = await job({ kind: 'inspect', ...rest, data, ...(model && { model }) });
+      return report as unknown as InspectReport;
+    },
+    'runs:export': async (input) => {
+      const run = await runs.summary(input.runId);
+      // The default folder names the checkpoint it holds, so exporting it again replaces it.
+      const out = input.out ?? join(run.dir, EXPORTS_DIR, `merged-step-${run.checkpointStep ?? 0}`);
+      const fields = await job({
+        kind: 'export',
+        run: run.dir,
+        out,
+        force: input.out === undefined,
+      });
+      // A tuned model the user made: the playground may load it.
+      await guard.allow('model', out);
+      return fields as unknown as ExportResult;
     },
   };
 
