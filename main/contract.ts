@@ -7,6 +7,7 @@ import { dataFields } from '../engine/data/options.js';
 import type { ErrorInfo } from '../engine/errors.js';
 import { backendNames, methodNames, trainFields } from '../engine/protocol.js';
 import type { MemoryEstimate } from '../engine/train/estimate.js';
+import type { Examples } from './examples.js';
 
 export interface SystemInfo {
   appVersion: string;
@@ -91,6 +92,9 @@ export interface ExportResult {
   files: string[];
 }
 
+/** The bridge takes 1 MiB a message: files up to ~700 KB travel as base64. */
+export const MAX_UPLOAD_BASE64 = 1000 * 1000;
+
 const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a run id (letters, digits, ._-)');
 
 export const contract = {
@@ -170,6 +174,17 @@ export const contract = {
       })
       .strict(),
     output: undefined as unknown as InspectReport,
+  },
+  'app:examples': { input: z.object({}).strict(), output: undefined as unknown as Examples },
+  'datasets:upload': {
+    // Web mode: a dropped file's bytes (a page sees no paths), kept in the data folder's uploads/.
+    input: z
+      .object({
+        name: z.string().regex(/^[^/\\]{1,200}$/, 'a file name without folders'),
+        base64: z.string().max(MAX_UPLOAD_BASE64),
+      })
+      .strict(),
+    output: undefined as unknown as PickedPath,
   },
   'runs:export': {
     // Merged weights of the run's newest checkpoint; `out` defaults to the run's exports/ folder.

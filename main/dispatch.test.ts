@@ -22,6 +22,8 @@ function handlers(): Handlers {
     'models:generate': fail,
     'data:inspect': fail,
     'runs:export': fail,
+    'app:examples': fail,
+    'datasets:upload': fail,
   };
 }
 

@@ -1,6 +1,7 @@
 // Electron main process: one window with secure defaults, IPC from the contract, each engine job
 // in its own utility process, runs kept under the user's data directory. Run with `npm start`.
 import { app, BrowserWindow, dialog, session } from 'electron';
+import { fileURLToPath } from 'node:url';
 import { createLogger } from '../engine/log.js';
 import { wantsWebGpu, type EngineLauncher } from './hosting/engine-process.js';
 import { windowEngine } from './hosting/engine-window.js';
@@ -56,6 +57,7 @@ async function start(): Promise<void> {
     launch,
     appVersion: app.getVersion(),
     picker,
+    assetsDir: fileURLToPath(new URL('../../assets', import.meta.url)),
   });
   registerIpc(services, () => BrowserWindow.getAllWindows().map((w) => w.webContents));
   createMainWindow();

@@ -21,6 +21,8 @@ const channels = {
   'models:generate': true,
   'data:inspect': true,
   'runs:export': true,
+  'app:examples': true,
+  'datasets:upload': true,
 } satisfies Record<Channel, true>;
 
 type InvokeApi = Omit<WhetstoneApi, 'watchRun'>;

@@ -1,5 +1,6 @@
 // Main's services, independent of any transport: the handler for every contract channel and the
 // run stream. Electron's IPC and web mode's WebSocket bridge both serve exactly this object.
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WhetstoneError } from '../engine/errors.js';
 import type {
@@ -10,6 +11,7 @@ import type {
   Services,
 } from './contract.js';
 import type { InspectReport } from '../engine/data/inspect.js';
+import { listExamples } from './examples.js';
 import { runEngineJob } from './hosting/engine-job.js';
 import type { EngineLauncher } from './hosting/engine-process.js';
 import { scanHfCache } from './paths/hf-cache.js';
@@ -31,6 +33,8 @@ export interface ServiceOptions {
   /** Hugging Face hub cache folder (default: HF_HUB_CACHE / HF_HOME / ~/.cache). */
   hfHubDir?: string;
   followIntervalMs?: number;
+  /** The app's assets folder: example models and sample datasets. */
+  assetsDir?: string;
 }
 
 export interface MainServices extends Services {
@@ -114,6 +118,20 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
       const model = rest.model === undefined ? undefined : await guard.check('model', rest.model);
       const report = await job({ kind: 'inspect', ...rest, data, ...(model && { model }) });
       return report as unknown as InspectReport;
+    },
+    'app:examples': async () => {
+      if (options.assetsDir === undefined) return { models: [], datasets: [] };
+      const found = await listExamples(options.assetsDir);
+      for (const m of found.models) await guard.allow('model', m.path).catch(() => {});
+      for (const d of found.datasets) await guard.allow('dataset', d.path).catch(() => {});
+      return found;
+    },
+    'datasets:upload': async (input) => {
+      const dir = join(options.userDataDir, 'uploads', new Date().toISOString().replace(/:/g, '-'));
+      await mkdir(dir, { recursive: true });
+      const path = join(dir, input.name);
+      await writeFile(path, Buffer.from(input.base64, 'base64'));
+      return add('dataset', path);
     },
     'runs:export': async (input) => {
       const run = await runs.summary(input.runId);
