@@ -39,6 +39,8 @@ export interface RunSummary {
   step: number;
   maxSteps?: number;
   lastLoss?: number;
+  /** Highest tensor bytes any step of the run reported. */
+  peakBytes?: number;
   /** Step of the newest checkpoint on disk: where `runs:resume` continues from. */
   checkpointStep?: number;
   /** Why a failed run failed. */
