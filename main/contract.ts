@@ -158,6 +158,8 @@ export const contract = {
       .object({
         model: z.string().min(1),
         prompt: z.string(),
+        /** Wrap the prompt as a user turn with the model's chat template. */
+        chat: z.boolean().optional(),
         maxNewTokens: z.number().int().positive().max(512).optional(),
         temperature: z.number().nonnegative().optional(),
         seed: z.number().int().optional(),

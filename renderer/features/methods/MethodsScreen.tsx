@@ -7,7 +7,7 @@ import { useNav } from '../../lib/nav-store.js';
 import { useDatasets } from '../datasets/datasets-store.js';
 import { useModels } from '../models/models-store.js';
 import { useRuns } from '../runs/runs-store.js';
-import { comingCards, methodCards } from './catalog.js';
+import { comingCards, formatLr, methodCards } from './catalog.js';
 import { MemoryFit } from './MemoryFit.js';
 import { useMethods } from './methods-store.js';
 import { SettingsForm } from './SettingsForm.js';
@@ -61,18 +61,14 @@ export function MethodsScreen() {
             <span className="card-title">{c.title}</span>
             <span className="card-text">{c.tradeoff}</span>
             <span className="card-defaults">
-              lr {c.lr} · {c.paper}
+              lr {formatLr(c.lr)} · {c.paper}
             </span>
           </button>
         ))}
-        {comingCards.map((name) => (
-          <div key={name} className="method-card coming" aria-disabled="true">
-            <span className="card-family">PEFT</span>
-            <span className="card-title">{name}</span>
-            <span className="card-text">Coming: the engine does not train adapters yet.</span>
-          </div>
-        ))}
       </div>
+      <p className="hint coming">
+        Coming with PEFT: {comingCards.join(', ')} — the engine does not train adapters yet.
+      </p>
       <SettingsForm method={method} settings={settings} set={m.set} />
       {m.error && <ErrorNote error={m.error} />}
       {!model && (

@@ -108,3 +108,8 @@ export const methodCards: MethodCard[] = [
 export const comingCards = ['LoRA', 'QLoRA', 'AdaLoRA', 'Prefix tuning', 'Prompt tuning'];
 
 export const isZeroOrder = (m: MethodName) => m.startsWith('zo-') || m === 'forward-grad';
+
+/** A learning rate as people write it: 1e-6, 3e-3, 0.01. */
+export function formatLr(lr: number): string {
+  return lr >= 0.01 ? String(lr) : lr.toExponential();
+}

@@ -6,6 +6,7 @@ import { ErrorNote } from '../../components/ErrorNote.js';
 import { PathField } from '../../components/PathField.js';
 import { formatBytes, formatCount } from '../../lib/format.js';
 import { useNav } from '../../lib/nav-store.js';
+import { FirstStart } from './FirstStart.js';
 import { useModels } from './models-store.js';
 import type { ModelEntry } from '../../../main/contract.js';
 
@@ -53,6 +54,7 @@ export function ModelsScreen() {
         <p className="lead">
           A Hugging Face folder: config.json, safetensors weights, tokenizer.json.
         </p>
+        {m.examples[0] && !m.path && <FirstStart model={m.examples[0]} />}
         <PathField
           label="Model folder"
           placeholder="/path/to/model (holds config.json)"

@@ -91,6 +91,10 @@ export function PlaygroundScreen() {
             }
           />
         </label>
+        <label className="check">
+          <input type="checkbox" checked={p.chat} onChange={(e) => p.setChat(e.target.checked)} />
+          As a chat turn
+        </label>
         <button type="submit" className="primary" disabled={!p.base.model && !p.tuned.model}>
           Generate both
         </button>

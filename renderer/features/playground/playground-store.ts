@@ -15,6 +15,8 @@ export interface Side {
 interface PlaygroundState {
   prompt: string;
   maxNewTokens: number;
+  /** Send the prompt as a user turn through the model's chat template. */
+  chat: boolean;
   base: Side;
   tuned: Side;
   /** The run the tuned side comes from, while its checkpoint is being exported. */
@@ -22,6 +24,7 @@ interface PlaygroundState {
   prepareError?: ErrorInfo;
   setPrompt: (prompt: string) => void;
   setMaxNewTokens: (n: number) => void;
+  setChat: (chat: boolean) => void;
   setModel: (side: 'base' | 'tuned', model: string | undefined) => void;
   /** Export a run's newest checkpoint and use it as the tuned side (and its base as base). */
   useRun: (runId: string, baseModel: string | undefined) => Promise<void>;
@@ -31,10 +34,12 @@ interface PlaygroundState {
 export const usePlayground = create<PlaygroundState>((set, get) => ({
   prompt: '',
   maxNewTokens: 40,
+  chat: true,
   base: { busy: false },
   tuned: { busy: false },
   setPrompt: (prompt) => set({ prompt }),
   setMaxNewTokens: (maxNewTokens) => set({ maxNewTokens }),
+  setChat: (chat) => set({ chat }),
   setModel: (side, model) => set({ [side]: { busy: false, ...(model && { model }) } }),
   useRun: async (runId, baseModel) => {
     set({ preparing: runId, prepareError: undefined });
@@ -50,13 +55,13 @@ export const usePlayground = create<PlaygroundState>((set, get) => ({
     }
   },
   generate: async () => {
-    const { prompt, maxNewTokens } = get();
+    const { prompt, maxNewTokens, chat } = get();
     const one = async (side: 'base' | 'tuned') => {
       const model = get()[side].model;
       if (!model) return;
       set({ [side]: { model, busy: true } });
       try {
-        const result = await call('models:generate', { model, prompt, maxNewTokens });
+        const result = await call('models:generate', { model, prompt, maxNewTokens, chat });
         set({ [side]: { model, busy: false, result } });
       } catch (err) {
         set({ [side]: { model, busy: false, error: errorInfo(err) } });
