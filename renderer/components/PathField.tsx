@@ -6,6 +6,8 @@ export function PathField(props: {
   placeholder: string;
   onOpen: (path: string) => void;
   busy?: boolean;
+  /** The button's word (default Open). */
+  action?: string;
 }) {
   const [value, setValue] = useState('');
   const submit = (e: FormEvent) => {
@@ -25,7 +27,7 @@ export function PathField(props: {
         />
       </label>
       <button type="submit" disabled={props.busy === true || value.trim() === ''}>
-        Open
+        {props.action ?? 'Open'}
       </button>
     </form>
   );

@@ -37,6 +37,14 @@ describe('studio (web mode, Chromium)', () => {
     const { page } = studio;
     const model = fixturePath('llama');
 
+    // A folder that is not a model: refused with the reason and what to do.
+    await page.getByLabel('Model folder').fill(studio.work);
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    const refusal = page.getByRole('alert');
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toMatch(/not a model folder.*Pick the folder that holds/);
+    await studio.shot('0-refused');
+
     // Model: a typed folder path (web mode has no dialog).
     await page.getByLabel('Model folder').fill(model);
     await page.getByRole('button', { name: 'Open', exact: true }).click();
@@ -145,6 +153,14 @@ describe('studio (web mode, Chromium)', () => {
     await page.getByTestId('output-base').locator('.generation').waitFor();
     await page.getByTestId('output-tuned').locator('.generation').waitFor();
     await studio.shot('9-playground');
+
+    // The OS's dark theme is followed.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.getByRole('button', { name: /^Run(?!s)/ }).click();
+    await page.getByTestId('chart-loss').waitFor();
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(background).toBe('rgb(20, 23, 29)');
+    await studio.shot('10-dark');
   }, 300_000);
 });
 

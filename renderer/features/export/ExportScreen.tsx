@@ -56,6 +56,7 @@ export function ExportScreen() {
           <PathField
             label="Destination (empty: the run’s exports/ folder)"
             placeholder={chosen ? `${chosen.dir}/exports/merged-step-${chosen.checkpointStep}` : ''}
+            action="Set"
             onOpen={(p) => x.setDestination(p)}
           />
           {x.destination !== '' && (
