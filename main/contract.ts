@@ -190,6 +190,11 @@ export const contract = {
       .strict(),
     output: undefined as unknown as PickedPath,
   },
+  'runs:open-folder': {
+    // The desktop's file manager; web mode has none to open.
+    input: z.object({ runId }).strict(),
+    output: undefined as unknown as { dir: string },
+  },
   'runs:export': {
     // Merged weights of the run's newest checkpoint; `out` defaults to the run's exports/ folder.
     input: z.object({ runId, out: z.string().min(1).optional() }).strict(),

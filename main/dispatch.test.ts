@@ -22,6 +22,7 @@ function handlers(): Handlers {
     'models:generate': fail,
     'data:inspect': fail,
     'runs:export': fail,
+    'runs:open-folder': fail,
     'app:examples': fail,
     'datasets:upload': fail,
   };

@@ -21,6 +21,7 @@ const channels = {
   'models:generate': true,
   'data:inspect': true,
   'runs:export': true,
+  'runs:open-folder': true,
   'app:examples': true,
   'datasets:upload': true,
 } satisfies Record<Channel, true>;

@@ -33,6 +33,8 @@ export interface ServiceOptions {
   /** Hugging Face hub cache folder (default: HF_HUB_CACHE / HF_HOME / ~/.cache). */
   hfHubDir?: string;
   followIntervalMs?: number;
+  /** Show a folder in the desktop's file manager (Electron's shell.openPath); web mode has none. */
+  openFolder?: (dir: string) => Promise<void>;
   /** The app's assets folder: example models and sample datasets. */
   assetsDir?: string;
 }
@@ -132,6 +134,18 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
       const path = join(dir, input.name);
       await writeFile(path, Buffer.from(input.base64, 'base64'));
       return add('dataset', path);
+    },
+    'runs:open-folder': async (input) => {
+      const run = await runs.summary(input.runId);
+      if (!options.openFolder) {
+        throw new WhetstoneError(
+          'BAD_ARGUMENT',
+          'Web mode cannot open a folder on the desktop of the machine that trains.',
+          `Its path: ${run.dir}`,
+        );
+      }
+      await options.openFolder(run.dir);
+      return { dir: run.dir };
     },
     'runs:export': async (input) => {
       const run = await runs.summary(input.runId);

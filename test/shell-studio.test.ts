@@ -67,6 +67,13 @@ describe('studio channels', () => {
     expect(generate).toMatchObject({ ok: false, error: { code: 'PATH_NOT_ALLOWED' } });
   });
 
+  it('says web mode cannot open a run folder, and gives its path', async () => {
+    const run = await services.runs.store.create('lomo');
+    const opened = await call('runs:open-folder', { runId: run.id });
+    expect(opened).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT' } });
+    expect((opened as { error: { hint: string } }).error.hint).toContain(run.dir);
+  });
+
   it('estimates memory and generates from a named model', async () => {
     await call('paths:add', { kind: 'model', path: fixturePath('llama') });
     const lomo = await call('models:estimate', { model: fixturePath('llama'), method: 'lomo' });

@@ -8,6 +8,8 @@ import { useNav } from '../../lib/nav-store.js';
 import { CompareChart } from './CompareChart.js';
 import { useRuns } from './runs-store.js';
 
+/** Only the desktop app has a file manager to open folders in. */
+const desktop = window.whetstone !== undefined;
 const base = (p?: string) => p?.split(/[\\/]/).pop() ?? '—';
 
 export function RunsScreen() {
@@ -96,6 +98,11 @@ export function RunsScreen() {
                         Resume
                       </button>
                     )}
+                  {desktop && (
+                    <button type="button" onClick={() => void r.openFolder(run.id)}>
+                      Open folder
+                    </button>
+                  )}
                   <button type="button" title={run.dir} onClick={() => copy(run.dir)}>
                     {copied === run.dir ? 'Path copied' : 'Copy folder path'}
                   </button>

@@ -78,6 +78,8 @@ interface RunsState {
   watch: (runId: string) => void;
   show: (runId: string) => void;
   toggleCompare: (runId: string) => void;
+  /** Desktop: show the run's folder in the file manager. */
+  openFolder: (runId: string) => Promise<void>;
   setSmoothing: (v: number) => void;
   setLogScale: (v: boolean) => void;
 }
@@ -164,6 +166,13 @@ export const useRuns = create<RunsState>((set, get) => ({
       compare: compare.includes(runId) ? compare.filter((id) => id !== runId) : [...compare, runId],
     });
     get().watch(runId);
+  },
+  openFolder: async (runId) => {
+    try {
+      await call('runs:open-folder', { runId });
+    } catch (err) {
+      set({ error: errorInfo(err) });
+    }
   },
   setSmoothing: (smoothing) => set({ smoothing }),
   setLogScale: (logScale) => set({ logScale }),
