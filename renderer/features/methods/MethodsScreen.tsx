@@ -74,23 +74,26 @@ export function MethodsScreen() {
       {!model && (
         <EmptyState title="Choose a model first.">The estimate needs its shapes.</EmptyState>
       )}
-      {m.estimating && <p aria-live="polite">Estimating memory…</p>}
-      {m.estimate && m.system && (
-        <MemoryFit estimate={m.estimate} system={m.system} settings={{ method, ...settings }} />
-      )}
-      {runs.error && <ErrorNote error={runs.error} />}
-      <div className="actions">
-        <button
-          type="button"
-          className="primary"
-          disabled={!model || !data}
-          onClick={() => void start()}
-        >
-          Start training
-        </button>
-        {(!model || !data) && (
-          <span className="hint">{!model ? 'Choose a model' : 'Choose a dataset'} to start.</span>
+      {/* The verdict and Start stay in view below the cards at 1280×800. */}
+      <div className="start-bar">
+        {m.estimating && <p aria-live="polite">Estimating memory…</p>}
+        {m.estimate && m.system && (
+          <MemoryFit estimate={m.estimate} system={m.system} settings={{ method, ...settings }} />
         )}
+        {runs.error && <ErrorNote error={runs.error} />}
+        <div className="actions">
+          <button
+            type="button"
+            className="primary"
+            disabled={!model || !data}
+            onClick={() => void start()}
+          >
+            Start training
+          </button>
+          {(!model || !data) && (
+            <span className="hint">{!model ? 'Choose a model' : 'Choose a dataset'} to start.</span>
+          )}
+        </div>
       </div>
     </div>
   );

@@ -118,7 +118,12 @@ export function RunCharts(props: { series: RunSeries; smoothing: number; logScal
           <Line dataKey="peak" stroke="var(--warn)" dot={false} isAnimationActive={false} />
         </LineChart>
       </Chart>
-      <Chart id="lr" title="Learning rate" points={steps.length} last={last?.lr.toExponential(2)}>
+      <Chart
+        id="lr"
+        title="Learning rate"
+        points={steps.length}
+        last={last && (last.lr === 0 ? '0' : last.lr.toExponential(2))}
+      >
         <LineChart data={steps}>
           <CartesianGrid stroke="var(--line)" strokeDasharray="3 3" />
           <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} {...axis} />
