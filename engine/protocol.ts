@@ -132,6 +132,16 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
     ...common,
   }),
   z.object({
+    kind: z.literal('export'),
+    run: z.string().min(1),
+    /** Destination folder (a Hugging Face model folder is written there). */
+    out: z.string().min(1),
+    /** The base model, if it moved since the run (default: the run's own). */
+    model: modelDir.optional(),
+    force: z.boolean().default(false),
+    ...common,
+  }),
+  z.object({
     kind: z.literal('estimate'),
     model: modelDir,
     method: z.enum(methodNames),

@@ -2,8 +2,12 @@
 // plus the run event stream. The preload API, main's handlers and the WebSocket bridge are all
 // derived from this file, so a channel without a handler or a preload entry fails to compile.
 import { z } from 'zod';
+import type { InspectReport } from '../engine/data/inspect.js';
+import { dataFields } from '../engine/data/options.js';
 import type { ErrorInfo } from '../engine/errors.js';
-import { backendNames, trainFields } from '../engine/protocol.js';
+import { backendNames, methodNames, trainFields } from '../engine/protocol.js';
+import type { MemoryEstimate } from '../engine/train/estimate.js';
+import type { Examples } from './examples.js';
 
 export interface SystemInfo {
   appVersion: string;
@@ -35,6 +39,8 @@ export interface RunSummary {
   step: number;
   maxSteps?: number;
   lastLoss?: number;
+  /** Highest tensor bytes any step of the run reported. */
+  peakBytes?: number;
   /** Step of the newest checkpoint on disk: where `runs:resume` continues from. */
   checkpointStep?: number;
   /** Why a failed run failed. */
@@ -64,6 +70,32 @@ export interface ModelEntry {
   /** Hugging Face cache: the snapshot's revision. */
   revision?: string;
 }
+
+/** What `models:estimate` returns: the engine's prediction for one method and step shape. */
+export interface EstimateResult {
+  method: string;
+  batch: number;
+  seq: number;
+  estimate: MemoryEstimate;
+}
+
+export interface GenerateResult {
+  text: string;
+  promptTokens: number;
+  newTokens: number;
+  tokensPerSecond: number;
+}
+
+export interface ExportResult {
+  /** The Hugging Face folder written. */
+  out: string;
+  /** The checkpoint step it holds. */
+  step: number;
+  files: string[];
+}
+
+/** The bridge takes 1 MiB a message: files up to ~700 KB travel as base64. */
+export const MAX_UPLOAD_BASE64 = 1000 * 1000;
 
 const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a run id (letters, digits, ._-)');
 
@@ -108,6 +140,65 @@ export const contract = {
   'models:info': {
     input: z.object({ path: z.string().min(1) }).strict(),
     output: undefined as unknown as Record<string, unknown>,
+  },
+  'models:estimate': {
+    input: z
+      .object({
+        model: z.string().min(1),
+        method: z.enum(methodNames),
+        batch: z.number().int().positive().optional(),
+        seq: z.number().int().positive().optional(),
+        checkpointing: z.boolean().optional(),
+      })
+      .strict(),
+    output: undefined as unknown as EstimateResult,
+  },
+  'models:generate': {
+    input: z
+      .object({
+        model: z.string().min(1),
+        prompt: z.string(),
+        /** Wrap the prompt as a user turn with the model's chat template. */
+        chat: z.boolean().optional(),
+        maxNewTokens: z.number().int().positive().max(512).optional(),
+        temperature: z.number().nonnegative().optional(),
+        seed: z.number().int().optional(),
+      })
+      .strict(),
+    output: undefined as unknown as GenerateResult,
+  },
+  'data:inspect': {
+    input: z
+      .object({
+        path: z.string().min(1),
+        model: z.string().min(1).optional(),
+        rows: z.number().int().nonnegative().max(50).optional(),
+        seq: z.number().int().positive().optional(),
+        ...dataFields,
+      })
+      .strict(),
+    output: undefined as unknown as InspectReport,
+  },
+  'app:examples': { input: z.object({}).strict(), output: undefined as unknown as Examples },
+  'datasets:upload': {
+    // Web mode: a dropped file's bytes (a page sees no paths), kept in the data folder's uploads/.
+    input: z
+      .object({
+        name: z.string().regex(/^[^/\\]{1,200}$/, 'a file name without folders'),
+        base64: z.string().max(MAX_UPLOAD_BASE64),
+      })
+      .strict(),
+    output: undefined as unknown as PickedPath,
+  },
+  'runs:open-folder': {
+    // The desktop's file manager; web mode has none to open.
+    input: z.object({ runId }).strict(),
+    output: undefined as unknown as { dir: string },
+  },
+  'runs:export': {
+    // Merged weights of the run's newest checkpoint; `out` defaults to the run's exports/ folder.
+    input: z.object({ runId, out: z.string().min(1).optional() }).strict(),
+    output: undefined as unknown as ExportResult,
   },
 } as const;
 

@@ -18,6 +18,13 @@ function handlers(): Handlers {
     'models:recent': fail,
     'models:hf-cache': fail,
     'models:info': fail,
+    'models:estimate': fail,
+    'models:generate': fail,
+    'data:inspect': fail,
+    'runs:export': fail,
+    'runs:open-folder': fail,
+    'app:examples': fail,
+    'datasets:upload': fail,
   };
 }
 

@@ -1,6 +1,8 @@
 // Electron main process: one window with secure defaults, IPC from the contract, each engine job
 // in its own utility process, runs kept under the user's data directory. Run with `npm start`.
-import { app, BrowserWindow, dialog, session } from 'electron';
+import { app, BrowserWindow, dialog, session, shell } from 'electron';
+import { fileURLToPath } from 'node:url';
+import { WhetstoneError } from '../engine/errors.js';
 import { createLogger } from '../engine/log.js';
 import { wantsWebGpu, type EngineLauncher } from './hosting/engine-process.js';
 import { windowEngine } from './hosting/engine-window.js';
@@ -56,6 +58,11 @@ async function start(): Promise<void> {
     launch,
     appVersion: app.getVersion(),
     picker,
+    assetsDir: fileURLToPath(new URL('../../assets', import.meta.url)),
+    openFolder: async (dir) => {
+      const failure = await shell.openPath(dir);
+      if (failure !== '') throw new WhetstoneError('INTERNAL', failure, `Open ${dir} by hand.`);
+    },
   });
   registerIpc(services, () => BrowserWindow.getAllWindows().map((w) => w.webContents));
   createMainWindow();

@@ -17,6 +17,13 @@ const channels = {
   'models:recent': true,
   'models:hf-cache': true,
   'models:info': true,
+  'models:estimate': true,
+  'models:generate': true,
+  'data:inspect': true,
+  'runs:export': true,
+  'runs:open-folder': true,
+  'app:examples': true,
+  'datasets:upload': true,
 } satisfies Record<Channel, true>;
 
 type InvokeApi = Omit<WhetstoneApi, 'watchRun'>;

@@ -1,15 +1,24 @@
 // Main's services, independent of any transport: the handler for every contract channel and the
 // run stream. Electron's IPC and web mode's WebSocket bridge both serve exactly this object.
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WhetstoneError } from '../engine/errors.js';
-import type { Handlers, Services } from './contract.js';
+import type {
+  EstimateResult,
+  ExportResult,
+  GenerateResult,
+  Handlers,
+  Services,
+} from './contract.js';
+import type { InspectReport } from '../engine/data/inspect.js';
+import { listExamples } from './examples.js';
 import { runEngineJob } from './hosting/engine-job.js';
 import type { EngineLauncher } from './hosting/engine-process.js';
 import { scanHfCache } from './paths/hf-cache.js';
 import { describePath, PathGuard } from './paths/path-guard.js';
 import { RecentModels } from './paths/recent-models.js';
 import { RunManager } from './training/run-manager.js';
-import { RunStore } from './training/run-store.js';
+import { EXPORTS_DIR, RunStore } from './training/run-store.js';
 import { SystemInfoSource } from './system-info.js';
 
 /** Native file dialogs where there are any (Electron); web mode has none. */
@@ -24,6 +33,10 @@ export interface ServiceOptions {
   /** Hugging Face hub cache folder (default: HF_HUB_CACHE / HF_HOME / ~/.cache). */
   hfHubDir?: string;
   followIntervalMs?: number;
+  /** Show a folder in the desktop's file manager (Electron's shell.openPath); web mode has none. */
+  openFolder?: (dir: string) => Promise<void>;
+  /** The app's assets folder: example models and sample datasets. */
+  assetsDir?: string;
 }
 
 export interface MainServices extends Services {
@@ -48,6 +61,13 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
     const real = await guard.allow(kind, path);
     if (kind === 'model') await recent.add(real);
     return { kind, path: real };
+  };
+
+  /** Run one engine job to its end: its `done` event (the job's fields), or its error thrown. */
+  const job = async (spec: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    const final = await runEngineJob(options.launch, spec);
+    if (final.type === 'error') throw new WhetstoneError(final.code, final.message, final.hint);
+    return final;
   };
 
   const handlers: Handlers = {
@@ -86,6 +106,60 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
       const final = await runEngineJob(options.launch, { kind: 'info', model });
       if (final.type === 'error') throw new WhetstoneError(final.code, final.message, final.hint);
       return final;
+    },
+    'models:estimate': async (input) => {
+      const model = await guard.check('model', input.model);
+      return (await job({ kind: 'estimate', ...input, model })) as unknown as EstimateResult;
+    },
+    'models:generate': async (input) => {
+      const model = await guard.check('model', input.model);
+      return (await job({ kind: 'generate', ...input, model })) as unknown as GenerateResult;
+    },
+    'data:inspect': async ({ path, ...rest }) => {
+      const data = await guard.check('dataset', path);
+      const model = rest.model === undefined ? undefined : await guard.check('model', rest.model);
+      const report = await job({ kind: 'inspect', ...rest, data, ...(model && { model }) });
+      return report as unknown as InspectReport;
+    },
+    'app:examples': async () => {
+      if (options.assetsDir === undefined) return { models: [], datasets: [] };
+      const found = await listExamples(options.assetsDir);
+      for (const m of found.models) await guard.allow('model', m.path).catch(() => {});
+      for (const d of found.datasets) await guard.allow('dataset', d.path).catch(() => {});
+      return found;
+    },
+    'datasets:upload': async (input) => {
+      const dir = join(options.userDataDir, 'uploads', new Date().toISOString().replace(/:/g, '-'));
+      await mkdir(dir, { recursive: true });
+      const path = join(dir, input.name);
+      await writeFile(path, Buffer.from(input.base64, 'base64'));
+      return add('dataset', path);
+    },
+    'runs:open-folder': async (input) => {
+      const run = await runs.summary(input.runId);
+      if (!options.openFolder) {
+        throw new WhetstoneError(
+          'BAD_ARGUMENT',
+          'Web mode cannot open a folder on the desktop of the machine that trains.',
+          `Its path: ${run.dir}`,
+        );
+      }
+      await options.openFolder(run.dir);
+      return { dir: run.dir };
+    },
+    'runs:export': async (input) => {
+      const run = await runs.summary(input.runId);
+      // The default folder names the checkpoint it holds, so exporting it again replaces it.
+      const out = input.out ?? join(run.dir, EXPORTS_DIR, `merged-step-${run.checkpointStep ?? 0}`);
+      const fields = await job({
+        kind: 'export',
+        run: run.dir,
+        out,
+        force: input.out === undefined,
+      });
+      // A tuned model the user made: the playground may load it.
+      await guard.allow('model', out);
+      return fields as unknown as ExportResult;
     },
   };
 

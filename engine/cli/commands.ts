@@ -177,6 +177,18 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     },
     required: ['run', 'out'],
   },
+  export: {
+    summary: 'Write a run’s newest checkpoint over its base model as a Hugging Face folder.',
+    usage: 'whetstone export --run DIR --out MODEL_DIR [--model BASE] [--force] [--json]',
+    options: {
+      run: ['run', 'string', 'run folder'],
+      out: ['out', 'string', 'Hugging Face folder to write'],
+      model: ['model', 'string', "base model folder (default: the run's own)"],
+      force: ['force', 'boolean', 'replace an existing --out folder'],
+      ...backend,
+    },
+    required: ['run', 'out'],
+  },
   estimate: {
     summary: 'Predict the peak memory of a training run before starting it.',
     usage:

@@ -60,6 +60,7 @@ export async function main(argv: string[]): Promise<number> {
       userDataDir,
       launch: forkEngine,
       appVersion: pkg.version,
+      assetsDir: fileURLToPath(new URL('../../../assets', import.meta.url)),
     });
     const server = await startServer({
       services,

@@ -4,7 +4,12 @@ import type { RunEvent } from '../contract.js';
 import { runStatus, summarize } from './run-summary.js';
 
 const start: RunEvent = { type: 'start', step: 0, maxSteps: 10 };
-const step = (n: number): RunEvent => ({ type: 'step', step: n, loss: 5 - n / 10 });
+const step = (n: number): RunEvent => ({
+  type: 'step',
+  step: n,
+  loss: 5 - n / 10,
+  memory: { liveBytes: 10, peakBytes: [0, 300, 200][n] ?? 0 },
+});
 
 describe('run summary', () => {
   it('reads status from the last start, done or error', () => {
@@ -26,7 +31,7 @@ describe('run summary', () => {
     );
   });
 
-  it('summarizes progress, the spec and why a run failed', () => {
+  it('summarizes progress, the peak, the spec and why a run failed', () => {
     const events: RunEvent[] = [
       start,
       step(1),
@@ -52,6 +57,7 @@ describe('run summary', () => {
       step: 2,
       maxSteps: 10,
       lastLoss: 4.8,
+      peakBytes: 300,
       checkpointStep: 2,
       createdAt: 't',
       error: { code: 'ENGINE_OOM', message: 'out of memory', hint: 'smaller batch' },

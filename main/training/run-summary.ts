@@ -54,10 +54,13 @@ export function summarize(input: SummaryInput): RunSummary {
   let maxSteps: number | undefined;
   let lastLoss: number | undefined;
   let lastError: RunEvent | undefined;
+  let peakBytes: number | undefined;
   for (const e of input.events) {
     if (e.type === 'step') {
       step = num(e.step) ?? step;
       lastLoss = num(e.loss) ?? lastLoss;
+      const peak = num((e.memory as { peakBytes?: unknown } | undefined)?.peakBytes);
+      if (peak !== undefined) peakBytes = Math.max(peakBytes ?? 0, peak);
     }
     if (e.type === 'start' || e.type === 'resume') {
       maxSteps = num(e.maxSteps) ?? maxSteps;
@@ -80,6 +83,7 @@ export function summarize(input: SummaryInput): RunSummary {
   if (data !== undefined) summary.data = data;
   if (maxSteps !== undefined) summary.maxSteps = maxSteps;
   if (lastLoss !== undefined) summary.lastLoss = lastLoss;
+  if (peakBytes !== undefined) summary.peakBytes = peakBytes;
   if (input.checkpointStep !== undefined) summary.checkpointStep = input.checkpointStep;
   if (status === 'failed') {
     summary.error = lastError

@@ -1,0 +1,98 @@
+// Export: a run's newest checkpoint merged into its base model, written as a Hugging Face folder
+// (the run's exports/ folder, or a destination the user names). Adapters arrive with PEFT.
+import { useEffect } from 'react';
+import { EmptyState } from '../../components/EmptyState.js';
+import { ErrorNote } from '../../components/ErrorNote.js';
+import { PathField } from '../../components/PathField.js';
+import { useRuns } from '../runs/runs-store.js';
+import { useExport } from './export-store.js';
+
+export function ExportScreen() {
+  const x = useExport();
+  const runs = useRuns();
+  useEffect(() => void useRuns.getState().refresh(), []);
+  const exportable = runs.list.filter(
+    (r) => r.checkpointStep !== undefined && r.status !== 'running' && r.status !== 'starting',
+  );
+  useEffect(() => {
+    const s = useExport.getState();
+    const current = useRuns.getState().current;
+    if (!s.runId && current) s.choose(current);
+  }, []);
+  const chosen = exportable.find((r) => r.id === x.runId);
+  return (
+    <div className="screen">
+      <h2>Export</h2>
+      {exportable.length === 0 ? (
+        <EmptyState title="Nothing to export yet.">
+          A run can be exported once it has a checkpoint and is not training (finish or cancel it).
+        </EmptyState>
+      ) : (
+        <>
+          <label className="block">
+            Run
+            <select value={x.runId ?? ''} onChange={(e) => x.choose(e.target.value)}>
+              <option value="" disabled>
+                Choose a run…
+              </option>
+              {exportable.map((r) => (
+                <option key={r.id} value={r.id}>
+                  {r.id} — {r.method}, step {r.checkpointStep}, {r.status}
+                </option>
+              ))}
+            </select>
+          </label>
+          <fieldset className="formats">
+            <legend>Format</legend>
+            <label className="check">
+              <input type="radio" name="format" defaultChecked />
+              Merged weights (Hugging Face folder: config, tokenizer, model.safetensors)
+            </label>
+            <label className="check disabled">
+              <input type="radio" name="format" disabled />
+              Adapter (PEFT) — arrives with LoRA and QLoRA
+            </label>
+          </fieldset>
+          <PathField
+            label="Destination (empty: the run’s exports/ folder)"
+            placeholder={chosen ? `${chosen.dir}/exports/merged-step-${chosen.checkpointStep}` : ''}
+            action="Set"
+            onOpen={(p) => x.setDestination(p)}
+          />
+          {x.destination !== '' && (
+            <p className="hint">
+              Writing to <span className="mono">{x.destination}</span>{' '}
+              <button type="button" onClick={() => x.setDestination('')}>
+                Use the run’s folder
+              </button>
+            </p>
+          )}
+          <div className="actions">
+            <button
+              type="button"
+              className="primary"
+              disabled={!chosen || x.busy}
+              onClick={() => void x.exportMerged()}
+            >
+              Export merged weights
+            </button>
+            {x.busy && (
+              <span className="progress" role="status">
+                <progress /> Loading the base model, merging step {chosen?.checkpointStep} and
+                writing…
+              </span>
+            )}
+          </div>
+          {x.error && <ErrorNote error={x.error} />}
+          {x.result && (
+            <section className="card ok" data-testid="export-result">
+              <h3>Exported step {x.result.step}</h3>
+              <p className="mono path">{x.result.out}</p>
+              <p className="hint">{x.result.files.join(' · ')}</p>
+            </section>
+          )}
+        </>
+      )}
+    </div>
+  );
+}

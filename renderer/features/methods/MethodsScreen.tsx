@@ -1,0 +1,100 @@
+// Method: a card per method the engine trains with, its settings, the memory estimate against
+// this machine, and Start.
+import { useEffect } from 'react';
+import { EmptyState } from '../../components/EmptyState.js';
+import { ErrorNote } from '../../components/ErrorNote.js';
+import { useNav } from '../../lib/nav-store.js';
+import { useDatasets } from '../datasets/datasets-store.js';
+import { useModels } from '../models/models-store.js';
+import { useRuns } from '../runs/runs-store.js';
+import { comingCards, formatLr, methodCards } from './catalog.js';
+import { MemoryFit } from './MemoryFit.js';
+import { useMethods } from './methods-store.js';
+import { SettingsForm } from './SettingsForm.js';
+
+export function MethodsScreen() {
+  const m = useMethods();
+  const model = useModels((s) => s.path);
+  const data = useDatasets((s) => s.path);
+  const choices = useDatasets((s) => s.choices);
+  const runs = useRuns();
+  const go = useNav((s) => s.go);
+  useEffect(() => void useMethods.getState().loadSystem(), []);
+  const { method, settings } = m;
+  useEffect(() => {
+    if (model) void useMethods.getState().runEstimate(model);
+  }, [model, method, settings.batch, settings.seq, settings.checkpointing]);
+
+  const start = async () => {
+    if (!model || !data) return;
+    const id = await runs.start({
+      model,
+      data,
+      method,
+      ...settings,
+      zoOneSided: false,
+      zoSignForm: 'projected',
+      evalFraction: 0.1,
+      // Validation points often enough to draw a line, without slowing a long run.
+      evalEvery: Math.min(100, Math.max(5, Math.round(settings.steps / 10))),
+      ...(choices.format && { format: choices.format }),
+      ...(choices.columns && { columns: choices.columns }),
+      ...(choices.template && { template: choices.template }),
+    });
+    if (id) go('run');
+  };
+
+  return (
+    <div className="screen">
+      <h2>Method</h2>
+      <div className="cards" role="radiogroup" aria-label="Training method">
+        {methodCards.map((c) => (
+          <button
+            key={c.name}
+            type="button"
+            role="radio"
+            aria-checked={c.name === method}
+            className={`method-card${c.name === method ? ' selected' : ''}`}
+            onClick={() => m.choose(c.name)}
+          >
+            <span className="card-family">{c.family}</span>
+            <span className="card-title">{c.title}</span>
+            <span className="card-text">{c.tradeoff}</span>
+            <span className="card-defaults">
+              lr {formatLr(c.lr)} · {c.paper}
+            </span>
+          </button>
+        ))}
+      </div>
+      <p className="hint coming">
+        Coming with PEFT: {comingCards.join(', ')} — the engine does not train adapters yet.
+      </p>
+      <SettingsForm method={method} settings={settings} set={m.set} />
+      {m.error && <ErrorNote error={m.error} />}
+      {!model && (
+        <EmptyState title="Choose a model first.">The estimate needs its shapes.</EmptyState>
+      )}
+      {/* The verdict and Start stay in view below the cards at 1280×800. */}
+      <div className="start-bar">
+        {m.estimating && <p aria-live="polite">Estimating memory…</p>}
+        {m.estimate && m.system && (
+          <MemoryFit estimate={m.estimate} system={m.system} settings={{ method, ...settings }} />
+        )}
+        {runs.error && <ErrorNote error={runs.error} />}
+        <div className="actions">
+          <button
+            type="button"
+            className="primary"
+            disabled={!model || !data}
+            onClick={() => void start()}
+          >
+            Start training
+          </button>
+          {(!model || !data) && (
+            <span className="hint">{!model ? 'Choose a model' : 'Choose a dataset'} to start.</span>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}

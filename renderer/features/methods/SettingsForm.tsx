@@ -1,0 +1,86 @@
+// A method's settings: the common ones shown, the rest folded under "Advanced".
+import type { ReactNode } from 'react';
+import { isZeroOrder, type MethodName } from './catalog.js';
+import type { Settings } from './methods-store.js';
+
+function NumberField(props: {
+  label: string;
+  value: number;
+  step?: string;
+  onChange: (v: number) => void;
+}) {
+  return (
+    <label>
+      {props.label}
+      <input
+        type="number"
+        value={props.value}
+        step={props.step ?? 'any'}
+        onChange={(e) => {
+          const v = e.target.valueAsNumber;
+          if (Number.isFinite(v)) props.onChange(v);
+        }}
+      />
+    </label>
+  );
+}
+
+export function SettingsForm(props: {
+  method: MethodName;
+  settings: Settings;
+  set: <K extends keyof Settings>(key: K, value: Settings[K]) => void;
+}) {
+  const { settings: s, set } = props;
+  const zo = isZeroOrder(props.method);
+  const field = (label: string, key: keyof Settings, step?: string): ReactNode => (
+    <NumberField
+      label={label}
+      value={s[key] as number}
+      {...(step && { step })}
+      onChange={(v) => set(key, v as never)}
+    />
+  );
+  return (
+    <div className="settings">
+      <div className="grid">
+        {field('Steps', 'steps', '1')}
+        {field('Learning rate', 'lr')}
+        {field('Batch', 'batch', '1')}
+        {field('Sequence length', 'seq', '1')}
+      </div>
+      <details>
+        <summary>Advanced</summary>
+        <div className="grid">
+          {field('Gradient accumulation', 'gradAccum', '1')}
+          <label>
+            Schedule
+            <select
+              value={s.schedule}
+              onChange={(e) => set('schedule', e.target.value as Settings['schedule'])}
+            >
+              <option>linear</option>
+              <option>cosine</option>
+              <option>constant</option>
+            </select>
+          </label>
+          {field('Warm-up steps', 'warmup', '1')}
+          {field('Weight decay', 'weightDecay')}
+          {field('Checkpoint every', 'checkpointEvery', '1')}
+          {field('Seed', 'seed', '1')}
+          {zo && field('Perturbation μ', 'zoEps')}
+          {zo && field('Directions per step', 'zoQueries', '1')}
+          {props.method.startsWith('fo-') && (
+            <label className="check">
+              <input
+                type="checkbox"
+                checked={s.checkpointing}
+                onChange={(e) => set('checkpointing', e.target.checked)}
+              />
+              Activation checkpointing
+            </label>
+          )}
+        </div>
+      </details>
+    </div>
+  );
+}

@@ -1,0 +1,57 @@
+// Will a run fit? The engine's peak-memory estimate against the memory the chosen backend
+// draws from: the GPU's (when the driver tells) or the host's, and wasm's 4 GiB heap.
+import type { SystemInfo } from '../../../main/contract.js';
+import type { MemoryEstimate } from '../../../engine/train/estimate.js';
+
+export type Verdict = 'fits' | 'tight' | 'no-fit' | 'unknown';
+
+export interface Fit {
+  verdict: Verdict;
+  /** Bytes the run may use, and where that figure comes from. */
+  budgetBytes?: number;
+  budgetSource: string;
+  /** What to change when it is tight or will not fit. */
+  advice: string[];
+}
+
+const WASM_HEAP = 4 * 1024 ** 3;
+/** Below this share of the budget a run fits comfortably; up to TIGHT it is tight. */
+const COMFORT = 0.7;
+const TIGHT = 0.95;
+
+export function judgeFit(
+  estimate: MemoryEstimate,
+  system: SystemInfo,
+  settings: { method: string; batch: number; checkpointing: boolean },
+): Fit {
+  let budgetBytes: number | undefined;
+  let budgetSource: string;
+  if (system.gpu) {
+    budgetBytes = system.deviceMemory.freeBytes ?? system.deviceMemory.totalBytes;
+    budgetSource = `${system.device} (${system.deviceMemory.source})`;
+  } else {
+    budgetBytes = system.hostMemory.freeBytes;
+    budgetSource = 'free host memory';
+    if (system.backend === 'wasm' && budgetBytes > WASM_HEAP) {
+      budgetBytes = WASM_HEAP;
+      budgetSource = 'the wasm backend’s 4 GiB heap';
+    }
+  }
+  if (budgetBytes === undefined) return { verdict: 'unknown', budgetSource, advice: [] };
+  const share = estimate.peakBytes / budgetBytes;
+  const verdict: Verdict = share <= COMFORT ? 'fits' : share <= TIGHT ? 'tight' : 'no-fit';
+  const advice: string[] = [];
+  if (verdict !== 'fits') {
+    if (estimate.optimizerBytes > 0 || estimate.gradientBytes > estimate.weightBytes / 4) {
+      advice.push(
+        'Use LOMO or AdaLomo (one block’s gradients at a time) or a zeroth-order method (inference memory).',
+      );
+    }
+    if (settings.method.startsWith('fo-') && !settings.checkpointing) {
+      advice.push('Turn on activation checkpointing (advanced settings).');
+    }
+    if (settings.batch > 1) advice.push('Lower the batch size (and raise gradient accumulation).');
+    advice.push('Shorten the sequence length.');
+  }
+  return { verdict, budgetBytes, budgetSource, advice };
+}

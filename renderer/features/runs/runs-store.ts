@@ -1,0 +1,179 @@
+// Runs slice: the history (summaries), the live and past series of each watched run, the run
+// shown on the Run screen, the runs picked for comparison, and the chart preferences.
+import { create } from 'zustand';
+import type { ErrorInfo } from '../../../engine/errors.js';
+import type {
+  ChannelInput,
+  RunEvent,
+  RunStatus,
+  RunStreamMessage,
+  RunSummary,
+} from '../../../main/contract.js';
+import { call, errorInfo, watchRun } from '../../lib/api.js';
+import { applyEvents, emptySeries, type RunSeries } from './series.js';
+
+export interface RunView {
+  series: RunSeries;
+  status: RunStatus;
+  /** The run's error, from its events or from the stream. */
+  error?: ErrorInfo;
+}
+
+/** The status a batch of events implies after `status` (a final event ends the run). */
+export function statusAfter(status: RunStatus, events: RunEvent[]): RunStatus {
+  let s = status;
+  for (const e of events) {
+    if (e.type === 'start' || e.type === 'resume' || e.type === 'step') s = 'running';
+    else if (e.type === 'done') {
+      const summary = e.summary as { cancelled?: unknown } | undefined;
+      s = summary?.cancelled === true ? 'cancelled' : 'finished';
+    } else if (e.type === 'error') s = 'failed';
+  }
+  return s;
+}
+
+const finalError = (events: RunEvent[]): ErrorInfo | undefined => {
+  const e = [...events].reverse().find((x) => x.type === 'error');
+  if (!e) return undefined;
+  return {
+    code: (e.code as ErrorInfo['code'] | undefined) ?? 'INTERNAL',
+    message: typeof e.message === 'string' ? e.message : 'The run failed.',
+    ...(typeof e.hint === 'string' && { hint: e.hint }),
+  };
+};
+
+/** A stream message folded into a run's view (catch-up replaces, live batches append). */
+export function reduceMessage(view: RunView | undefined, message: RunStreamMessage): RunView {
+  if (message.kind === 'error') {
+    return { series: view?.series ?? emptySeries(), status: 'failed', error: message.error };
+  }
+  // History comes with main's verdict (an interrupted run is failed without an error event);
+  // live batches move the status on by their own events.
+  const status = message.catchUp
+    ? message.status
+    : statusAfter(view?.status ?? message.status, message.events);
+  const series = applyEvents(
+    message.catchUp || !view ? emptySeries() : view.series,
+    message.events,
+  );
+  const error = status === 'failed' ? (finalError(message.events) ?? view?.error) : undefined;
+  return { series, status, ...(error && { error }) };
+}
+
+export type StartSpec = ChannelInput<'runs:start'>;
+
+interface RunsState {
+  list: RunSummary[];
+  views: Record<string, RunView>;
+  current?: string;
+  compare: string[];
+  smoothing: number;
+  logScale: boolean;
+  error?: ErrorInfo;
+  refresh: () => Promise<void>;
+  start: (spec: StartSpec) => Promise<string | undefined>;
+  cancel: (runId: string) => Promise<void>;
+  resume: (runId: string) => Promise<void>;
+  /** Follow a run's events (history first); resubscribes after a resume. */
+  watch: (runId: string) => void;
+  show: (runId: string) => void;
+  toggleCompare: (runId: string) => void;
+  /** Desktop: show the run's folder in the file manager. */
+  openFolder: (runId: string) => Promise<void>;
+  setSmoothing: (v: number) => void;
+  setLogScale: (v: boolean) => void;
+}
+
+const stops = new Map<string, () => void>();
+const FLUSH_MS = 250;
+
+export const useRuns = create<RunsState>((set, get) => ({
+  list: [],
+  views: {},
+  compare: [],
+  smoothing: 0.6,
+  logScale: false,
+  refresh: async () => {
+    try {
+      set({ list: await call('runs:list', {}), error: undefined });
+    } catch (err) {
+      set({ error: errorInfo(err) });
+    }
+  },
+  start: async (spec) => {
+    set({ error: undefined });
+    try {
+      const run = await call('runs:start', spec);
+      set((s) => ({ current: run.id, list: [run, ...s.list.filter((r) => r.id !== run.id)] }));
+      get().watch(run.id);
+      return run.id;
+    } catch (err) {
+      set({ error: errorInfo(err) });
+      return undefined;
+    }
+  },
+  cancel: async (runId) => {
+    try {
+      await call('runs:cancel', { runId });
+    } catch (err) {
+      set({ error: errorInfo(err) });
+    }
+  },
+  resume: async (runId) => {
+    set({ error: undefined });
+    try {
+      await call('runs:resume', { runId });
+      stops.get(runId)?.();
+      stops.delete(runId);
+      get().watch(runId);
+      void get().refresh();
+    } catch (err) {
+      set({ error: errorInfo(err) });
+    }
+  },
+  watch: (runId) => {
+    if (stops.has(runId)) return;
+    // Live batches arrive ~20 times a second; charts redraw at most every FLUSH_MS.
+    let pending: RunStreamMessage[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const flush = () => {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      const before = get().views[runId];
+      const view = pending.reduce<RunView | undefined>(reduceMessage, before)!;
+      pending = [];
+      set((s) => ({ views: { ...s.views, [runId]: view } }));
+      if (view.status !== before?.status) void get().refresh();
+    };
+    const stop = watchRun(runId, (message) => {
+      pending.push(message);
+      // History draws at once; live batches wait for the next flush.
+      if (message.kind === 'events' && message.catchUp) flush();
+      else timer ??= setTimeout(flush, FLUSH_MS);
+    });
+    stops.set(runId, () => {
+      if (timer !== undefined) clearTimeout(timer);
+      stop();
+    });
+  },
+  show: (runId) => {
+    set({ current: runId });
+    get().watch(runId);
+  },
+  toggleCompare: (runId) => {
+    const compare = get().compare;
+    set({
+      compare: compare.includes(runId) ? compare.filter((id) => id !== runId) : [...compare, runId],
+    });
+    get().watch(runId);
+  },
+  openFolder: async (runId) => {
+    try {
+      await call('runs:open-folder', { runId });
+    } catch (err) {
+      set({ error: errorInfo(err) });
+    }
+  },
+  setSmoothing: (smoothing) => set({ smoothing }),
+  setLogScale: (logScale) => set({ logScale }),
+}));

@@ -1,0 +1,213 @@
+// The studio end to end in a real browser against web mode: open a model, drop a dataset on the
+// drop zone, pick a method, train for real with live charts, cancel and resume, export merged
+// weights (checked on disk), and generate from base and tuned side by side.
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixturePath } from '../fixtures.js';
+import { buildRenderer, dropFile, startStudio, type Studio } from './harness.js';
+
+const sample = join(import.meta.dirname, '..', '..', 'assets', 'datasets', 'instructions.jsonl');
+
+const attr = async (page: Page, testId: string, name: string) =>
+  (await page.getByTestId(testId).getAttribute(name)) ?? '';
+const points = async (page: Page, chart: string) =>
+  Number(await attr(page, `chart-${chart}`, 'data-points'));
+
+/** Wait until `check` holds (polled in Node, so it may use the page's locators). */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('studio (web mode, Chromium)', () => {
+  let studio: Studio;
+  beforeAll(async () => {
+    await buildRenderer();
+    studio = await startStudio();
+  }, 180_000);
+  afterAll(async () => studio?.stop());
+
+  it('trains a model on a dropped dataset, cancels, resumes and exports merged weights', async () => {
+    const { page } = studio;
+    const model = fixturePath('llama');
+
+    // A folder that is not a model: refused with the reason and what to do.
+    await page.getByLabel('Model folder').fill(studio.work);
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    const refusal = page.getByRole('alert');
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toMatch(/not a model folder.*Pick the folder that holds/);
+    await studio.shot('0-refused');
+
+    // Model: a typed folder path (web mode has no dialog).
+    await page.getByLabel('Model folder').fill(model);
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    const details = page.getByRole('region', { name: 'Model details' });
+    await details.waitFor();
+    expect(await page.getByTestId('model-parameters').textContent()).toMatch(/\d/);
+    expect(await details.textContent()).toContain('llama');
+    await studio.shot('1-model');
+
+    // Data: a real drag and drop of the sample file onto the drop zone.
+    await page.getByRole('button', { name: /^Data/ }).click();
+    await dropFile(page, '[data-testid="drop-zone"]', {
+      name: 'instructions.jsonl',
+      text: await readFile(sample, 'utf8'),
+      type: 'application/jsonl',
+    });
+    await page.getByTestId('detected-format').waitFor();
+    expect(await page.getByTestId('detected-format').textContent()).toMatch(/alpaca.*confidence/);
+    expect(await page.locator('[data-testid="preview-row"] mark.train').count()).toBeGreaterThan(0);
+    await page.getByTestId('token-stats').waitFor();
+    await studio.shot('2-dataset');
+
+    // Method: LOMO, a long target so the run is still going when it is cancelled.
+    await page.getByRole('button', { name: /^Method/ }).click();
+    await page.getByRole('radio', { name: /LOMO.*Full fine-tuning/ }).click();
+    await page.getByLabel('Steps', { exact: true }).fill('5000');
+    await page.getByLabel('Batch', { exact: true }).fill('2');
+    await page.getByLabel('Sequence length').fill('48');
+    await page.getByTestId('memory-fit').waitFor();
+    expect(await page.getByTestId('memory-fit').textContent()).toMatch(/Fits/);
+    await studio.shot('3-method');
+    await page.getByRole('button', { name: 'Start training' }).click();
+
+    // Run: the loss chart gains points and the memory chart moves while the engine trains.
+    await until('loss points', async () => (await points(page, 'loss')) >= 3);
+    const before = { loss: await points(page, 'loss'), memory: await points(page, 'memory') };
+    await until('more points', async () => (await points(page, 'loss')) >= before.loss + 5);
+    expect(await points(page, 'memory')).toBeGreaterThan(before.memory);
+    expect(await attr(page, 'chart-memory', 'data-last')).toMatch(/[1-9].* live .* peak/);
+    expect(
+      await page.locator('[data-testid="chart-loss"] path.recharts-curve').count(),
+    ).toBeGreaterThan(0);
+    await studio.shot('4-training');
+
+    await page.getByRole('button', { name: /^Cancel/ }).click();
+    await until(
+      'cancelled',
+      async () => (await page.getByTestId('run-status').textContent()) === 'cancelled',
+    );
+    const stoppedAt = Number((await page.getByTestId('run-step').textContent())?.split('/')[0]);
+    const resume = page.getByRole('button', { name: /^Resume from step/ });
+    await resume.waitFor();
+    await studio.shot('5-cancelled');
+    await resume.click();
+    await until('resumed steps', async () => {
+      const step = Number((await page.getByTestId('run-step').textContent())?.split('/')[0]);
+      return step >= stoppedAt + 3;
+    });
+    await page.getByRole('button', { name: /^Cancel/ }).click();
+    await until(
+      'cancelled again',
+      async () => (await page.getByTestId('run-status').textContent()) === 'cancelled',
+    );
+    await studio.shot('6-resumed');
+
+    // Runs: the history lists it with its final loss and peak memory.
+    await page.getByRole('button', { name: /^Runs/ }).click();
+    const row = page.locator('table.runs tbody tr').first();
+    await row.waitFor();
+    expect(await row.textContent()).toMatch(/cancelled.*lomo.*llama/);
+    expect(await row.textContent()).toMatch(/KiB|MiB/);
+    await row.getByRole('checkbox').check();
+    await page.getByTestId('chart-compare').waitFor();
+    await studio.shot('7-runs');
+
+    // Export: merged weights into the run's exports/ folder, checked on disk.
+    await page.getByRole('button', { name: /^Export/ }).click();
+    await page.getByRole('button', { name: 'Export merged weights' }).click();
+    const result = page.getByTestId('export-result');
+    await result.waitFor({ timeout: 60_000 });
+    const out = (await result.locator('.path').textContent())!.trim();
+    expect(out.startsWith(studio.dataDir)).toBe(true);
+    for (const file of ['config.json', 'model.safetensors', 'tokenizer.json']) {
+      expect((await stat(join(out, file))).isFile()).toBe(true);
+    }
+    const [tuned, base] = await Promise.all([
+      readFile(join(out, 'model.safetensors')),
+      readFile(join(model, 'model.safetensors')),
+    ]);
+    expect(tuned.length).toBe(base.length);
+    expect(tuned.equals(base)).toBe(false); // the checkpoint's weights, not the base's
+    await studio.shot('8-export');
+
+    // Playground: the same prompt through base and tuned.
+    await page.getByRole('button', { name: /^Playground/ }).click();
+    const runId = (await page.locator('select option').nth(1).getAttribute('value'))!;
+    await page.getByLabel('Tuned model from run').selectOption(runId);
+    await until('tuned model', async () =>
+      ((await page.getByTestId('output-tuned').locator('.path').textContent()) ?? '').includes(
+        'merged-step',
+      ),
+    );
+    await page.getByLabel('Prompt').fill('Write a sentence about the sea.');
+    await page.getByLabel('New tokens').fill('12');
+    await page.getByRole('button', { name: 'Generate both' }).click();
+    await page.getByTestId('output-base').locator('.generation').waitFor();
+    await page.getByTestId('output-tuned').locator('.generation').waitFor();
+    await studio.shot('9-playground');
+
+    // The OS's dark theme is followed.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.getByRole('button', { name: /^Run(?!s)/ }).click();
+    await page.getByTestId('chart-loss').waitFor();
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(background).toBe('rgb(20, 23, 29)');
+    await studio.shot('10-dark');
+  }, 300_000);
+});
+
+describe('first start (web mode, Chromium)', () => {
+  let studio: Studio;
+  beforeAll(async () => {
+    studio = await startStudio();
+  }, 180_000);
+  afterAll(async () => studio?.stop());
+
+  it('sets up the shipped example, fine-tunes it, and the tuned model answers differently', async () => {
+    const { page } = studio;
+    const start = page.getByRole('region', { name: 'Start here' });
+    await start.waitFor();
+    await studio.shot('first-1-start-here');
+    await start.getByRole('button', { name: 'Set up the example' }).click();
+    await page.getByRole('radio', { name: /AdaLomo/, checked: true }).waitFor();
+    await page.getByTestId('memory-fit').waitFor();
+    await studio.shot('first-2-method');
+    const began = Date.now();
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await until(
+      'the example run to finish',
+      async () => (await page.getByTestId('run-status').textContent()) === 'finished',
+      180_000,
+    );
+    const seconds = (Date.now() - began) / 1000;
+    process.stdout.write(`first-start fine-tune: ${seconds.toFixed(1)} s\n`);
+    await studio.shot('first-3-finished');
+
+    await page.getByRole('button', { name: 'Try it in the playground' }).click();
+    const runId = (await page.locator('select option').nth(1).getAttribute('value'))!;
+    await page.getByLabel('Tuned model from run').selectOption(runId);
+    await until('tuned model', async () =>
+      ((await page.getByTestId('output-tuned').locator('.path').textContent()) ?? '').includes(
+        'merged-step-150',
+      ),
+    );
+    expect(await page.getByLabel('Prompt').inputValue()).toMatch(/whetstone/);
+    await page.getByRole('button', { name: 'Generate both' }).click();
+    const tuned = page.getByTestId('output-tuned').locator('.generation');
+    const base = page.getByTestId('output-base').locator('.generation');
+    await tuned.waitFor();
+    await base.waitFor();
+    // The pretrained base ends the chat turn at once; the tuned model answers in the data's style.
+    expect((await tuned.textContent())!.trim().length).toBeGreaterThan(10);
+    expect(await tuned.textContent()).not.toBe(await base.textContent());
+    await studio.shot('first-4-playground');
+  }, 300_000);
+});
