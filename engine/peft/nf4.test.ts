@@ -2,6 +2,7 @@
 // codes per byte (first in the high nibble); the device dequantizer against the host one.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/select.js';
+import { startWasm } from '../backend/wasm.js';
 import { tf } from '../backend/tf.js';
 import { Rng } from '../util/rng.js';
 import {
@@ -90,21 +91,27 @@ describe('NF4', () => {
     expect(DYNAMIC_CODE[0]).toBeCloseTo(-0.99297, 4); // -(0.9859375 + 1) / 2
   });
 
-  it('unpacks on the device exactly as on the host, from int32 tensors holding the bytes', async () => {
-    const shape = [97, 211]; // not a multiple of the block size
-    const n = 97 * 211;
-    const q = quantizeNf4(randomWeights(n, 3), shape);
-    const t = nf4Tensors(q);
-    const bytes = new Uint8Array(((await t.codes.data()) as Int32Array).buffer).subarray(
-      0,
-      q.codes.length,
-    );
-    expect([...bytes]).toEqual([...q.codes]);
-    const device = dequantizeNf4Tensor(t, shape);
-    expect(device.shape).toEqual(shape);
-    expect([...((await device.data()) as Float32Array)]).toEqual([...dequantizeNf4(q)]);
-    tf.dispose([device, t.codes, t.absmaxCodes, t.absmaxScales]);
-  });
+  // wasm does int32 division in float32: this is where a naive shift-by-division unpacker breaks.
+  it.each(['cpu', 'wasm'])(
+    'unpacks on %s exactly as on the host, from int32 tensors holding the bytes',
+    async (backend) => {
+      if (backend === 'wasm') await startWasm();
+      else await tf.setBackend('cpu');
+      const shape = [97, 211]; // not a multiple of the block size
+      const n = 97 * 211;
+      const q = quantizeNf4(randomWeights(n, 3), shape);
+      const t = nf4Tensors(q);
+      const bytes = new Uint8Array(((await t.codes.data()) as Int32Array).buffer).subarray(
+        0,
+        q.codes.length,
+      );
+      expect([...bytes]).toEqual([...q.codes]);
+      const device = dequantizeNf4Tensor(t, shape);
+      expect(device.shape).toEqual(shape);
+      expect([...((await device.data()) as Float32Array)]).toEqual([...dequantizeNf4(q)]);
+      tf.dispose([device, t.codes, t.absmaxCodes, t.absmaxScales]);
+    },
+  );
 
   it('stores 4.127 bits per parameter', () => {
     const n = 4096 * 4096;

@@ -1,6 +1,7 @@
 // NF4 with double quantization, in bitsandbytes' layout (REFERENCE.md, "PEFT"): 4-bit codes per
 // block of 64, two per byte with the first element in the high nibble, and the blocks' absmax
 // scales themselves quantized (mean-subtracted, 8-bit dynamic map, blocks of 256).
+import { WhetstoneError } from '../errors.js';
 import { tf, type Tensor, type Tensor1D } from '../backend/tf.js';
 
 /** The 16 NF4 code values of bitsandbytes (`functional.py`), in index order. */
@@ -160,10 +161,31 @@ const BYTE_SHIFTS = [0, 8, 16, 24];
 
 const int = (v: number) => tf.scalar(v, 'int32');
 
-/** int32 [n] -> int32 [n * shifts.length] of (x >> s) & mask, with exact integer floor division. */
+/**
+ * int32 [n] -> int32 [n * shifts.length] of (x >> s) & mask. Backends may do int32 division in
+ * float32, which is inexact past 2^24; masking first leaves at most 8 significant bits, which
+ * float32 holds exactly, so the division and the sign of bit 31 come out right everywhere.
+ */
 function unpack(x: Tensor, shifts: number[], mask: number): Tensor {
-  const parts = shifts.map((s) => tf.mod(tf.floorDiv(x, int(2 ** s)), int(mask + 1)));
+  requireBitwiseAnd();
+  const parts = shifts.map((s) =>
+    tf.mod(
+      tf.floorDiv(tf.bitwiseAnd(x, tf.fill(x.shape, (mask << s) | 0, 'int32')), int(2 ** s)),
+      int(mask + 1),
+    ),
+  );
   return tf.reshape(tf.stack(parts, 1), [-1]); // [n, k] -> [n*k]
+}
+
+function requireBitwiseAnd(): void {
+  const backend = tf.getBackend();
+  if (tf.getKernel('BitwiseAnd', backend) === undefined) {
+    throw new WhetstoneError(
+      'BACKEND_UNAVAILABLE',
+      `The ${backend} backend has no BitwiseAnd kernel, which unpacking NF4 weights needs.`,
+      'Run QLoRA with --backend cpu or --backend wasm, or use --peft lora.',
+    );
+  }
 }
 
 /** Device dequantization of a weight of `shape` with `numel` elements; float32 [...shape]. */
