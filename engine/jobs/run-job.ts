@@ -12,6 +12,7 @@ import { infoJob } from './info.js';
 import { inspectJob } from './inspect.js';
 import { logitsJob } from './logits.js';
 import { estimateJob } from './estimate.js';
+import { exportJob } from './export.js';
 import { replayJob } from './replay.js';
 import { resumeJob, trainJob } from './train.js';
 
@@ -49,6 +50,7 @@ const handlers: { [K in JobSpec['kind']]: Handler<K> } = {
   resume: resumeJob,
   replay: replayJob,
   estimate: estimateJob,
+  export: exportJob,
   fixture: fixtureJob,
 };
 

@@ -3,8 +3,8 @@
 // names, or every linear layer but the LM head (what QLoRA does).
 import { WhetstoneError } from '../errors.js';
 import type { LinearSpec } from '../models/layers/linear.js';
+import type { peftKinds } from '../protocol.js';
 
-export const peftKinds = ['full', 'lora', 'qlora'] as const;
 export type PeftKind = (typeof peftKinds)[number];
 
 export interface LoraOptions {
@@ -56,6 +56,28 @@ export function selectTargets(specs: LinearSpec[], targets: string[]): LinearSpe
 }
 
 /** The factor the adapter's product is scaled by. */
+/** LoRA options from a job's fields (`loraTargets` comma-separated). */
+export function loraFields(f: {
+  loraR?: number | undefined;
+  loraAlpha?: number | undefined;
+  loraDropout?: number | undefined;
+  loraTargets?: string | undefined;
+  rslora?: boolean | undefined;
+}): Partial<LoraOptions> {
+  return {
+    ...(f.loraR !== undefined && { r: f.loraR }),
+    ...(f.loraAlpha !== undefined && { alpha: f.loraAlpha }),
+    ...(f.loraDropout !== undefined && { dropout: f.loraDropout }),
+    ...(f.loraTargets !== undefined && {
+      targets: f.loraTargets
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== ''),
+    }),
+    ...(f.rslora !== undefined && { rslora: f.rslora }),
+  };
+}
+
 export function loraScale(o: Pick<LoraOptions, 'r' | 'alpha' | 'rslora'>): number {
   return o.rslora ? o.alpha / Math.sqrt(o.r) : o.alpha / o.r;
 }

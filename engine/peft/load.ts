@@ -38,10 +38,9 @@ export interface PeftModel {
   dropout: DropoutSwitch;
 }
 
-/** A PeftSpec with defaults filled in for `modelType`. */
+/** A PeftSpec with defaults filled in; no targets means the architecture's default targets. */
 export function peftSpec(
   kind: PeftKind,
-  modelType: string,
   o: Partial<LoraOptions> & { seed?: number } = {},
 ): PeftSpec {
   const lora: LoraOptions = {
@@ -49,7 +48,7 @@ export function peftSpec(
     alpha: o.alpha ?? LORA_DEFAULTS.alpha,
     dropout: o.dropout ?? LORA_DEFAULTS.dropout,
     rslora: o.rslora ?? LORA_DEFAULTS.rslora,
-    targets: o.targets && o.targets.length > 0 ? o.targets : defaultTargets(modelType, kind),
+    targets: o.targets ?? [],
   };
   return { kind, lora, seed: o.seed ?? 0 };
 }
@@ -68,8 +67,13 @@ export async function loadPeftModel(
   const checked = await checkModel(dir);
   const params = new Params();
   try {
+    const names =
+      spec.lora.targets.length > 0
+        ? spec.lora.targets
+        : defaultTargets(checked.config.modelType, spec.kind);
+    const resolved: PeftSpec = { ...spec, lora: { ...spec.lora, targets: names } };
     const probe = checked.arch.create(checked.config, new Params());
-    const targets = selectTargets(probe.linearSpecs(), spec.lora.targets);
+    const targets = selectTargets(probe.linearSpecs(), names);
     probe.dispose();
     const quantized = new Map(
       spec.kind === 'qlora' ? targets.map((s) => [`${s.name}.weight`, s]) : [],
@@ -88,7 +92,7 @@ export async function loadPeftModel(
       spec.kind === 'qlora' ? nf4Linear(params, denseLinear(params)) : denseLinear(params);
     const linear = loraLinear(params, base, modules, spec.lora.dropout, dropout);
     const model = checked.arch.create(checked.config, params, { ...opts, linear });
-    return { model, spec, modules, dropout };
+    return { model, spec: resolved, modules, dropout };
   } catch (err) {
     params.dispose();
     throw err;

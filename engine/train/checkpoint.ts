@@ -103,18 +103,23 @@ export async function latestCheckpoint(
   return { dir, state };
 }
 
-/** Put a checkpoint's weights into `params` and its state into `method`. */
-export async function restoreCheckpoint(
-  checkpoint: LoadedCheckpoint,
-  params: Params,
-  method: TrainMethod,
-): Promise<void> {
+/** Put a checkpoint's weights (the trainable parameters it saved) into `params`. */
+export async function restoreWeights(checkpoint: LoadedCheckpoint, params: Params): Promise<void> {
   const weights = await SafetensorsFile.open(join(checkpoint.dir, WEIGHTS));
   try {
     for (const name of weights.names()) await readInto(weights, name, params.get(name));
   } finally {
     await weights.close();
   }
+}
+
+/** Put a checkpoint's weights into `params` and its state into `method`. */
+export async function restoreCheckpoint(
+  checkpoint: LoadedCheckpoint,
+  params: Params,
+  method: TrainMethod,
+): Promise<void> {
+  await restoreWeights(checkpoint, params);
   const stateFile = await SafetensorsFile.open(join(checkpoint.dir, STATE_TENSORS));
   try {
     const { variables } = method.state();
