@@ -61,8 +61,9 @@ export function loraLinear(
     return tf.tidy(() => {
       const xin = dropout > 0 && mode.training ? tf.dropout(x, dropout) : x;
       const down = tf.matMul<Tensor2D>(xin, params.get(loraA(spec.name)), false, true); // [N, r]
-      const up = tf.matMul<Tensor2D>(down, params.get(loraB(spec.name)), false, true); // [N, out]
-      return tf.add<Tensor2D>(y, tf.mul(up, m.scale));
+      // Scaling B ([out, r]) rather than the product ([N, out]) keeps one fewer [N, out] tensor.
+      const scaledB = tf.mul<Tensor2D>(params.get(loraB(spec.name)), m.scale); // [out, r]
+      return tf.add<Tensor2D>(y, tf.matMul<Tensor2D>(down, scaledB, false, true)); // [N, out]
     });
   };
 }

@@ -166,15 +166,23 @@ const int = (v: number) => tf.scalar(v, 'int32');
  * float32, which is inexact past 2^24; masking first leaves at most 8 significant bits, which
  * float32 holds exactly, so the division and the sign of bit 31 come out right everywhere.
  */
-function unpack(x: Tensor, shifts: number[], mask: number): Tensor {
+function unpack(x: Tensor, shifts: number[], mask: number, count: number): Tensor {
   requireBitwiseAnd();
+  // One shift at a time, each in its own scope: the peak stays near two unpacked copies.
   const parts = shifts.map((s) =>
-    tf.mod(
-      tf.floorDiv(tf.bitwiseAnd(x, tf.fill(x.shape, (mask << s) | 0, 'int32')), int(2 ** s)),
-      int(mask + 1),
+    tf.tidy(() =>
+      tf.mod(
+        tf.floorDiv(tf.bitwiseAnd(x, tf.fill(x.shape, (mask << s) | 0, 'int32')), int(2 ** s)),
+        int(mask + 1),
+      ),
     ),
   );
-  return tf.reshape(tf.stack(parts, 1), [-1]); // [n, k] -> [n*k]
+  const all = tf.tidy(() => {
+    const flat = tf.reshape(tf.stack(parts, 1), [-1]); // [n, k] -> [n*k]
+    return flat.shape[0] === count ? flat : tf.slice(flat, 0, count);
+  });
+  tf.dispose(parts);
+  return all;
 }
 
 function requireBitwiseAnd(): void {
@@ -190,25 +198,34 @@ function requireBitwiseAnd(): void {
 
 /** Device dequantization of a weight of `shape` with `numel` elements; float32 [...shape]. */
 export function dequantizeNf4Tensor(t: Nf4Tensors, shape: number[]): Tensor {
-  return tf.tidy(() => {
-    const numel = shape.reduce((a, b) => a * b, 1);
-    const blocks = Math.ceil(numel / NF4_BLOCK);
-    const groups = t.absmaxScales.shape[0] - 1;
-    const absCodes = tf.slice(unpack(t.absmaxCodes, BYTE_SHIFTS, 255), 0, blocks); // [blocks]
+  const numel = shape.reduce((a, b) => a * b, 1);
+  const blocks = Math.ceil(numel / NF4_BLOCK);
+  const groups = t.absmaxScales.shape[0] - 1;
+  const absmax = tf.tidy(() => {
+    const absCodes = unpack(t.absmaxCodes, BYTE_SHIFTS, 255, blocks); // [blocks]
     const groupScale = tf.slice(t.absmaxScales, 0, groups);
     const offset = tf.slice(t.absmaxScales, groups, 1);
-    const perBlock = tf.gather(
-      groupScale,
-      tf.floorDiv(tf.range(0, blocks, 1, 'int32'), int(ABSMAX_BLOCK)),
+    const group = tf.floorDiv(tf.range(0, blocks, 1, 'int32'), int(ABSMAX_BLOCK));
+    const scaled = tf.mul(
+      tf.gather(tf.tensor1d(DYNAMIC_CODE), absCodes),
+      tf.gather(groupScale, group),
     );
-    const absmax = tf.add(tf.mul(tf.gather(tf.tensor1d(DYNAMIC_CODE), absCodes), perBlock), offset);
-    const idx = tf.slice(unpack(t.codes, NIBBLE_SHIFTS, 15), 0, numel); // [numel]
-    const values = tf.gather(tf.tensor1d(NF4_CODE), idx);
-    const padded = blocks * NF4_BLOCK - numel;
-    const full = padded > 0 ? tf.pad(values, [[0, padded]]) : values;
-    const w = tf.mul(tf.reshape(full, [blocks, NF4_BLOCK]), tf.reshape(absmax, [blocks, 1]));
-    return tf.reshape(tf.slice(tf.reshape(w, [-1]), 0, numel), shape);
+    return tf.reshape(tf.add(scaled, offset), [blocks, 1]); // [blocks, 1]
   });
+  // Codes, then their values, then the weight: each step frees the one before it.
+  const idx = unpack(t.codes, NIBBLE_SHIFTS, 15, numel); // [numel] int32
+  const values = tf.tidy(() => {
+    const v = tf.gather(tf.tensor1d(NF4_CODE), idx);
+    const padded = blocks * NF4_BLOCK - numel;
+    return tf.reshape(padded > 0 ? tf.pad(v, [[0, padded]]) : v, [blocks, NF4_BLOCK]);
+  });
+  idx.dispose();
+  const w = tf.tidy(() => {
+    const full = tf.reshape(tf.mul(values, absmax), [-1]); // [blocks*64]
+    return tf.reshape(full.shape[0] === numel ? full : tf.slice(full, 0, numel), shape);
+  });
+  tf.dispose([values, absmax]);
+  return w;
 }
 
 /** Stored bytes of a quantized weight of `numel` elements (int32 padding included). */
