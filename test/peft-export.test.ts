@@ -197,7 +197,15 @@ describe.each(architectureFixtures)('%s LoRA run', (name) => {
 
 describe('other exports', () => {
   it('QLoRA merges into the dequantized base, with a warning', async () => {
-    const run = await train('qlora', fixturePath('llama'), ['--peft', 'qlora', '--lora-r', '4']);
+    // Adapters on q and v over a base quantized whole: unadapted NF4 modules merge too.
+    const run = await train('qlora', fixturePath('llama'), [
+      '--peft',
+      'qlora',
+      '--lora-r',
+      '4',
+      '--lora-targets',
+      'q_proj,v_proj',
+    ]);
     const merged = join(work, 'qlora-merged');
     const done = await exportRun(run, 'merged', merged);
     expect((done.warnings as string[])[0]).toMatch(/NF4/);

@@ -4,6 +4,7 @@ import { checkModel } from '../models/load.js';
 import { Params } from '../models/params.js';
 import type { JobSpec } from '../protocol.js';
 import { defaultTargets, LORA_DEFAULTS, loraFields, selectTargets } from '../peft/config.js';
+import { quantizedModules } from '../peft/load.js';
 import { estimateTrainingMemory } from '../train/estimate.js';
 import type { JobContext, JobResult } from './run-job.js';
 
@@ -21,6 +22,7 @@ export async function estimateJob(spec: EstimateSpec, _ctx: JobContext): Promise
         : {
             kind: spec.peft,
             r: lora.r ?? LORA_DEFAULTS.r,
+            quantized: quantizedModules(model.linearSpecs()),
             targets: selectTargets(
               model.linearSpecs(),
               lora.targets ?? defaultTargets(checked.config.modelType, spec.peft),

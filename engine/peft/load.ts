@@ -3,7 +3,7 @@
 // adapter weights added, the linear modules wrapped, and only the adapter left trainable.
 import { tf } from '../backend/tf.js';
 import type { CausalLM } from '../models/causal-lm.js';
-import { denseLinear } from '../models/layers/linear.js';
+import { denseLinear, type LinearSpec } from '../models/layers/linear.js';
 import { checkModel, loadModel, type LoadOptions } from '../models/load.js';
 import { Params } from '../models/params.js';
 import {
@@ -53,6 +53,11 @@ export function peftSpec(
   return { kind, lora, seed: o.seed ?? 0 };
 }
 
+/** The modules QLoRA stores in NF4: every linear layer of the blocks. */
+export function quantizedModules(specs: LinearSpec[]): LinearSpec[] {
+  return selectTargets(specs, ['all-linear']);
+}
+
 export async function loadPeftModel(
   dir: string,
   spec: PeftSpec,
@@ -74,10 +79,13 @@ export async function loadPeftModel(
     const resolved: PeftSpec = { ...spec, lora: { ...spec.lora, targets: names } };
     const probe = checked.arch.create(checked.config, new Params());
     const targets = selectTargets(probe.linearSpecs(), names);
-    probe.dispose();
+    // QLoRA quantizes every linear layer of the blocks, adapted or not (the LM head stays).
     const quantized = new Map(
-      spec.kind === 'qlora' ? targets.map((s) => [`${s.name}.weight`, s]) : [],
+      spec.kind === 'qlora'
+        ? quantizedModules(probe.linearSpecs()).map((s) => [`${s.name}.weight`, s])
+        : [],
     );
+    probe.dispose();
     let loaded = 0;
     for (const [name, shape] of checked.shapes) {
       const tensor = await checked.source.read(checked.stored(name));

@@ -13,6 +13,8 @@ export interface PeftShape {
   kind: 'lora' | 'qlora';
   targets: LinearSpec[];
   r: number;
+  /** QLoRA: the modules held in NF4 (every linear layer of the blocks). */
+  quantized?: LinearSpec[];
 }
 
 /** The sizes the estimator's formulas are written in terms of. */
