@@ -39,7 +39,13 @@ const rows = Array.from({ length: batch }, (_, b) =>
   Array.from({ length: seq }, (_, t) => (b * 131 + t * 7) % vocab),
 );
 const lr =
-  method === 'fo-adamw' && peft !== 'full' ? 1e-3 : method === 'fo-adamw' ? 1e-4 : method.startsWith('zo') || method === 'forward-grad' ? 1e-6 : 1e-3;
+  method === 'fo-adamw' && peft !== 'full'
+    ? 1e-3
+    : method === 'fo-adamw'
+      ? 1e-4
+      : method.startsWith('zo') || method === 'forward-grad'
+        ? 1e-6
+        : 1e-3;
 const times: number[] = [];
 const losses: number[] = [];
 let peak = 0;

@@ -1,7 +1,7 @@
 // Training adapters end to end through the CLI: LoRA lowers the loss with fo-adamw, lomo and
 // zo-sgd, QLoRA with fo-adamw and zo-sgd; a LoRA run checkpoints only its adapter; a run started
 // from an exported adapter starts where that adapter left off; estimate takes --peft.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,22 @@ describe('adapter training', () => {
     expect(resumed[0]!).toBeLessThan(first[0]! - 0.5);
     const refused = await runCli(['train', '--model', fixturePath('llama'), '--data', data, '--method', 'fo-adamw', '--init-adapter', adapter, '--json']); // prettier-ignore
     expect(refused.last).toMatchObject({ type: 'error', code: 'BAD_ARGUMENT' });
+    // A PEFT variant we do not implement (DoRA) is refused, not loaded as plain LoRA.
+    const dora = join(work, 'dora');
+    await mkdir(dora);
+    const config = JSON.parse(
+      await readFile(join(adapter, 'adapter_config.json'), 'utf8'),
+    ) as object;
+    await writeFile(
+      join(dora, 'adapter_config.json'),
+      JSON.stringify({ ...config, use_dora: true }),
+    );
+    await copyFile(
+      join(adapter, 'adapter_model.safetensors'),
+      join(dora, 'adapter_model.safetensors'),
+    );
+    const doraRun = await runCli(['train', '--model', fixturePath('llama'), '--data', data, '--method', 'fo-adamw', '--peft', 'lora', '--init-adapter', dora, '--steps', '1', '--out', join(work, 'dora-run'), '--json']); // prettier-ignore
+    expect(doraRun.last).toMatchObject({ type: 'error', code: 'MODEL_UNSUPPORTED' });
   });
 
   it('estimate takes --peft and counts the NF4 base', async () => {

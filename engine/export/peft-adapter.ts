@@ -106,6 +106,24 @@ export async function readAdapterOptions(dir: string): Promise<LoraOptions> {
     );
   }
   const c = parsed.data;
+  // Variants this loader does not implement must not load silently as plain LoRA.
+  const unsupported = [
+    c.use_dora === true && 'use_dora',
+    c.bias !== undefined && c.bias !== 'none' && `bias ${JSON.stringify(c.bias)}`,
+    Array.isArray(c.modules_to_save) && c.modules_to_save.length > 0 && 'modules_to_save',
+    isNonEmpty(c.rank_pattern) && 'rank_pattern',
+    isNonEmpty(c.alpha_pattern) && 'alpha_pattern',
+    typeof c.target_modules === 'string' &&
+      c.target_modules !== 'all-linear' &&
+      'a regex target_modules',
+  ].filter((x): x is string => typeof x === 'string');
+  if (unsupported.length > 0) {
+    throw new WhetstoneError(
+      'MODEL_UNSUPPORTED',
+      `${file} uses ${unsupported.join(', ')}, which Whetstone's LoRA does not implement.`,
+      'Use an adapter with one rank and alpha for every module, no DoRA, no bias and no extra saved modules.',
+    );
+  }
   return {
     r: c.r,
     alpha: c.lora_alpha,
@@ -114,6 +132,8 @@ export async function readAdapterOptions(dir: string): Promise<LoraOptions> {
     targets: typeof c.target_modules === 'string' ? [c.target_modules] : c.target_modules,
   };
 }
+
+const isNonEmpty = (v: unknown) => typeof v === 'object' && v !== null && Object.keys(v).length > 0;
 
 /** Fill the model's adapter weights from an adapter folder; every tensor must find its place. */
 export async function loadAdapterWeights(dir: string, pm: PeftModel): Promise<void> {
