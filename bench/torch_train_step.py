@@ -3,8 +3,9 @@
 Llama-family model (model_type llama / mistral / qwen2) read from a Hugging Face folder, on the CPU
 (Debian's python3-torch with OpenBLAS). Prints one JSON line.
 
-    python3 bench/torch_train_step.py MODEL_DIR --method sgd|adamw|lomo|mezo|inference --batch B
-                                      --seq T --steps N [--threads K] [--lr 1e-3] [--eps 1e-3]
+    python3 bench/torch_train_step.py MODEL_DIR --method sgd|adamw|lomo|mezo|inference|lora-adamw
+                                      --batch B --seq T --steps N [--threads K] [--lr 1e-3]
+                                      [--eps 1e-3] [--rank 8 --alpha 16]
 
 Token ids are deterministic, ids[b][t] = (b*131 + t*7) % vocab, and the loss is the mean next-token
 cross-entropy over every position that has a next token. `stepMs` is the median of the steps after
@@ -12,7 +13,9 @@ the first (a warm-up); `losses` has every step's loss, measured before that step
 `stateBytes` counts the parameters, the gradients and the optimizer state held right after a step
 (from tensor sizes). `mezo` is MeZO's step (arXiv 2305.17333, Algorithm 1): in place and without
 autograd, perturb every parameter by +eps·z, -2eps·z, +eps·z with z regenerated from one seed,
-then update with the same z; `inference` is the forward and loss alone. The architecture is the one test/reference/hf_reference.py computes in float64
+then update with the same z; `inference` is the forward and loss alone; `lora-adamw` freezes the
+model and trains a hand-written LoRA (A Kaiming-uniform, B zero, scale alpha/r) on every linear
+layer of the blocks with AdamW. The architecture is the one test/reference/hf_reference.py computes in float64
 (whose RoPE frequencies and activations this reuses); the model here is built from
 torch.nn.Parameters in float32 so autograd can train it.
 """
@@ -95,6 +98,20 @@ class Model:
         if self.tied:
             weights.pop("lm_head.weight", None)
         self.params = {name: torch.nn.Parameter(t, requires_grad=True) for name, t in weights.items()}
+        self.lora = {}  # module name -> (A [r, in], B [out, r], scale)
+
+    def add_lora(self, rank, alpha):
+        """Freeze the weights; adapt every linear layer of the blocks with y += s·(x Aᵀ) Bᵀ."""
+        for p in self.params.values():
+            p.requires_grad_(False)
+        for name, w in list(self.params.items()):
+            if name.startswith("model.layers.") and name.endswith("_proj.weight"):
+                out_features, in_features = w.shape
+                bound = 1 / math.sqrt(in_features)
+                a = torch.nn.Parameter(torch.empty(rank, in_features).uniform_(-bound, bound))
+                b = torch.nn.Parameter(torch.zeros(out_features, rank))
+                self.lora[name[: -len(".weight")]] = (a, b, alpha / rank)
+        return [t for a, b, _ in self.lora.values() for t in (a, b)]
 
     def unique_parameters(self):
         return list(self.params.values())
@@ -120,7 +137,11 @@ class Model:
         scale = 1.0 / math.sqrt(d)
 
         def linear(name, x):
-            return F.linear(x, w[name + ".weight"], w.get(name + ".bias"))
+            y = F.linear(x, w[name + ".weight"], w.get(name + ".bias"))
+            if name in self.lora:
+                a, b_, s = self.lora[name]
+                y = y + F.linear(F.linear(x, a), b_) * s
+            return y
 
         def norm(x, weight):
             return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * weight
@@ -213,13 +234,15 @@ def state_bytes(params, optimizer):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model_dir")
-    parser.add_argument("--method", choices=("sgd", "adamw", "lomo", "mezo", "inference"), required=True)
+    parser.add_argument("--method", choices=("sgd", "adamw", "lomo", "mezo", "inference", "lora-adamw"), required=True)
     parser.add_argument("--batch", type=int, required=True)
     parser.add_argument("--seq", type=int, required=True)
     parser.add_argument("--steps", type=int, required=True)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--eps", type=float, default=1e-3)
+    parser.add_argument("--rank", type=int, default=8)
+    parser.add_argument("--alpha", type=float, default=16)
     args = parser.parse_args()
     if args.seq < 2 or args.batch < 1 or args.steps < 1 or args.threads < 1:
         parser.error("need --seq >= 2, --batch >= 1, --steps >= 1, --threads >= 1")
@@ -227,6 +250,8 @@ def main():
     torch.set_num_threads(args.threads)
     model = Model(args.model_dir)
     params = model.unique_parameters()
+    if args.method == "lora-adamw":
+        params = model.add_lora(args.rank, args.alpha) + params  # adapters first: they train
     ids = torch.tensor(
         [[(b * 131 + t * 7) % model.vocab for t in range(args.seq)] for b in range(args.batch)],
         dtype=torch.int64,
@@ -235,8 +260,9 @@ def main():
     optimizer = None
     if args.method == "sgd":
         optimizer = torch.optim.SGD(params, lr=args.lr)
-    elif args.method == "adamw":
-        optimizer = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)
+    elif args.method in ("adamw", "lora-adamw"):
+        trained = [p for p in params if p.requires_grad]
+        optimizer = torch.optim.AdamW(trained, lr=args.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)
 
     losses, times = [], []
     for _ in range(args.steps):

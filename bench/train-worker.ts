@@ -2,24 +2,32 @@
 // not mix): median step time and peak tensor bytes over a few steps. Prints one JSON line.
 import { memory } from '../engine/backend/memory.js';
 import { initBackend } from '../engine/backend/select.js';
-import { loadModel } from '../engine/models/load.js';
+import type { PeftKind } from '../engine/peft/config.js';
+import { loadPeftModel, peftSpec } from '../engine/peft/load.js';
 import { createMethod } from '../engine/optim/create-method.js';
 import { batchesLoss } from '../engine/optim/zo.js';
 import type { MethodName, TrainMethod } from '../engine/optim/method.js';
 import { toBatch } from '../engine/train/text-data.js';
 
-const [method, modelDir, bArg, tArg, stepsArg] = process.argv.slice(2) as [
-  MethodName | 'inference',
+const [which, modelDir, bArg, tArg, stepsArg] = process.argv.slice(2) as [
+  string,
   string,
   string,
   string,
   string,
 ];
+// `lora:fo-adamw` and `qlora:lomo` train an adapter (every linear layer of the blocks, r 8).
+const [peft, method] = (which.includes(':') ? which.split(':') : ['full', which]) as [
+  PeftKind,
+  MethodName | 'inference',
+];
 const [batch, seq, steps] = [Number(bArg), Number(tArg), Number(stepsArg)];
 
 const report = await initBackend({});
-const model = await loadModel(modelDir);
-model.params.setTrainable();
+const { model } = await loadPeftModel(
+  modelDir,
+  peftSpec(peft, peft === 'full' ? {} : { r: 8, targets: ['all-linear'] }),
+);
 // 'inference' measures the forward pass and loss alone, the floor the ZO family is held to.
 const trainer: Pick<TrainMethod, 'step'> =
   method === 'inference'
@@ -31,7 +39,13 @@ const rows = Array.from({ length: batch }, (_, b) =>
   Array.from({ length: seq }, (_, t) => (b * 131 + t * 7) % vocab),
 );
 const lr =
-  method === 'fo-adamw' ? 1e-4 : method.startsWith('zo') || method === 'forward-grad' ? 1e-6 : 1e-3;
+  method === 'fo-adamw' && peft !== 'full'
+    ? 1e-3
+    : method === 'fo-adamw'
+      ? 1e-4
+      : method.startsWith('zo') || method === 'forward-grad'
+        ? 1e-6
+        : 1e-3;
 const times: number[] = [];
 const losses: number[] = [];
 let peak = 0;
@@ -48,7 +62,7 @@ for (let s = 0; s < steps; s++) {
 const later = times.slice(1).sort((a, b) => a - b);
 process.stdout.write(
   `${JSON.stringify({
-    method,
+    method: which,
     backend: report.backend,
     device: report.device,
     stepMs: later[Math.floor(later.length / 2)] ?? times[0],

@@ -3,6 +3,8 @@
 // ids as the peer.
 //   npm run bench:train   the backprop family (FO-SGD, FO-AdamW, LOMO, AdaLomo)
 //   npm run bench:zo      the zeroth-order family next to inference and LOMO, MeZO in PyTorch
+//   npm run bench:peft    LoRA and QLoRA (every block linear, r 8) next to full fine-tuning, and a
+//                         hand-written LoRA in PyTorch
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -45,15 +47,19 @@ await writeFixtureModel({
 });
 
 const zo = process.argv[2] === 'zo';
+const peft = process.argv[2] === 'peft';
 const methods = zo
   ? ['inference', 'lomo', 'zo-sgd', 'zo-sign', 'zo-mmt', 'zo-cons', 'zo-adam', 'forward-grad']
-  : ['fo-sgd', 'fo-adamw', 'lomo', 'adalomo'];
+  : peft
+    ? ['fo-adamw', 'lora:fo-adamw', 'qlora:fo-adamw', 'lora:lomo', 'qlora:lomo', 'qlora:zo-sgd']
+    : ['fo-sgd', 'fo-adamw', 'lomo', 'adalomo'];
 const peerMethod: Record<string, string | undefined> = {
   'fo-sgd': 'sgd',
   'fo-adamw': 'adamw',
   lomo: 'lomo',
   inference: 'inference',
   'zo-sgd': 'mezo',
+  'lora:fo-adamw': 'lora-adamw',
 };
 const rows: { ours: Ours; peer?: Peer | string }[] = [];
 for (const method of methods) {

@@ -23,6 +23,19 @@ export const zoMethodNames = [
 ] as const;
 export const methodNames = ['fo-sgd', 'fo-adamw', 'lomo', 'adalomo', ...zoMethodNames] as const;
 export const scheduleKinds = ['constant', 'linear', 'cosine'] as const;
+export const peftKinds = ['full', 'lora', 'qlora'] as const;
+export const exportFormats = ['merged', 'adapter'] as const;
+
+/** What is trained: every weight, or an adapter (REFERENCE.md, "PEFT"). */
+export const peftFields = {
+  peft: z.enum(peftKinds).default('full'),
+  loraR: z.number().int().positive().optional(),
+  loraAlpha: z.number().positive().optional(),
+  loraDropout: z.number().min(0).lt(1).optional(),
+  /** Comma-separated module names (`q_proj,v_proj`) or `all-linear`; default per architecture. */
+  loraTargets: z.string().min(1).optional(),
+  rslora: z.boolean().default(false),
+};
 
 /** A training run as asked for; stored as the run's spec.json. */
 export const trainFields = {
@@ -60,6 +73,9 @@ export const trainFields = {
   /** Run folder (default runs/<time>-<method> in the working directory). */
   out: z.string().min(1).optional(),
   seed: z.number().int().default(0),
+  ...peftFields,
+  /** Start from this PEFT adapter folder (adapter_config.json + adapter_model.safetensors). */
+  initAdapter: z.string().min(1).optional(),
   ...dataFields,
 };
 
@@ -132,22 +148,25 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
     ...common,
   }),
   z.object({
-    kind: z.literal('export'),
-    run: z.string().min(1),
-    /** Destination folder (a Hugging Face model folder is written there). */
-    out: z.string().min(1),
-    /** The base model, if it moved since the run (default: the run's own). */
-    model: modelDir.optional(),
-    force: z.boolean().default(false),
-    ...common,
-  }),
-  z.object({
     kind: z.literal('estimate'),
     model: modelDir,
     method: z.enum(methodNames),
     batch: z.number().int().positive().default(4),
     seq: z.number().int().positive().optional(),
     checkpointing: z.boolean().default(false),
+    ...peftFields,
+    ...common,
+  }),
+  z.object({
+    kind: z.literal('export'),
+    run: z.string().min(1),
+    format: z.enum(exportFormats).default('merged'),
+    out: z.string().min(1),
+    /** The base model, if it moved since the run (default: the run's own). */
+    model: modelDir.optional(),
+    /** Shard merged weights above this many bytes (default 5 GB). */
+    maxShardBytes: z.number().int().positive().optional(),
+    force: z.boolean().default(false),
     ...common,
   }),
   z.object({

@@ -153,6 +153,7 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
       const out = input.out ?? join(run.dir, EXPORTS_DIR, `merged-step-${run.checkpointStep ?? 0}`);
       const fields = await job({
         kind: 'export',
+        format: 'merged',
         run: run.dir,
         out,
         force: input.out === undefined,

@@ -26,6 +26,20 @@ const run: CommandDef['options'] = {
   batch: ['batch', 'number', 'sequences per step (default 4)'],
   seq: ['seq', 'number', 'tokens per sequence (default min(256, context))'],
   checkpointing: ['checkpointing', 'boolean', 'FO methods: recompute activations per block'],
+  peft: ['peft', 'string', 'full (default) | lora | qlora (NF4 base + LoRA)'],
+  'lora-r': ['loraR', 'number', 'LoRA rank (default 8)'],
+  'lora-alpha': ['loraAlpha', 'number', 'LoRA alpha; the update is scaled by alpha/r (default 16)'],
+  'lora-dropout': [
+    'loraDropout',
+    'number',
+    'dropout on the adapter input, backprop only (default 0)',
+  ],
+  'lora-targets': [
+    'loraTargets',
+    'string',
+    'modules to adapt, e.g. q_proj,v_proj or all-linear (default: q,v for LoRA; all-linear for QLoRA)',
+  ],
+  rslora: ['rslora', 'boolean', 'scale by alpha/sqrt(r) (rsLoRA)'],
 };
 
 const backend: CommandDef['options'] = {
@@ -115,7 +129,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     summary:
       'Fine-tune a model on a dataset file (jsonl, json, csv, tsv, parquet, txt); the run is a folder that can be resumed.',
     usage:
-      'whetstone train --model DIR --data FILE --method METHOD [--format F --template T] [--steps N | --epochs E] [--lr X] [--batch B] [--seq T] [--eval-every N] [--out RUN] [--json]',
+      'whetstone train --model DIR --data FILE --method METHOD [--peft lora|qlora --lora-r R --lora-alpha A --lora-targets T] [--format F --template T] [--steps N | --epochs E] [--lr X] [--batch B] [--seq T] [--eval-every N] [--out RUN] [--json]',
     options: {
       ...model,
       ...data,
@@ -148,9 +162,26 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
       'checkpoint-every': ['checkpointEvery', 'number', 'checkpoint every N steps (default 50)'],
       out: ['out', 'string', 'run folder (default runs/<time>-<method>)'],
       seed: ['seed', 'number', 'seed of the data order and the zeroth-order noise (default 0)'],
+      'init-adapter': ['initAdapter', 'string', 'start from a PEFT adapter folder (LoRA)'],
       ...backend,
     },
     required: ['model', 'data', 'method'],
+  },
+  export: {
+    summary:
+      'Export a run: merged (a Hugging Face folder with the adapter folded in) or adapter (PEFT layout).',
+    usage:
+      'whetstone export --run DIR [--format merged|adapter] --out DIR [--model BASE] [--shard-bytes N] [--force] [--json]',
+    options: {
+      run: ['run', 'string', 'run folder (its last checkpoint is exported)'],
+      format: ['format', 'string', 'merged (default) | adapter'],
+      out: ['out', 'string', 'folder to write'],
+      model: ['model', 'string', "base model folder (default: the run's own)"],
+      'shard-bytes': ['maxShardBytes', 'number', 'merged: shard above N bytes (default 5e9)'],
+      force: ['force', 'boolean', 'replace an existing --out folder'],
+      ...backend,
+    },
+    required: ['run', 'out'],
   },
   resume: {
     summary: 'Continue a run from its last checkpoint (same data order, same numbers).',
@@ -177,22 +208,10 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     },
     required: ['run', 'out'],
   },
-  export: {
-    summary: 'Write a run’s newest checkpoint over its base model as a Hugging Face folder.',
-    usage: 'whetstone export --run DIR --out MODEL_DIR [--model BASE] [--force] [--json]',
-    options: {
-      run: ['run', 'string', 'run folder'],
-      out: ['out', 'string', 'Hugging Face folder to write'],
-      model: ['model', 'string', "base model folder (default: the run's own)"],
-      force: ['force', 'boolean', 'replace an existing --out folder'],
-      ...backend,
-    },
-    required: ['run', 'out'],
-  },
   estimate: {
     summary: 'Predict the peak memory of a training run before starting it.',
     usage:
-      'whetstone estimate --model DIR --method M [--batch B] [--seq T] [--checkpointing] [--json]',
+      'whetstone estimate --model DIR --method M [--batch B] [--seq T] [--checkpointing] [--peft lora|qlora --lora-r R --lora-targets T] [--json]',
     options: { ...model, ...run },
     required: ['model', 'method'],
   },

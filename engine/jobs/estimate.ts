@@ -3,6 +3,8 @@
 import { checkModel } from '../models/load.js';
 import { Params } from '../models/params.js';
 import type { JobSpec } from '../protocol.js';
+import { defaultTargets, LORA_DEFAULTS, loraFields, selectTargets } from '../peft/config.js';
+import { quantizedModules } from '../peft/load.js';
 import { estimateTrainingMemory } from '../train/estimate.js';
 import type { JobContext, JobResult } from './run-job.js';
 
@@ -13,6 +15,19 @@ export async function estimateJob(spec: EstimateSpec, _ctx: JobContext): Promise
   try {
     const model = checked.arch.create(checked.config, new Params());
     const seq = spec.seq ?? Math.min(256, checked.config.contextLength);
+    const lora = loraFields(spec);
+    const peft =
+      spec.peft === 'full'
+        ? undefined
+        : {
+            kind: spec.peft,
+            r: lora.r ?? LORA_DEFAULTS.r,
+            quantized: quantizedModules(model.linearSpecs()),
+            targets: selectTargets(
+              model.linearSpecs(),
+              lora.targets ?? defaultTargets(checked.config.modelType, spec.peft),
+            ),
+          };
     const estimate = estimateTrainingMemory({
       model,
       shapes: checked.shapes,
@@ -20,10 +35,11 @@ export async function estimateJob(spec: EstimateSpec, _ctx: JobContext): Promise
       batch: spec.batch,
       seq,
       checkpointing: spec.checkpointing,
+      ...(peft && { peft }),
     });
     model.dispose();
     return {
-      fields: { method: spec.method, batch: spec.batch, seq, estimate },
+      fields: { method: spec.method, peft: spec.peft, batch: spec.batch, seq, estimate },
       weightBytes: estimate.weightBytes,
     };
   } finally {

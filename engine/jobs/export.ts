@@ -1,53 +1,53 @@
-// `whetstone export --run DIR --out MODEL`: a run's newest checkpoint merged into its base model
-// and written as a Hugging Face folder (full fine-tuning saves every weight it trains, so the
-// checkpoint over the base is the tuned model). Works for every method that trains the weights.
-import { join } from 'node:path';
-import { WhetstoneError } from '../errors.js';
+// `whetstone export --run DIR --format merged|adapter --out DIR`: a run's last checkpoint as a
+// Hugging Face folder with the adapter merged in float32, or as a PEFT adapter folder.
+import { writePeftAdapter } from '../export/peft-adapter.js';
+import { loadRunModel } from '../export/run-model.js';
 import { writeModelFolder } from '../io/model-folder-writer.js';
-import { loadModel } from '../models/load.js';
-import { trainSpecSchema, type JobSpec } from '../protocol.js';
-import { latestCheckpoint, restoreWeights } from '../train/checkpoint.js';
-import { RUN_FILES, RunDir } from '../train/run-dir.js';
+import { createLogger } from '../log.js';
+import { mergeAdapter } from '../peft/merge.js';
+import type { JobSpec } from '../protocol.js';
 import type { JobContext, JobResult } from './run-job.js';
 
 type ExportSpec = Extract<JobSpec, { kind: 'export' }>;
 
+const log = createLogger('export');
+
 export async function exportJob(spec: ExportSpec, ctx: JobContext): Promise<JobResult> {
-  const { spec: stored } = await RunDir.open(spec.run);
-  const parsed = trainSpecSchema.safeParse(stored);
-  if (!parsed.success) {
-    throw new WhetstoneError('RUN_INVALID', `${spec.run}/spec.json is not a training spec.`);
-  }
-  const checkpoint = await latestCheckpoint(join(spec.run, RUN_FILES.checkpoints));
-  if (!checkpoint) {
-    throw new WhetstoneError(
-      'BAD_ARGUMENT',
-      `${spec.run} has no checkpoint yet.`,
-      'Let the run reach its first checkpoint (or finish, or cancel it: a cancel saves one).',
-    );
-  }
   await ctx.backend();
-  const base = spec.model ?? parsed.data.model;
-  const model = await loadModel(base, {
-    onTensor: (done, total) => ctx.progress('load', done, total),
-  });
+  const { pm, spec: runSpec, baseDir, step } = await loadRunModel(spec.run, spec.model);
+  const warnings: string[] = [];
   try {
-    ctx.progress('merge', 0, 1);
-    await restoreWeights(checkpoint, model.params);
-    ctx.progress('write', 0, 1);
-    const { files } = await writeModelFolder({
-      baseDir: base,
-      outDir: spec.out,
-      params: model.params,
-      force: spec.force,
-    });
-    ctx.progress('write', 1, 1);
+    let files: string[];
+    if (spec.format === 'adapter') {
+      ({ files } = await writePeftAdapter(pm, baseDir, spec.out, spec.force));
+    } else {
+      if (runSpec.peft === 'qlora') {
+        warnings.push(
+          'QLoRA: the adapter was merged into the NF4-dequantized base it was trained against, so ' +
+            'the merged weights carry 4-bit rounding of the original ones. Loading the base in full ' +
+            'precision and applying the adapter export (--format adapter) keeps the original weights.',
+        );
+      }
+      const merged = pm.modules.size > 0 ? mergeAdapter(pm) : pm.model.params;
+      try {
+        ({ files } = await writeModelFolder({
+          baseDir,
+          outDir: spec.out,
+          params: merged,
+          force: spec.force,
+          ...(spec.maxShardBytes !== undefined && { maxShardBytes: spec.maxShardBytes }),
+        }));
+      } finally {
+        if (merged !== pm.model.params) merged.dispose();
+      }
+    }
+    for (const w of warnings) log.warn(w);
     return {
-      fields: { out: spec.out, step: checkpoint.state.step, method: parsed.data.method, files },
-      weightBytes: model.params.bytes(),
+      fields: { format: spec.format, out: spec.out, step, peft: runSpec.peft, files, warnings },
+      weightBytes: pm.model.params.bytes(),
     };
   } finally {
-    model.params.dispose();
-    model.dispose();
+    pm.model.params.dispose();
+    pm.model.dispose();
   }
 }

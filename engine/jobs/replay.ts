@@ -7,7 +7,10 @@ import { tf } from '../backend/tf.js';
 import { WhetstoneError } from '../errors.js';
 import { writeModelFolder } from '../io/model-folder-writer.js';
 import { createLogger } from '../log.js';
-import { loadModel } from '../models/load.js';
+import { loadAdapterWeights, readAdapterOptions } from '../export/peft-adapter.js';
+import { loraFields, type LoraOptions } from '../peft/config.js';
+import { loadPeftModel, peftSpec } from '../peft/load.js';
+import { mergeAdapter } from '../peft/merge.js';
 import { HISTORY_FILE, ZoHistory } from '../optim/zo-history.js';
 import { applyNoise, trainableTensors } from '../optim/zo-params.js';
 import { trainSpecSchema, type JobSpec } from '../protocol.js';
@@ -43,10 +46,18 @@ export async function replayJob(spec: ReplaySpec, ctx: JobContext): Promise<JobR
       `the run trained on ${header.backend} and this replay runs on ${report.backend}: the weights will agree to float32 rounding, not bit for bit (pass --backend ${header.backend}).`,
     );
   }
-  const model = await loadModel(spec.model ?? parsed.data.model, {
-    onTensor: (done, total) => ctx.progress('load', done, total),
-  });
+  // A PEFT run replays onto the same adapter initialisation (seeded) and is written merged.
+  const run = parsed.data;
+  let lora: Partial<LoraOptions> = loraFields(run);
+  if (run.initAdapter) lora = { ...lora, ...(await readAdapterOptions(run.initAdapter)) };
+  const pm = await loadPeftModel(
+    spec.model ?? run.model,
+    peftSpec(run.peft, { ...lora, seed: run.seed }),
+    { onTensor: (done, total) => ctx.progress('load', done, total) },
+  );
+  const { model } = pm;
   try {
+    if (run.initAdapter) await loadAdapterWeights(run.initAdapter, pm);
     const names = new Set(header.tensors.map((t) => t.name));
     model.params.setTrainable((n) => names.has(n));
     const tensors = trainableTensors(model.params);
@@ -69,11 +80,14 @@ export async function replayJob(spec: ReplaySpec, ctx: JobContext): Promise<JobR
         if (ctx.signal.aborted) throw new WhetstoneError('BAD_ARGUMENT', 'Replay cancelled.');
       }
     }
+    const merged = pm.modules.size > 0 ? mergeAdapter(pm) : model.params;
     const { files } = await writeModelFolder({
       baseDir: spec.model ?? parsed.data.model,
       outDir: spec.out,
-      params: model.params,
+      params: merged,
       force: spec.force,
+    }).finally(() => {
+      if (merged !== model.params) merged.dispose();
     });
     return {
       fields: { out: spec.out, records: count, method: header.method, files },

@@ -7,7 +7,10 @@ import { describeProblems } from '../data/problems.js';
 import { toErrorInfo, WhetstoneError } from '../errors.js';
 import { loadTokenizer } from '../io/tokenizer.js';
 import { createLogger } from '../log.js';
-import { loadModel } from '../models/load.js';
+import { loadAdapterWeights, readAdapterOptions } from '../export/peft-adapter.js';
+import { loraFields, type LoraOptions } from '../peft/config.js';
+import { loadPeftModel, peftSpec } from '../peft/load.js';
+import { withDropout } from '../peft/train-mode.js';
 import { createMethod, DEFAULT_LR } from '../optim/create-method.js';
 import { ZoMethod } from '../optim/zo.js';
 import { ZoHistoryFile } from '../train/zo-history-file.js';
@@ -61,12 +64,25 @@ async function runTraining(
   checkpoint?: LoadedCheckpoint,
 ): Promise<JobResult> {
   await ctx.backend();
-  const model = await loadModel(spec.model, {
+  // An adapter to start from brings its own rank, alpha and targets; the run's flags fill the rest.
+  let lora: Partial<LoraOptions> = loraFields(spec);
+  if (spec.initAdapter) {
+    if (spec.peft === 'full') {
+      throw new WhetstoneError(
+        'BAD_ARGUMENT',
+        '--init-adapter needs --peft lora or --peft qlora.',
+        'Add --peft lora (or qlora) to train the adapter further.',
+      );
+    }
+    lora = { ...lora, ...(await readAdapterOptions(spec.initAdapter)) };
+  }
+  const pm = await loadPeftModel(spec.model, peftSpec(spec.peft, { ...lora, seed: spec.seed }), {
     onTensor: (done, total) => ctx.progress('load', done, total),
   });
+  const { model } = pm;
   let method: TrainMethod | undefined;
   try {
-    model.params.setTrainable();
+    if (spec.initAdapter && !checkpoint) await loadAdapterWeights(spec.initAdapter, pm);
     const tokenizer = await loadTokenizer(spec.model);
     const seqLen = spec.seq ?? Math.min(256, model.config.contextLength);
     if (seqLen > model.config.contextLength) {
@@ -91,7 +107,7 @@ async function runTraining(
         `${problems.total} row(s) skipped:\n${describeProblems(problems.kept, 5, problems.total)}`,
       );
     }
-    method = createMethod(model, spec);
+    method = withDropout(createMethod(model, spec), pm.dropout, pm.spec.lora.dropout);
     const maxSteps = spec.epochs
       ? Math.ceil((spec.epochs * data.train.length) / (spec.batch * spec.gradAccum))
       : spec.steps;

@@ -103,7 +103,7 @@ export async function latestCheckpoint(
   return { dir, state };
 }
 
-/** Put a checkpoint's weights (the trainable tensors it saved) into `params`. */
+/** Put a checkpoint's weights (the trainable parameters it saved) into `params`. */
 export async function restoreWeights(checkpoint: LoadedCheckpoint, params: Params): Promise<void> {
   const weights = await SafetensorsFile.open(join(checkpoint.dir, WEIGHTS));
   try {

@@ -3,7 +3,7 @@
 // terms count the tensors a block keeps for its backward pass; test/memory.test.ts holds the
 // prediction within 10% of the measured peak.
 import type { CausalLM } from '../models/causal-lm.js';
-import { backwardOrder } from '../optim/blockwise.js';
+import { fullStorage, peftStorage, type PeftShape } from './estimate-peft.js';
 import type { MethodName } from '../optim/method.js';
 import { zoMethodNames } from '../protocol.js';
 
@@ -16,6 +16,8 @@ export interface EstimateInput {
   seq: number;
   /** FO methods with activation checkpointing (LOMO and AdaLomo always checkpoint). */
   checkpointing: boolean;
+  /** An adapter instead of full fine-tuning: its modules and rank (QLoRA: those in NF4). */
+  peft?: PeftShape;
 }
 
 export interface MemoryEstimate {
@@ -32,12 +34,9 @@ const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 export function estimateTrainingMemory(input: EstimateInput): MemoryEstimate {
   const { model, shapes, method, batch, seq } = input;
   const cfg = model.config;
-  const bytesOf = (names: string[]) =>
-    names.reduce((s, n) => s + numel(shapes.get(n) ?? [0]) * F32, 0);
-  const weightBytes = [...shapes.values()].reduce((s, shape) => s + numel(shape) * F32, 0);
-  const largestTensor = Math.max(...[...shapes.values()].map((s) => numel(s) * F32));
-  const parts = backwardOrder(model);
-  const largestPart = Math.max(...parts.map((p) => bytesOf(model.partParams(p))));
+  const storage = input.peft ? peftStorage(shapes, input.peft) : fullStorage(model, shapes);
+  const { weightBytes, trainableBytes, largestPart } = storage;
+  const largestTensor = storage.largestTrainable;
 
   const tokens = batch * seq;
   // Floats a block keeps per token for its backward pass. tfjs keeps every op's output on the
@@ -48,17 +47,25 @@ export function estimateTrainingMemory(input: EstimateInput): MemoryEstimate {
     1.6 *
     (linears.reduce((s, l) => s + l.inFeatures + l.outFeatures, 0) +
       8 * cfg.hidden +
-      3 * cfg.heads * seq);
+      3 * cfg.heads * seq +
+      storage.adapterPerToken);
   const blockTape = tokens * perToken * F32;
   // The loss keeps the logits and their softmax; backward adds the gradient of the logits.
   const headTape = 3 * tokens * cfg.vocabSize * F32;
   const hidden = tokens * cfg.hidden * F32;
 
   if (isForwardOnly(method)) {
-    return zerothOrderEstimate(method, weightBytes, largestTensor, {
-      hidden: (cfg.layers + 1) * hidden,
-      transient: Math.max(blockTape / 1.6, 5 * tokens * cfg.vocabSize * F32),
-    });
+    return zerothOrderEstimate(
+      method,
+      weightBytes,
+      trainableBytes,
+      largestTensor,
+      storage.extraTemporary,
+      {
+        hidden: (cfg.layers + 1) * hidden,
+        transient: Math.max(blockTape / 1.6, 5 * tokens * cfg.vocabSize * F32),
+      },
+    );
   }
 
   const fused = method === 'lomo' || method === 'adalomo';
@@ -75,10 +82,9 @@ export function estimateTrainingMemory(input: EstimateInput): MemoryEstimate {
   let optimizerBytes = 0;
   if (fused) {
     // One part's gradients at a time, plus a tied embedding's gradient held until the end.
-    const tied = model.partParams('head').filter((n) => model.partParams('embed').includes(n));
-    gradientBytes = largestPart + bytesOf(tied);
+    gradientBytes = largestPart + storage.tiedBytes;
     if (method === 'adalomo') {
-      for (const shape of shapes.values()) {
+      for (const shape of input.peft ? adapterShapes(input.peft) : shapes.values()) {
         const factored = shape.length >= 2;
         optimizerBytes +=
           (factored
@@ -87,14 +93,21 @@ export function estimateTrainingMemory(input: EstimateInput): MemoryEstimate {
       }
     }
   } else {
-    gradientBytes = weightBytes;
-    if (method === 'fo-adamw') optimizerBytes = 2 * weightBytes;
+    gradientBytes = trainableBytes;
+    if (method === 'fo-adamw') optimizerBytes = 2 * trainableBytes;
   }
   // Temporaries the size of the largest tensor: its gradient being formed and the update's
-  // intermediates (AdaLomo's factored scaling needs one more).
-  const temporaries = (method === 'adalomo' ? 3 : 2) * largestTensor;
+  // intermediates (AdaLomo's factored scaling needs one more); QLoRA's dequantized weight.
+  const temporaries = (method === 'adalomo' ? 3 : 2) * largestTensor + storage.extraTemporary;
   const peakBytes = weightBytes + gradientBytes + optimizerBytes + activationBytes + temporaries;
   return { peakBytes, weightBytes, gradientBytes, optimizerBytes, activationBytes };
+}
+
+function adapterShapes(peft: PeftShape): number[][] {
+  return peft.targets.flatMap((t) => [
+    [peft.r, t.inFeatures],
+    [t.outFeatures, peft.r],
+  ]);
 }
 
 const forwardOnly: readonly MethodName[] = zoMethodNames;
@@ -109,14 +122,16 @@ const isForwardOnly = (m: MethodName) => forwardOnly.includes(m);
 function zerothOrderEstimate(
   method: MethodName,
   weightBytes: number,
+  trainableBytes: number,
   largestTensor: number,
+  extraTemporary: number,
   inference: { hidden: number; transient: number },
 ): MemoryEstimate {
-  const activations = inference.hidden + inference.transient;
+  const activations = inference.hidden + inference.transient + extraTemporary;
   // State: ZO-SGD-MMT's momentum, ZO-Adam's two moments. Temporary: the new value of the tensor
   // being moved (every update is one kernel).
   const optimizerBytes =
-    method === 'zo-mmt' ? weightBytes : method === 'zo-adam' ? 2 * weightBytes : 0;
+    method === 'zo-mmt' ? trainableBytes : method === 'zo-adam' ? 2 * trainableBytes : 0;
   const temporaries = largestTensor;
   const activationBytes =
     method === 'forward-grad'

@@ -5,7 +5,11 @@ Written from the architectures' definitions (not from Whetstone's code) so the e
 be checked against a second implementation. Reads a Hugging Face folder (config.json plus
 model.safetensors or a sharded index) and token ids, and writes logits as safetensors:
 
-    python3 hf_reference.py MODEL_DIR IDS.json OUT.safetensors
+    python3 hf_reference.py MODEL_DIR IDS.json OUT.safetensors [ADAPTER_DIR]
+
+With ADAPTER_DIR (a PEFT LoRA folder: adapter_config.json + adapter_model.safetensors), every
+adapted weight becomes W + (lora_alpha/r)·B A (alpha/sqrt(r) with use_rslora), transposed for
+fan_in_fan_out (GPT-2's Conv1D), as PEFT's merge defines it.
 
 IDS.json holds [[ids], ...]; every sequence is run on its own; OUT has `logits` [B, T, V]
 (float32, zero past each sequence's end).
@@ -231,6 +235,30 @@ def opt_logits(cfg, w, ids):
     return h @ head.T
 
 
+def apply_lora(weights, adapter_dir):
+    """Fold a PEFT LoRA adapter into `weights` (in place); returns how many modules it changed."""
+    cfg = json.load(open(os.path.join(adapter_dir, "adapter_config.json")))
+    assert cfg["peft_type"] == "LORA", cfg["peft_type"]
+    r, alpha = cfg["r"], cfg["lora_alpha"]
+    scale = alpha / math.sqrt(r) if cfg.get("use_rslora") else alpha / r
+    tensors = read_safetensors(os.path.join(adapter_dir, "adapter_model.safetensors"))
+    prefix = "base_model.model."
+    modules = sorted({k[len(prefix):].rsplit(".lora_", 1)[0] for k in tensors})
+    for module in modules:
+        a = tensors[f"{prefix}{module}.lora_A.weight"]  # [r, in]
+        b = tensors[f"{prefix}{module}.lora_B.weight"]  # [out, r]
+        assert a.shape[0] == r and b.shape[1] == r, (module, a.shape, b.shape)
+        delta = scale * (b @ a)  # [out, in]
+        if cfg.get("fan_in_fan_out"):
+            delta = delta.T
+        name = module + ".weight"
+        if name not in weights:  # checkpoints without GPT-2's "transformer." prefix
+            name = name.split(".", 1)[1]
+        assert weights[name].shape == delta.shape, (name, weights[name].shape, delta.shape)
+        weights[name] = weights[name] + delta
+    return len(modules)
+
+
 FORWARD = {"llama": llama_logits, "mistral": llama_logits, "qwen2": llama_logits, "gpt2": gpt2_logits, "opt": opt_logits}
 
 
@@ -246,6 +274,8 @@ def main():
     model_dir, ids_path, out_path = sys.argv[1:4]
     cfg = json.load(open(os.path.join(model_dir, "config.json")))
     weights = read_weights(model_dir)
+    if len(sys.argv) > 4:
+        assert apply_lora(weights, sys.argv[4]) > 0
     sequences = json.load(open(ids_path))
     longest = max(len(s) for s in sequences)
     vocab = cfg["vocab_size"]

@@ -33,6 +33,8 @@ export function MethodsScreen() {
       method,
       ...settings,
       zoOneSided: false,
+      peft: 'full',
+      rslora: false,
       zoSignForm: 'projected',
       evalFraction: 0.1,
       // Validation points often enough to draw a line, without slowing a long run.

@@ -1,0 +1,57 @@
+// A finished (or stopped) run's model as its last checkpoint left it: the base model from the
+// run's spec (or a moved copy), the same PEFT wrapping, and the checkpoint's trained weights.
+import { stat } from 'node:fs/promises';
+import { WhetstoneError } from '../errors.js';
+import { loraFields } from '../peft/config.js';
+import { loadPeftModel, peftSpec, type PeftModel } from '../peft/load.js';
+import { trainSpecSchema, type TrainSpec } from '../protocol.js';
+import { latestCheckpoint, restoreWeights } from '../train/checkpoint.js';
+import { RunDir } from '../train/run-dir.js';
+
+export interface RunModel {
+  pm: PeftModel;
+  spec: TrainSpec;
+  baseDir: string;
+  step: number;
+}
+
+export async function loadRunModel(runDir: string, baseOverride?: string): Promise<RunModel> {
+  const { run, spec: stored } = await RunDir.open(runDir);
+  const parsed = trainSpecSchema.safeParse(stored);
+  if (!parsed.success) {
+    throw new WhetstoneError('RUN_INVALID', `${runDir}/spec.json is not a training spec.`);
+  }
+  const spec = parsed.data;
+  const checkpoint = await latestCheckpoint(run.checkpointsDir);
+  if (!checkpoint) {
+    throw new WhetstoneError(
+      'BAD_ARGUMENT',
+      `${runDir} has no checkpoint yet, so there is nothing to export.`,
+      'Let the run reach its first checkpoint (--checkpoint-every), or resume it.',
+    );
+  }
+  const baseDir = baseOverride ?? spec.model;
+  const present = await stat(baseDir).then(
+    () => true,
+    () => false,
+  );
+  if (!present) {
+    throw new WhetstoneError(
+      'MODEL_NOT_FOUND',
+      `The run's base model ${baseDir} is not there any more.`,
+      'Pass the base model folder with --model.',
+    );
+  }
+  const pm = await loadPeftModel(
+    baseDir,
+    peftSpec(spec.peft, { ...loraFields(spec), seed: spec.seed }),
+  );
+  try {
+    await restoreWeights(checkpoint, pm.model.params);
+  } catch (err) {
+    pm.model.params.dispose();
+    pm.model.dispose();
+    throw err;
+  }
+  return { pm, spec, baseDir, step: checkpoint.state.step };
+}

@@ -1,0 +1,256 @@
+// Exports of trained runs, end to end through the CLI: the PEFT adapter folder has PEFT's names
+// and shapes, imports back to identical logits, and an independent PyTorch implementation
+// (test/reference/hf_reference.py) applying it to the base reproduces our logits, as does the same
+// reference on the merged folder. QLoRA and full fine-tuning runs export merged too.
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../engine/backend/select.js';
+import { tf } from '../engine/backend/tf.js';
+import { loadAdapterWeights, readAdapterOptions } from '../engine/export/peft-adapter.js';
+import { loadRunModel } from '../engine/export/run-model.js';
+import { SafetensorsFile } from '../engine/io/safetensors.js';
+import { forwardLogits, type CausalLM } from '../engine/models/causal-lm.js';
+import { loadPeftModel, peftSpec } from '../engine/peft/load.js';
+import { runCli } from './cli.js';
+import { architectureFixtures, fixturePath } from './fixtures.js';
+import { relativeError, tokenIds } from './numerics.js';
+
+const python = '/usr/bin/python3';
+const reference = join(import.meta.dirname, 'reference', 'hf_reference.py');
+const torch = (() => {
+  try {
+    execFileSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    if (process.env.WHETSTONE_REQUIRE_TORCH === '1') throw new Error(`${python} lacks torch`);
+    return false;
+  }
+})();
+
+let work: string;
+let data: string;
+let idsFile: string;
+const rows = [tokenIds(20, 41), tokenIds(20, 42)];
+
+beforeAll(async () => {
+  await initBackend({ backend: 'cpu' });
+  work = await mkdtemp(join(tmpdir(), 'whetstone-peft-export-'));
+  data = join(work, 'texts.jsonl');
+  const lines = Array.from({ length: 16 }, (_, i) =>
+    JSON.stringify({ text: `The blade ${i} is sharp and the stone is flat.` }),
+  );
+  await writeFile(data, `${lines.join('\n')}\n`);
+  idsFile = join(work, 'ids.json');
+  await writeFile(idsFile, JSON.stringify(rows));
+});
+afterAll(async () => {
+  tf.disposeVariables();
+  await rm(work, { recursive: true, force: true });
+});
+
+async function train(name: string, model: string, extra: string[]): Promise<string> {
+  const out = join(work, `run-${name}`);
+  const run = await runCli([
+    'train', '--model', model, '--data', data, '--method', 'fo-adamw', '--lr', '3e-2',
+    '--steps', '3', '--batch', '2', '--seq', '16', '--backend', 'cpu', '--out', out, '--json',
+    ...extra,
+  ]); // prettier-ignore
+  expect(run.last.type, run.stderr).toBe('done');
+  return out;
+}
+
+async function exportRun(run: string, format: string, out: string, extra: string[] = []) {
+  const r = await runCli([
+    'export',
+    '--run',
+    run,
+    '--format',
+    format,
+    '--out',
+    out,
+    '--json',
+    ...extra,
+  ]);
+  expect(r.last.type, r.stderr + JSON.stringify(r.last)).toBe('done');
+  return r.last;
+}
+
+async function logits(model: CausalLM): Promise<Float32Array> {
+  const x = tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
+  const y = forwardLogits(model, x);
+  const values = (await y.data()) as Float32Array;
+  tf.dispose([x, y]);
+  return values;
+}
+
+async function readLogits(file: string): Promise<Float32Array> {
+  const f = await SafetensorsFile.open(file);
+  const { values } = await f.read('logits');
+  await f.close();
+  return values as Float32Array;
+}
+
+async function cliLogits(model: string, out: string): Promise<Float32Array> {
+  const r = await runCli([
+    'logits',
+    '--model',
+    model,
+    '--ids',
+    idsFile,
+    '--out',
+    out,
+    '--backend',
+    'cpu',
+    '--json',
+  ]);
+  expect(r.last.type, r.stderr).toBe('done');
+  return readLogits(out);
+}
+
+async function torchLogits(model: string, out: string, adapter?: string): Promise<Float32Array> {
+  await promisify(execFile)(python, [
+    reference,
+    model,
+    idsFile,
+    out,
+    ...(adapter ? [adapter] : []),
+  ]);
+  return readLogits(out);
+}
+
+function free(model: CausalLM): void {
+  model.params.dispose();
+  model.dispose();
+}
+
+describe.each(architectureFixtures)('%s LoRA run', (name) => {
+  it('exports a PEFT adapter and a merged folder that agree with the run and with PyTorch', async () => {
+    const base = fixturePath(name);
+    const run = await train(name, base, ['--peft', 'lora', '--lora-r', '4', '--lora-alpha', '8']);
+    const adapter = join(work, `${name}-adapter`);
+    const merged = join(work, `${name}-merged`);
+    await exportRun(run, 'adapter', adapter);
+    await exportRun(run, 'merged', merged);
+
+    // PEFT's layout: config fields and key names with [r, in] / [out, r] shapes.
+    expect((await readdir(adapter)).sort()).toEqual([
+      'adapter_config.json',
+      'adapter_model.safetensors',
+    ]);
+    const config = JSON.parse(
+      await readFile(join(adapter, 'adapter_config.json'), 'utf8'),
+    ) as Record<string, unknown>;
+    expect(config).toMatchObject({
+      peft_type: 'LORA',
+      task_type: 'CAUSAL_LM',
+      r: 4,
+      lora_alpha: 8,
+      bias: 'none',
+      base_model_name_or_path: base,
+    });
+    expect(config.fan_in_fan_out).toBe(name === 'gpt2');
+    const file = await SafetensorsFile.open(join(adapter, 'adapter_model.safetensors'));
+    const keys = file.names();
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) {
+      expect(key).toMatch(/^base_model\.model\.(model|transformer)\..*\.lora_[AB]\.weight$/);
+      const shape = file.info(key).shape;
+      if (key.includes('lora_A')) expect(shape[0]).toBe(4);
+      else expect(shape[1]).toBe(4);
+    }
+    await file.close();
+
+    // The run's own model (base + checkpoint adapter) against the imported adapter: identical.
+    const { pm } = await loadRunModel(run);
+    const ours = await logits(pm.model);
+    free(pm.model);
+    const imported = await loadPeftModel(base, peftSpec('lora', await readAdapterOptions(adapter)));
+    await loadAdapterWeights(adapter, imported);
+    expect([...(await logits(imported.model))]).toEqual([...ours]);
+    const untrained = await loadPeftModel(
+      base,
+      peftSpec('lora', await readAdapterOptions(adapter)),
+    );
+    expect(relativeError(await logits(untrained.model), ours)).toBeGreaterThan(1e-4); // trained
+    free(imported.model);
+    free(untrained.model);
+
+    // The merged folder loads as a plain model and gives the adapted logits.
+    const mergedLogits = await cliLogits(merged, join(work, `${name}-merged-logits.safetensors`));
+    expect(relativeError(mergedLogits, ours)).toBeLessThan(1e-5);
+    if (torch) {
+      const withAdapter = await torchLogits(
+        base,
+        join(work, `${name}-torch-adapter.safetensors`),
+        adapter,
+      );
+      expect(relativeError(ours, withAdapter)).toBeLessThan(1e-4);
+      const fromMerged = await torchLogits(merged, join(work, `${name}-torch-merged.safetensors`));
+      expect(relativeError(mergedLogits, fromMerged)).toBeLessThan(1e-4);
+    }
+  });
+});
+
+describe('other exports', () => {
+  it('QLoRA merges into the dequantized base, with a warning', async () => {
+    // Adapters on q and v over a base quantized whole: unadapted NF4 modules merge too.
+    const run = await train('qlora', fixturePath('llama'), [
+      '--peft',
+      'qlora',
+      '--lora-r',
+      '4',
+      '--lora-targets',
+      'q_proj,v_proj',
+    ]);
+    const merged = join(work, 'qlora-merged');
+    const done = await exportRun(run, 'merged', merged);
+    expect((done.warnings as string[])[0]).toMatch(/NF4/);
+    const { pm } = await loadRunModel(run);
+    const ours = await logits(pm.model);
+    free(pm.model);
+    const theirs = await cliLogits(merged, join(work, 'qlora-merged.safetensors'));
+    expect(relativeError(theirs, ours)).toBeLessThan(1e-5);
+  });
+
+  it('a full fine-tuning run exports merged (its weights), not as an adapter; exports are atomic', async () => {
+    const run = await train('full', fixturePath('gpt2'), []);
+    const out = join(work, 'full-merged');
+    await exportRun(run, 'merged', out, ['--shard-bytes', '100000']);
+    expect(await readdir(out)).toContain('model.safetensors.index.json');
+    const { pm } = await loadRunModel(run);
+    const ours = await logits(pm.model);
+    free(pm.model);
+    const before = await cliLogits(fixturePath('gpt2'), join(work, 'full-base.safetensors'));
+    const after = await cliLogits(out, join(work, 'full-merged.safetensors'));
+    expect(relativeError(after, ours)).toBeLessThan(1e-6);
+    expect(relativeError(before, ours)).toBeGreaterThan(1e-4);
+
+    const adapter = await runCli([
+      'export',
+      '--run',
+      run,
+      '--format',
+      'adapter',
+      '--out',
+      join(work, 'none'),
+      '--json',
+    ]);
+    expect(adapter.last).toMatchObject({ type: 'error', code: 'BAD_ARGUMENT' });
+    const again = await runCli([
+      'export',
+      '--run',
+      run,
+      '--format',
+      'merged',
+      '--out',
+      out,
+      '--json',
+    ]);
+    expect(again.last).toMatchObject({ type: 'error', code: 'BAD_ARGUMENT' });
+    expect((await readdir(work)).filter((f) => f.includes('.partial-'))).toEqual([]);
+  });
+});
