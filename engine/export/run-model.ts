@@ -27,7 +27,7 @@ export async function loadRunModel(runDir: string, baseOverride?: string): Promi
     throw new WhetstoneError(
       'BAD_ARGUMENT',
       `${runDir} has no checkpoint yet, so there is nothing to export.`,
-      'Let the run reach its first checkpoint (--checkpoint-every), or resume it.',
+      'Let the run reach its first checkpoint (--checkpoint-every); cancelling a running run writes one. A stopped run can be resumed first.',
     );
   }
   const baseDir = baseOverride ?? spec.model;

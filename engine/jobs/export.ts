@@ -43,7 +43,15 @@ export async function exportJob(spec: ExportSpec, ctx: JobContext): Promise<JobR
     }
     for (const w of warnings) log.warn(w);
     return {
-      fields: { format: spec.format, out: spec.out, step, peft: runSpec.peft, files, warnings },
+      fields: {
+        format: spec.format,
+        out: spec.out,
+        step,
+        method: runSpec.method,
+        peft: runSpec.peft,
+        files,
+        warnings,
+      },
       weightBytes: pm.model.params.bytes(),
     };
   } finally {
