@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { InspectReport } from '../engine/data/inspect.js';
 import { dataFields } from '../engine/data/options.js';
 import type { ErrorInfo } from '../engine/errors.js';
-import { backendNames, methodNames, trainFields } from '../engine/protocol.js';
+import { backendNames, methodNames, peftKinds, trainFields } from '../engine/protocol.js';
 import type { MemoryEstimate } from '../engine/train/estimate.js';
 import type { Examples } from './examples.js';
 
@@ -149,6 +149,7 @@ export const contract = {
         batch: z.number().int().positive().optional(),
         seq: z.number().int().positive().optional(),
         checkpointing: z.boolean().optional(),
+        peft: z.enum(peftKinds).optional(),
       })
       .strict(),
     output: undefined as unknown as EstimateResult,

@@ -82,6 +82,13 @@ describe('studio channels', () => {
       (r as { data: { estimate: { peakBytes: number } } }).data.estimate.peakBytes;
     expect(peak(lomo)).toBeGreaterThan(0);
     expect(peak(lomo)).toBeLessThan(peak(adam));
+    // The method screen's "What trains" choice reaches the estimate: LoRA freezes the base.
+    const lora = await call('models:estimate', {
+      model: fixturePath('llama'),
+      method: 'fo-adamw',
+      peft: 'lora',
+    });
+    expect(peak(lora)).toBeLessThan(peak(adam));
     const generated = await call('models:generate', {
       model: fixturePath('llama'),
       prompt: 'The stone',

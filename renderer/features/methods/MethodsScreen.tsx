@@ -7,7 +7,7 @@ import { useNav } from '../../lib/nav-store.js';
 import { useDatasets } from '../datasets/datasets-store.js';
 import { useModels } from '../models/models-store.js';
 import { useRuns } from '../runs/runs-store.js';
-import { comingCards, formatLr, methodCards } from './catalog.js';
+import { adapterChoices, comingCards, formatLr, methodCards } from './catalog.js';
 import { MemoryFit } from './MemoryFit.js';
 import { useMethods } from './methods-store.js';
 import { SettingsForm } from './SettingsForm.js';
@@ -23,7 +23,7 @@ export function MethodsScreen() {
   const { method, settings } = m;
   useEffect(() => {
     if (model) void useMethods.getState().runEstimate(model);
-  }, [model, method, settings.batch, settings.seq, settings.checkpointing]);
+  }, [model, method, settings.batch, settings.seq, settings.checkpointing, settings.peft]);
 
   const start = async () => {
     if (!model || !data) return;
@@ -33,7 +33,6 @@ export function MethodsScreen() {
       method,
       ...settings,
       zoOneSided: false,
-      peft: 'full',
       rslora: false,
       zoSignForm: 'projected',
       evalFraction: 0.1,
@@ -68,9 +67,22 @@ export function MethodsScreen() {
           </button>
         ))}
       </div>
-      <p className="hint coming">
-        Coming with PEFT: {comingCards.join(', ')} — the engine does not train adapters yet.
-      </p>
+      <fieldset className="adapters">
+        <legend>What trains</legend>
+        {adapterChoices.map((a) => (
+          <label key={a.value}>
+            <input
+              type="radio"
+              name="peft"
+              value={a.value}
+              checked={settings.peft === a.value}
+              onChange={() => m.set('peft', a.value)}
+            />
+            <strong>{a.title}</strong> <span className="hint">{a.text}</span>
+          </label>
+        ))}
+      </fieldset>
+      <p className="hint coming">Coming: {comingCards.join(', ')}.</p>
       <SettingsForm method={method} settings={settings} set={m.set} />
       {m.error && <ErrorNote error={m.error} />}
       {!model && (

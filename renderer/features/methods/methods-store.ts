@@ -20,6 +20,8 @@ export interface Settings {
   zoEps: number;
   zoQueries: number;
   seed: number;
+  /** Full fine-tuning, or adapters: LoRA, or LoRA over an NF4 base (QLoRA). */
+  peft: 'full' | 'lora' | 'qlora';
 }
 
 const lrOf = (m: MethodName) => methodCards.find((c) => c.name === m)?.lr ?? 1e-3;
@@ -38,6 +40,7 @@ export const defaultSettings = (method: MethodName): Settings => ({
   zoEps: 1e-3,
   zoQueries: 1,
   seed: 0,
+  peft: 'full',
 });
 
 interface MethodsState {
@@ -78,6 +81,7 @@ export const useMethods = create<MethodsState>((set, get) => ({
         batch: settings.batch,
         seq: settings.seq,
         checkpointing: settings.checkpointing,
+        peft: settings.peft,
       });
       set({ estimate, estimating: false });
     } catch (err) {
