@@ -70,7 +70,7 @@ export function MethodsScreen() {
       <fieldset className="adapters">
         <legend>What trains</legend>
         {adapterChoices.map((a) => (
-          <label key={a.value}>
+          <label key={a.value} className="check">
             <input
               type="radio"
               name="peft"
