@@ -1,4 +1,5 @@
 // Tiny models every integration test shares, generated once per test run by global-setup.ts.
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FixtureOptions } from '../engine/fixtures/fixture-model.js';
 
@@ -34,4 +35,38 @@ export const architectureFixtures = [
 
 export function fixturePath(name: keyof typeof fixtureSpecs): string {
   return join(FIXTURES_DIR, name);
+}
+
+/**
+ * The 27M-parameter Llama of the memory tests: 8 blocks of width 512 and a 4096-token
+ * vocabulary, so that the weights dominate a small batch's activations.
+ */
+export const memoryModelSpec: Omit<FixtureOptions, 'out'> = {
+  arch: 'llama',
+  layers: 8,
+  hidden: 512,
+  heads: 8,
+  kvHeads: 4,
+  vocab: 4096,
+  seed: 9,
+};
+
+/** Short sentences on one theme, so a tiny model can learn something in a few steps. */
+export const sharpeningSentences = [
+  'The stone is flat and the blade is sharp.',
+  'Water keeps the stone clean while you sharpen.',
+  'A coarse stone removes metal and a fine stone polishes the edge.',
+  'Hold the blade at a steady angle on the stone.',
+  'Sharpen the blade on the coarse side first, then on the fine side.',
+  'Wipe the blade and the stone when you are done.',
+];
+
+/** Write `rows` {"text": ...} lines cycling through the sentences; returns the file's path. */
+export async function writeSentencesJsonl(dir: string, rows = 24): Promise<string> {
+  const file = join(dir, 'texts.jsonl');
+  const lines = Array.from({ length: rows }, (_, i) =>
+    JSON.stringify({ text: sharpeningSentences[i % sharpeningSentences.length] }),
+  );
+  await writeFile(file, `${lines.join('\n')}\n`);
+  return file;
 }

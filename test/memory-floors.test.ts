@@ -17,6 +17,7 @@ import { createMethod } from '../engine/optim/create-method.js';
 import type { MethodName } from '../engine/optim/method.js';
 import { estimateTrainingMemory } from '../engine/train/estimate.js';
 import { toBatch } from '../engine/train/text-data.js';
+import { memoryModelSpec } from './fixtures.js';
 
 const B = 1;
 const T = 16;
@@ -27,16 +28,7 @@ beforeAll(async () => {
   // wasm: the fastest backend here; the byte counts are the same on every backend.
   await initBackend({ backend: 'wasm' });
   dir = await mkdtemp(join(tmpdir(), 'whetstone-floors-'));
-  await writeFixtureModel({
-    arch: 'llama',
-    out: join(dir, 'm'),
-    layers: 8,
-    hidden: 512,
-    heads: 8,
-    kvHeads: 4,
-    vocab: 4096,
-    seed: 9,
-  });
+  await writeFixtureModel({ ...memoryModelSpec, out: join(dir, 'm') });
   checked = await checkModel(join(dir, 'm'));
   await checked.source.close();
 }, 300_000);

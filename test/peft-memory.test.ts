@@ -17,6 +17,7 @@ import { selectTargets } from '../engine/peft/config.js';
 import { loadPeftModel, peftSpec, quantizedModules } from '../engine/peft/load.js';
 import { estimateTrainingMemory } from '../engine/train/estimate.js';
 import { toBatch } from '../engine/train/text-data.js';
+import { memoryModelSpec } from './fixtures.js';
 
 const B = 1;
 const T = 16;
@@ -28,16 +29,7 @@ let smallVocab: CheckedModel;
 beforeAll(async () => {
   await initBackend({ backend: 'wasm' });
   dir = await mkdtemp(join(tmpdir(), 'whetstone-peft-memory-'));
-  await writeFixtureModel({
-    arch: 'llama',
-    out: join(dir, 'm'),
-    layers: 8,
-    hidden: 512,
-    heads: 8,
-    kvHeads: 4,
-    vocab: 4096,
-    seed: 9,
-  });
+  await writeFixtureModel({ ...memoryModelSpec, out: join(dir, 'm') });
   checked = await checkModel(join(dir, 'm'));
   await checked.source.close();
   await writeFixtureModel({

@@ -8,25 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SafetensorsFile } from '../engine/io/safetensors.js';
 import { latestCheckpoint } from '../engine/train/checkpoint.js';
 import { runCli } from './cli.js';
-import { fixturePath } from './fixtures.js';
+import { fixturePath, writeSentencesJsonl } from './fixtures.js';
 
 let work: string;
 let data: string;
 
-const sentences = [
-  'The stone is flat and the blade is sharp.',
-  'Water keeps the stone clean while you sharpen.',
-  'A coarse stone removes metal and a fine stone polishes the edge.',
-  'Hold the blade at a steady angle on the stone.',
-  'Sharpen the blade on the coarse side first, then on the fine side.',
-  'Wipe the blade and the stone when you are done.',
-];
-
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'whetstone-peft-train-'));
-  data = join(work, 'texts.jsonl');
-  const rows = Array.from({ length: 24 }, (_, i) => JSON.stringify({ text: sentences[i % 6] }));
-  await writeFile(data, `${rows.join('\n')}\n`);
+  data = await writeSentencesJsonl(work);
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });

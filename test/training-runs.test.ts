@@ -3,34 +3,20 @@
 // with a clear error and leaves its last checkpoint intact, cancel leaves a resumable
 // checkpoint, and `whetstone estimate` answers before any weight is read.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
-import { fixturePath } from './fixtures.js';
+import { fixturePath, writeSentencesJsonl } from './fixtures.js';
 
 const bin = join(import.meta.dirname, '..', 'bin', 'whetstone.js');
 let work: string;
 let data: string;
 
-// Short sentences on one theme, so a tiny model can learn something in a few steps.
-const sentences = [
-  'The stone is flat and the blade is sharp.',
-  'Water keeps the stone clean while you sharpen.',
-  'A coarse stone removes metal and a fine stone polishes the edge.',
-  'Hold the blade at a steady angle on the stone.',
-  'Sharpen the blade on the coarse side first, then on the fine side.',
-  'Wipe the blade and the stone when you are done.',
-];
-
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'whetstone-runs-'));
-  data = join(work, 'texts.jsonl');
-  const rows = Array.from({ length: 24 }, (_, i) =>
-    JSON.stringify({ text: sentences[i % sentences.length] }),
-  );
-  await writeFile(data, `${rows.join('\n')}\n`);
+  data = await writeSentencesJsonl(work);
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
