@@ -6,6 +6,7 @@ import type { PeftKind } from '../engine/peft/config.js';
 import { loadPeftModel, peftSpec } from '../engine/peft/load.js';
 import { createMethod } from '../engine/optim/create-method.js';
 import { batchesLoss } from '../engine/optim/zo.js';
+import { isZerothOrder } from '../engine/protocol.js';
 import type { MethodName, TrainMethod } from '../engine/optim/method.js';
 import { toBatch } from '../engine/train/text-data.js';
 
@@ -43,7 +44,7 @@ const lr =
     ? 1e-3
     : method === 'fo-adamw'
       ? 1e-4
-      : method.startsWith('zo') || method === 'forward-grad'
+      : isZerothOrder(method)
         ? 1e-6
         : 1e-3;
 const times: number[] = [];

@@ -22,6 +22,10 @@ export const zoMethodNames = [
   'forward-grad',
 ] as const;
 export const methodNames = ['fo-sgd', 'fo-adamw', 'lomo', 'adalomo', ...zoMethodNames] as const;
+
+/** The methods that train with forward passes only (no backprop, no gradient clipping). */
+export const isZerothOrder = (method: string): boolean =>
+  (zoMethodNames as readonly string[]).includes(method);
 export const scheduleKinds = ['constant', 'linear', 'cosine'] as const;
 export const peftKinds = ['full', 'lora', 'qlora'] as const;
 export const exportFormats = ['merged', 'adapter'] as const;

@@ -5,6 +5,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { isZerothOrder } from '../engine/protocol.js';
 import { runCli } from './cli.js';
 import { fixturePath } from './fixtures.js';
 import { webgpuAvailability } from './webgpu.js';
@@ -28,7 +29,7 @@ beforeAll(async () => {
 const clipped = ['--lr', '0.05', '--max-grad-norm', '0.5'];
 
 async function losses(method: string, backend: string): Promise<number[]> {
-  const options = method.startsWith('zo') || method === 'forward-grad' ? ['--lr', '1e-3'] : clipped;
+  const options = isZerothOrder(method) ? ['--lr', '1e-3'] : clipped;
   const run = await runCli([
     'train',
     '--model',

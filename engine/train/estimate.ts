@@ -5,7 +5,7 @@
 import type { CausalLM } from '../models/causal-lm.js';
 import { fullStorage, peftStorage, type PeftShape } from './estimate-peft.js';
 import type { MethodName } from '../optim/method.js';
-import { zoMethodNames } from '../protocol.js';
+import { isZerothOrder } from '../protocol.js';
 
 export interface EstimateInput {
   /** A model object (its parameters need not be loaded) and every parameter's shape. */
@@ -54,7 +54,7 @@ export function estimateTrainingMemory(input: EstimateInput): MemoryEstimate {
   const headTape = 3 * tokens * cfg.vocabSize * F32;
   const hidden = tokens * cfg.hidden * F32;
 
-  if (isForwardOnly(method)) {
+  if (isZerothOrder(method)) {
     return zerothOrderEstimate(
       method,
       weightBytes,
@@ -109,9 +109,6 @@ function adapterShapes(peft: PeftShape): number[][] {
     [t.outFeatures, peft.r],
   ]);
 }
-
-const forwardOnly: readonly MethodName[] = zoMethodNames;
-const isForwardOnly = (m: MethodName) => forwardOnly.includes(m);
 
 /**
  * The zeroth-order family runs forward passes only: inference's activations (the hidden states

@@ -36,20 +36,17 @@ const num = (v: unknown): number | undefined =>
 /** A new series with `events` applied. A resumed run repeats steps after its checkpoint: the
  * points from that step on are replaced. */
 export function applyEvents(series: RunSeries, events: RunEvent[]): RunSeries {
-  let steps = series.steps;
-  let evals = series.evals;
+  const charted = events.filter((e) => e.type === 'step' || e.type === 'eval');
+  // Logs and progress leave the series (and so the charts) untouched.
+  if (charted.length === 0) return series;
+  let steps = [...series.steps];
+  let evals = [...series.evals];
   let peakBytes = series.peakBytes;
-  let copied = false;
-  for (const e of events) {
+  for (const e of charted) {
     if (e.type === 'step') {
       const step = num(e.step);
       const loss = num(e.loss);
       if (step === undefined || loss === undefined) continue;
-      if (!copied) {
-        steps = [...steps];
-        evals = [...evals];
-        copied = true;
-      }
       const last = steps[steps.length - 1];
       if (last && last.step >= step) steps = steps.filter((p) => p.step < step);
       const memory = (e.memory ?? {}) as { liveBytes?: unknown; peakBytes?: unknown };
@@ -71,16 +68,11 @@ export function applyEvents(series: RunSeries, events: RunEvent[]): RunSeries {
       const step = num(e.step);
       const loss = num(e.loss);
       if (step === undefined || loss === undefined) continue;
-      if (!copied) {
-        steps = [...steps];
-        evals = [...evals];
-        copied = true;
-      }
       evals = evals.filter((p) => p.step !== step);
       evals.push({ step, loss });
     }
   }
-  return copied ? { steps, evals, peakBytes } : series;
+  return { steps, evals, peakBytes };
 }
 
 type Numeric<T> = { [K in keyof T as T[K] extends number | undefined ? K : never]: T[K] };
