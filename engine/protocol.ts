@@ -27,7 +27,9 @@ export const methodNames = ['fo-sgd', 'fo-adamw', 'lomo', 'adalomo', ...zoMethod
 export const isZerothOrder = (method: string): boolean =>
   (zoMethodNames as readonly string[]).includes(method);
 export const scheduleKinds = ['constant', 'linear', 'cosine'] as const;
-export const peftKinds = ['full', 'lora', 'qlora'] as const;
+export const peftKinds = ['full', 'lora', 'qlora', 'adalora', 'prefix', 'prompt'] as const;
+/** Where AdamW's moments for adapter weights live: on the device, in host memory, or decided by fit. */
+export const pagedOptimModes = ['auto', 'on', 'off'] as const;
 export const exportFormats = ['merged', 'adapter'] as const;
 
 /** What is trained: every weight, or an adapter (REFERENCE.md, "PEFT"). */
@@ -39,6 +41,24 @@ export const peftFields = {
   /** Comma-separated module names (`q_proj,v_proj`) or `all-linear`; default per architecture. */
   loraTargets: z.string().min(1).optional(),
   rslora: z.boolean().default(false),
+  /** AdaLoRA: rank each matrix starts with (default 12). */
+  adaloraInitR: z.number().int().positive().optional(),
+  /** AdaLoRA: average rank the budget ends at (default 8). */
+  adaloraTargetR: z.number().int().positive().optional(),
+  /** AdaLoRA: steps of warm-up before ranks are pruned (default 10% of the steps). */
+  adaloraTinit: z.number().int().nonnegative().optional(),
+  /** AdaLoRA: final steps at the target budget (default 30% of the steps). */
+  adaloraTfinal: z.number().int().nonnegative().optional(),
+  /** AdaLoRA: steps between budget allocations (default 10). */
+  adaloraDeltaT: z.number().int().positive().optional(),
+  /** AdaLoRA: weight of the orthogonality regulariser (default 0.5). */
+  adaloraOrthReg: z.number().nonnegative().optional(),
+  /** Prefix and prompt tuning: number of virtual tokens (default 20 for prompt, 5 for prefix). */
+  virtualTokens: z.number().int().positive().max(512).optional(),
+  /** Prefix and prompt tuning: initialise the virtual tokens from this text (default: random). */
+  promptInitText: z.string().min(1).optional(),
+  /** Adapter optimizer state in host memory ("paged"); auto pages when the device is short. */
+  pagedOptim: z.enum(pagedOptimModes).default('auto'),
 };
 
 /** A training run as asked for; stored as the run's spec.json. */

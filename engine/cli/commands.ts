@@ -26,7 +26,11 @@ const run: CommandDef['options'] = {
   batch: ['batch', 'number', 'sequences per step (default 4)'],
   seq: ['seq', 'number', 'tokens per sequence (default min(256, context))'],
   checkpointing: ['checkpointing', 'boolean', 'FO methods: recompute activations per block'],
-  peft: ['peft', 'string', 'full (default) | lora | qlora (NF4 base + LoRA)'],
+  peft: [
+    'peft',
+    'string',
+    'full (default) | lora | qlora (NF4 base + LoRA) | adalora | prefix | prompt',
+  ],
   'lora-r': ['loraR', 'number', 'LoRA rank (default 8)'],
   'lora-alpha': ['loraAlpha', 'number', 'LoRA alpha; the update is scaled by alpha/r (default 16)'],
   'lora-dropout': [
@@ -40,6 +44,27 @@ const run: CommandDef['options'] = {
     'modules to adapt, e.g. q_proj,v_proj or all-linear (default: q,v for LoRA; all-linear for QLoRA)',
   ],
   rslora: ['rslora', 'boolean', 'scale by alpha/sqrt(r) (rsLoRA)'],
+  'adalora-init-r': ['adaloraInitR', 'number', 'AdaLoRA: starting rank per matrix (default 12)'],
+  'adalora-target-r': ['adaloraTargetR', 'number', 'AdaLoRA: average final rank (default 8)'],
+  'adalora-tinit': ['adaloraTinit', 'number', 'AdaLoRA: warm-up steps before pruning'],
+  'adalora-tfinal': ['adaloraTfinal', 'number', 'AdaLoRA: final steps at the target budget'],
+  'adalora-delta-t': ['adaloraDeltaT', 'number', 'AdaLoRA: steps between budget allocations'],
+  'adalora-orth-reg': ['adaloraOrthReg', 'number', 'AdaLoRA: orthogonality regulariser weight'],
+  'virtual-tokens': [
+    'virtualTokens',
+    'number',
+    'prefix/prompt: virtual tokens (20 prompt, 5 prefix)',
+  ],
+  'prompt-init-text': [
+    'promptInitText',
+    'string',
+    'prefix/prompt: initialise the virtual tokens from this text (default random)',
+  ],
+  'paged-optim': [
+    'pagedOptim',
+    'string',
+    'auto (default) | on | off: keep adapter optimizer state in host memory',
+  ],
 };
 
 const backend: CommandDef['options'] = {

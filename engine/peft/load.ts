@@ -2,6 +2,7 @@
 // quantizes each targeted weight as it arrives, so the float32 model never exists whole), the
 // adapter weights added, the linear modules wrapped, and only the adapter left trainable.
 import { tf } from '../backend/tf.js';
+import { WhetstoneError } from '../errors.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { denseLinear, type LinearSpec } from '../models/layers/linear.js';
 import { checkModel, loadModel, type LoadOptions } from '../models/load.js';
@@ -68,6 +69,13 @@ export async function loadPeftModel(
     const model = await loadModel(dir, opts);
     model.params.setTrainable();
     return { model, spec, modules: new Map(), dropout };
+  }
+  if (spec.kind !== 'lora' && spec.kind !== 'qlora') {
+    throw new WhetstoneError(
+      'BAD_ARGUMENT',
+      `--peft ${spec.kind} is not built yet.`,
+      'Use lora or qlora.',
+    );
   }
   const checked = await checkModel(dir);
   const params = new Params();

@@ -4,13 +4,14 @@
 import type { CausalLM } from '../models/causal-lm.js';
 import type { LinearSpec } from '../models/layers/linear.js';
 import { backwardOrder } from '../optim/blockwise.js';
+import type { PeftKind } from '../peft/config.js';
 import { nf4Bytes } from '../peft/nf4.js';
 
 const F32 = 4;
 const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 export interface PeftShape {
-  kind: 'lora' | 'qlora';
+  kind: Exclude<PeftKind, 'full'>;
   targets: LinearSpec[];
   r: number;
   /** QLoRA: the modules held in NF4 (every linear layer of the blocks). */

@@ -35,6 +35,7 @@ export function MethodsScreen() {
       zoOneSided: false,
       rslora: false,
       zoSignForm: 'projected',
+      pagedOptim: 'auto',
       evalFraction: 0.1,
       // Validation points often enough to draw a line, without slowing a long run.
       evalEvery: Math.min(100, Math.max(5, Math.round(settings.steps / 10))),
