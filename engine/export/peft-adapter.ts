@@ -12,6 +12,7 @@ import { selectTargets, type LoraOptions } from '../peft/config.js';
 import type { PeftModel } from '../peft/load.js';
 import { loraA, loraB } from '../peft/lora.js';
 import { writeFolderAtomic } from './atomic-folder.js';
+import { writeAdaLoraAdapter } from './adalora-adapter.js';
 
 const PREFIX = 'base_model.model.';
 export const ADAPTER_CONFIG = 'adapter_config.json';
@@ -50,6 +51,7 @@ export async function writePeftAdapter(
       'Export it with --format merged.',
     );
   }
+  if (pm.adalora) return writeAdaLoraAdapter(pm, baseModel, targetNames(pm), outDir, force);
   const { lora } = pm.spec;
   const conv1d = [...pm.modules.values()].some((m) => m.spec.layout === 'in-out');
   const config = {
@@ -102,7 +104,9 @@ export async function readAdapterOptions(dir: string): Promise<LoraOptions> {
     throw new WhetstoneError(
       'MODEL_UNSUPPORTED',
       `${file} is not a LoRA adapter config${parsed.success ? ` (peft_type ${parsed.data.peft_type})` : `: ${parsed.error.message}`}.`,
-      'Whetstone loads PEFT LoRA adapters (peft_type "LORA").',
+      parsed.success && parsed.data.peft_type === 'ADALORA'
+        ? 'This is an AdaLoRA adapter: train it further with --peft adalora.'
+        : 'Whetstone loads PEFT LoRA adapters (peft_type "LORA").',
     );
   }
   const c = parsed.data;

@@ -4,6 +4,8 @@ import { stat } from 'node:fs/promises';
 import { WhetstoneError } from '../errors.js';
 import { loraFields } from '../peft/config.js';
 import { loadPeftModel, peftSpec, type PeftModel } from '../peft/load.js';
+import { adaloraOptions } from '../peft/adalora.js';
+import { applyRankPattern, type AdaLoraStateJson } from '../peft/adalora-train.js';
 import { trainSpecSchema, type TrainSpec } from '../protocol.js';
 import { latestCheckpoint, restoreWeights } from '../train/checkpoint.js';
 import { RunDir } from '../train/run-dir.js';
@@ -44,10 +46,17 @@ export async function loadRunModel(runDir: string, baseOverride?: string): Promi
   }
   const pm = await loadPeftModel(
     baseDir,
-    peftSpec(spec.peft, { ...loraFields(spec), seed: spec.seed }),
+    peftSpec(spec.peft, { ...loraFields(spec), adalora: adaloraOptions(spec), seed: spec.seed }),
   );
   try {
     await restoreWeights(checkpoint, pm.model.params);
+    // AdaLoRA: the ranks kept and the schedule laid out when training, as the checkpoint has them.
+    const ada = checkpoint.state.method.adalora as AdaLoraStateJson | undefined;
+    if (pm.adalora && ada) {
+      applyRankPattern(pm.model.params, pm.adalora, ada.rankPattern);
+      const { totalStep, tinit, tfinal } = ada;
+      Object.assign(pm.adalora.options, { totalStep, tinit, tfinal });
+    }
   } catch (err) {
     pm.model.params.dispose();
     pm.model.dispose();

@@ -5,6 +5,7 @@ import { Params } from '../models/params.js';
 import type { JobSpec } from '../protocol.js';
 import { defaultTargets, LORA_DEFAULTS, loraFields, selectTargets } from '../peft/config.js';
 import { quantizedModules } from '../peft/load.js';
+import { adaloraOptions } from '../peft/adalora.js';
 import { estimateTrainingMemory } from '../train/estimate.js';
 import type { JobContext, JobResult } from './run-job.js';
 
@@ -21,7 +22,8 @@ export async function estimateJob(spec: EstimateSpec, _ctx: JobContext): Promise
         ? undefined
         : {
             kind: spec.peft,
-            r: lora.r ?? LORA_DEFAULTS.r,
+            // AdaLoRA holds init_r ranks per matrix throughout (pruned ones are masked, not freed).
+            r: spec.peft === 'adalora' ? adaloraOptions(spec).initR : (lora.r ?? LORA_DEFAULTS.r),
             quantized: quantizedModules(model.linearSpecs()),
             targets: selectTargets(
               model.linearSpecs(),

@@ -11,6 +11,9 @@ import { loadAdapterWeights, readAdapterOptions } from '../export/peft-adapter.j
 import { loraFields, type LoraOptions } from '../peft/config.js';
 import { loadPeftModel, peftSpec } from '../peft/load.js';
 import { withDropout } from '../peft/train-mode.js';
+import { adaloraOptions, disposeAdaLora } from '../peft/adalora.js';
+import { AdaLoraAllocator, withAdaLora } from '../peft/adalora-train.js';
+import { loadAdaLoraWeights, readAdaLoraAdapter } from '../export/adalora-adapter.js';
 import { createMethod, DEFAULT_LR } from '../optim/create-method.js';
 import { ZoMethod } from '../optim/zo.js';
 import { ZoHistoryFile } from '../train/zo-history-file.js';
@@ -66,23 +69,39 @@ async function runTraining(
   await ctx.backend();
   // An adapter to start from brings its own rank, alpha and targets; the run's flags fill the rest.
   let lora: Partial<LoraOptions> = loraFields(spec);
+  let adalora = adaloraOptions(spec);
+  const adaloraAdapter =
+    spec.initAdapter && spec.peft === 'adalora'
+      ? await readAdaLoraAdapter(spec.initAdapter)
+      : undefined;
   if (spec.initAdapter) {
     if (spec.peft === 'full') {
       throw new WhetstoneError(
         'BAD_ARGUMENT',
-        '--init-adapter needs --peft lora or --peft qlora.',
-        'Add --peft lora (or qlora) to train the adapter further.',
+        '--init-adapter needs --peft lora, qlora or adalora.',
+        'Add --peft lora (or qlora, or adalora for an AdaLoRA adapter) to train the adapter further.',
       );
     }
-    lora = { ...lora, ...(await readAdapterOptions(spec.initAdapter)) };
+    if (adaloraAdapter) {
+      // Its ranks and pattern come from the adapter; the schedule of this run from its flags.
+      lora = { ...lora, ...adaloraAdapter.lora };
+      const { initR, targetR, beta1, beta2 } = adaloraAdapter.adalora;
+      adalora = { ...adalora, initR, targetR, beta1, beta2 };
+    } else lora = { ...lora, ...(await readAdapterOptions(spec.initAdapter)) };
   }
-  const pm = await loadPeftModel(spec.model, peftSpec(spec.peft, { ...lora, seed: spec.seed }), {
-    onTensor: (done, total) => ctx.progress('load', done, total),
-  });
+  const pm = await loadPeftModel(
+    spec.model,
+    peftSpec(spec.peft, { ...lora, adalora, seed: spec.seed }),
+    { onTensor: (done, total) => ctx.progress('load', done, total) },
+  );
   const { model } = pm;
   let method: TrainMethod | undefined;
   try {
-    if (spec.initAdapter && !checkpoint) await loadAdapterWeights(spec.initAdapter, pm);
+    if (spec.initAdapter && !checkpoint) {
+      if (adaloraAdapter)
+        await loadAdaLoraWeights(spec.initAdapter, pm, adaloraAdapter.rankPattern);
+      else await loadAdapterWeights(spec.initAdapter, pm);
+    }
     const tokenizer = await loadTokenizer(spec.model);
     const seqLen = spec.seq ?? Math.min(256, model.config.contextLength);
     if (seqLen > model.config.contextLength) {
@@ -107,10 +126,17 @@ async function runTraining(
         `${problems.total} row(s) skipped:\n${describeProblems(problems.kept, 5, problems.total)}`,
       );
     }
-    method = withDropout(createMethod(model, spec), pm.dropout, pm.spec.lora.dropout);
     const maxSteps = spec.epochs
       ? Math.ceil((spec.epochs * data.train.length) / (spec.batch * spec.gradAccum))
       : spec.steps;
+    // AdaLoRA: the budget schedule spans this run's steps; its hooks see every step's gradients.
+    const allocator = pm.adalora && new AdaLoraAllocator(model.params, pm.adalora, maxSteps);
+    method = withDropout(
+      createMethod(model, { ...spec, ...(allocator && { hooks: allocator.hooks() }) }),
+      pm.dropout,
+      pm.spec.lora.dropout,
+    );
+    if (allocator) method = withAdaLora(method, allocator);
     const padId = tokenizer.padTokenId ?? tokenizer.eosTokenIds[0] ?? 0;
     const sampler = new BatchSampler(
       data.train.map((e) => e.ids),
@@ -212,6 +238,7 @@ async function runTraining(
     throw err;
   } finally {
     method?.dispose();
+    if (pm.adalora) disposeAdaLora(pm.adalora);
     model.params.dispose();
     model.dispose();
   }

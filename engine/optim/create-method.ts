@@ -5,7 +5,7 @@ import type { CausalLM } from '../models/causal-lm.js';
 import { FoMethod } from './fo.js';
 import { ForwardGradMethod } from './forward-grad.js';
 import { LomoMethod } from './lomo.js';
-import type { MethodName, TrainMethod } from './method.js';
+import type { MethodName, StepHooks, TrainMethod } from './method.js';
 import { ZO_DEFAULTS, ZoMethod } from './zo.js';
 
 export interface MethodConfig {
@@ -20,6 +20,8 @@ export interface MethodConfig {
   zoOneSided?: boolean;
   zoSignForm?: 'projected' | 'elementwise';
   seed?: number;
+  /** Adapter hooks (AdaLoRA's regulariser and importance observer). */
+  hooks?: StepHooks;
 }
 
 /**
@@ -45,6 +47,7 @@ export function createMethod(model: CausalLM, c: MethodConfig): TrainMethod {
     ...(c.maxGradNorm !== undefined && { maxGradNorm: c.maxGradNorm }),
     ...(c.clipValue !== undefined && { clipValue: c.clipValue }),
   };
+  const hooks = c.hooks && { hooks: c.hooks };
   switch (c.method) {
     case 'lomo':
     case 'adalomo':
@@ -55,13 +58,14 @@ export function createMethod(model: CausalLM, c: MethodConfig): TrainMethod {
           'Drop --grad-accum and raise --batch instead.',
         );
       }
-      return new LomoMethod(c.method, model, { weightDecay, ...clip });
+      return new LomoMethod(c.method, model, { weightDecay, ...clip, ...hooks });
     case 'fo-sgd':
     case 'fo-adamw':
       return new FoMethod(c.method, model, {
         weightDecay,
         checkpointing: c.checkpointing ?? false,
         ...clip,
+        ...hooks,
       });
   }
   if (c.maxGradNorm !== undefined || c.clipValue !== undefined) {
@@ -77,6 +81,7 @@ export function createMethod(model: CausalLM, c: MethodConfig): TrainMethod {
         weightDecay,
         queries: c.zoQueries ?? ZO_DEFAULTS.queries,
         seed: c.seed ?? 0,
+        ...hooks,
       });
     default:
       return new ZoMethod(c.method, model, {
@@ -86,6 +91,7 @@ export function createMethod(model: CausalLM, c: MethodConfig): TrainMethod {
         signForm: c.zoSignForm ?? ZO_DEFAULTS.signForm,
         weightDecay,
         seed: c.seed ?? 0,
+        ...hooks,
       });
   }
 }

@@ -7,7 +7,15 @@ import type { CausalLM } from '../models/causal-lm.js';
 import { forwardLogits } from '../models/causal-lm.js';
 import { causalLmLoss } from '../models/loss.js';
 import { blockwiseBackward } from './blockwise.js';
-import type { Batch, ClipOptions, MethodState, StepResult, TrainMethod } from './method.js';
+import {
+  addRegularizerGradients,
+  type Batch,
+  type ClipOptions,
+  type MethodState,
+  type StepHooks,
+  type StepResult,
+  type TrainMethod,
+} from './method.js';
 import {
   ADAMW_DEFAULTS,
   adamwUpdate,
@@ -25,6 +33,7 @@ export interface FoOptions extends ClipOptions {
   /** Recompute activations block by block instead of keeping the whole forward's. */
   checkpointing: boolean;
   adam?: Partial<Omit<AdamWOptions, 'lr' | 'weightDecay'>>;
+  hooks?: StepHooks;
 }
 
 export class FoMethod implements TrainMethod {
@@ -61,6 +70,8 @@ export class FoMethod implements TrainMethod {
       }
     };
     let lossSum = 0;
+    const { hooks } = this.opts;
+    const penalty = (await hooks?.regularizer?.value()) ?? 0;
     try {
       for (const batch of batches) {
         lossSum += this.opts.checkpointing
@@ -69,6 +80,8 @@ export class FoMethod implements TrainMethod {
             )
           : await this.fullBackward(batch, accumulate);
       }
+      addRegularizerGradients(grads, hooks?.regularizer);
+      hooks?.observe?.(grads);
       const gradNorm = await globalNorm(grads);
       let coefficient = 1;
       if (this.opts.maxGradNorm !== undefined)
@@ -81,7 +94,7 @@ export class FoMethod implements TrainMethod {
         this.apply(name, variable, clipped, lr);
         if (clipped !== g) clipped.dispose();
       }
-      return { loss: lossSum / batches.length, gradNorm };
+      return { loss: lossSum / batches.length + penalty, gradNorm };
     } finally {
       for (const g of grads.values()) g.dispose();
     }

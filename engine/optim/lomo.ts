@@ -5,7 +5,15 @@
 import { tf, type Scalar, type Tensor, type Variable } from '../backend/tf.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { blockwiseBackward } from './blockwise.js';
-import type { Batch, ClipOptions, MethodState, StepResult, TrainMethod } from './method.js';
+import {
+  addRegularizerGradients,
+  type Batch,
+  type ClipOptions,
+  type MethodState,
+  type StepHooks,
+  type StepResult,
+  type TrainMethod,
+} from './method.js';
 import {
   ADALOMO_DEFAULTS,
   adalomoUpdate,
@@ -20,6 +28,7 @@ import {
 
 export interface LomoOptions extends ClipOptions {
   weightDecay: number;
+  hooks?: StepHooks;
 }
 
 export class LomoMethod implements TrainMethod {
@@ -52,7 +61,12 @@ export class LomoMethod implements TrainMethod {
       coefficient = clipCoefficient(gradNorm, this.opts.maxGradNorm);
     }
     this.t++;
-    const loss = await blockwiseBackward(this.model, batch, (_, grads) => {
+    const { hooks } = this.opts;
+    const penalty = (await hooks?.regularizer?.value()) ?? 0;
+    const taskLoss = await blockwiseBackward(this.model, batch, (_, grads) => {
+      // One part's gradients: the regulariser's and the observer's share of them come now too.
+      addRegularizerGradients(grads, hooks?.regularizer);
+      hooks?.observe?.(grads);
       for (const [name, g] of grads) {
         const clipped = this.clip(g, coefficient);
         const param = this.model.params.get(name);
@@ -66,6 +80,7 @@ export class LomoMethod implements TrainMethod {
         g.dispose();
       }
     });
+    const loss = taskLoss + penalty;
     return gradNorm === undefined ? { loss } : { loss, gradNorm };
   }
 
@@ -73,6 +88,7 @@ export class LomoMethod implements TrainMethod {
   private async normPass(batch: Batch): Promise<number> {
     const squares: Scalar[] = [];
     await blockwiseBackward(this.model, batch, (_, grads) => {
+      addRegularizerGradients(grads, this.opts.hooks?.regularizer);
       for (const g of grads.values()) {
         squares.push(
           sumOfSquares(this.opts.clipValue === undefined ? g : clipByValue(g, this.opts.clipValue)),

@@ -1,6 +1,6 @@
 // What the trainer sees of a fine-tuning method: a small object that takes a step on a batch and
 // owns its state (moments, step count), which it can save into and restore from a checkpoint.
-import type { Tensor2D, Variable } from '../backend/tf.js';
+import { tf, type Tensor, type Tensor2D, type Variable } from '../backend/tf.js';
 
 import type { methodNames } from '../protocol.js';
 
@@ -54,4 +54,39 @@ export interface ClipOptions {
   maxGradNorm?: number;
   /** Clamp every gradient element to [-v, v] (one pass). */
   clipValue?: number;
+}
+
+/** A term added to the training loss (AdaLoRA's orthogonality regulariser). */
+export interface Regularizer {
+  /** Its value at the current weights. */
+  value(): Promise<number>;
+  /** ∂R/∂(trainable tensor `name`), or undefined where R does not depend on it; the caller frees it. */
+  gradient(name: string): Tensor | undefined;
+}
+
+/**
+ * What an adapter adds to every method's step (AdaLoRA): a regulariser (backprop methods add its
+ * gradient to the loss's, zeroth-order ones add its value to every loss they compare, Forward-Grad
+ * its directional derivative), and an observer that sees each trainable tensor's gradient, or the
+ * step's estimate of it (ĝ = mean gᵢ·zᵢ), before the update, while the weights are still the
+ * step's. The tensors handed to `observe` stay the caller's.
+ */
+export interface StepHooks {
+  regularizer?: Regularizer;
+  observe?: (grads: Map<string, Tensor>) => void;
+}
+
+/** g + ∂R/∂θ for every gradient in `grads`, replacing (and freeing) the ones R changes. */
+export function addRegularizerGradients(
+  grads: Map<string, Tensor>,
+  r: Regularizer | undefined,
+): void {
+  if (!r) return;
+  for (const [name, g] of grads) {
+    const extra = r.gradient(name);
+    if (!extra) continue;
+    grads.set(name, tf.add(g, extra));
+    g.dispose();
+    extra.dispose();
+  }
 }

@@ -11,7 +11,7 @@
 import { tf, type Variable } from '../backend/tf.js';
 import { forwardLogits, type CausalLM } from '../models/causal-lm.js';
 import { maskedNll } from '../models/loss.js';
-import type { Batch, MethodState, StepResult, TrainMethod } from './method.js';
+import type { Batch, MethodState, StepHooks, StepResult, TrainMethod } from './method.js';
 import { createAdamWState, zerosVariable, type AdamWState } from './updates.js';
 import type { NoiseTransform } from '../util/counter-rng.js';
 import { ZoHistory, type NoiseRecord } from './zo-history.js';
@@ -33,6 +33,8 @@ export interface ZoOptions {
   signForm: 'projected' | 'elementwise';
   /** Run seed: the queries' seeds derive from it and the step number. */
   seed: number;
+  /** A regulariser's value joins every loss compared; the observer sees ĝ per tensor. */
+  hooks?: StepHooks;
 }
 
 export const ZO_DEFAULTS = {
@@ -120,12 +122,12 @@ export class ZoMethod implements TrainMethod {
     const { eps, queries } = this.opts;
     const seeds = Array.from({ length: queries }, (_, i) => querySeed(this.opts.seed, this.t, i));
     const needsBase = this.opts.oneSided || this.name === 'zo-cons';
-    const base = needsBase ? await batchesLoss(this.model, batches) : undefined;
+    const base = needsBase ? await this.lossOf(batches) : undefined;
     const projected: number[] = [];
     let midpoint = 0;
     for (const seed of seeds) {
       const estimate = await projectedGradient(
-        () => batchesLoss(this.model, batches),
+        () => this.lossOf(batches),
         (b) => this.apply({ seed, a: 1, b, transform: 'none' }),
         eps,
         this.opts.oneSided ? base : undefined,
@@ -133,6 +135,7 @@ export class ZoMethod implements TrainMethod {
       projected.push(estimate.g);
       midpoint += estimate.loss / queries;
     }
+    this.observe(seeds, projected);
     await this.update(seeds, projected, lr, batches, base);
     const projectedGrad = projected.reduce((s, g) => s + g, 0) / queries;
     return { loss: base ?? midpoint, projectedGrad };
@@ -236,12 +239,29 @@ export class ZoMethod implements TrainMethod {
         this.apply({ seed, a: 1, b: (scale * lr * g[i]!) / seeds.length, transform: 'none' }),
       );
     move(-1);
-    const descent = await batchesLoss(this.model, batches);
+    const descent = await this.lossOf(batches);
     move(2);
-    const ascent = await batchesLoss(this.model, batches);
+    const ascent = await this.lossOf(batches);
     if (base <= descent && base <= ascent) move(-1);
     else if (descent < ascent) move(-2);
     if (decay !== 1) this.apply({ seed: 0, a: decay, b: 0, transform: 'none' });
+  }
+
+  /** The loss the method minimises: the batches' plus the regulariser's, if any. */
+  private async lossOf(batches: Batch[]): Promise<number> {
+    const penalty = (await this.opts.hooks?.regularizer?.value()) ?? 0;
+    return (await batchesLoss(this.model, batches)) + penalty;
+  }
+
+  /** Hand the observer ĝ = (1/q) Σ gᵢ zᵢ, one tensor at a time (z regenerated from its seed). */
+  private observe(seeds: number[], g: number[]): void {
+    const observe = this.opts.hooks?.observe;
+    if (!observe) return;
+    for (const t of this.tensors) {
+      const estimate = gradientEstimate(t, seeds, g);
+      observe(new Map([[t.name, estimate]]));
+      estimate.dispose();
+    }
   }
 
   private apply(record: NoiseRecord): void {
@@ -271,4 +291,18 @@ export class ZoMethod implements TrainMethod {
     this.momentum.clear();
     this.adam.clear();
   }
+}
+
+/** ĝ = (1/q) Σᵢ gᵢ·zᵢ for one tensor, zᵢ regenerated from query i's seed. */
+export function gradientEstimate(t: PerturbedTensor, seeds: number[], g: number[]): tf.Tensor {
+  return tf.tidy(() => {
+    const q = seeds.length;
+    let acc = tf.mul(
+      normalNoise(t.variable.shape, { seed: seeds[0]!, stream: t.stream }),
+      g[0]! / q,
+    );
+    for (let i = 1; i < q; i++)
+      acc = noiseAxpy(acc, 1, g[i]! / q, { seed: seeds[i]!, stream: t.stream });
+    return acc;
+  });
 }

@@ -22,10 +22,20 @@ import {
   type LoraModule,
 } from './lora.js';
 import { addNf4Weight, nf4Linear } from './qlora.js';
+import {
+  ADALORA_DEFAULTS,
+  adaloraLinear,
+  addAdaLoraParams,
+  isAdaLoraParam,
+  type AdaLoraModel,
+  type AdaLoraOptions,
+} from './adalora.js';
 
 export interface PeftSpec {
   kind: PeftKind;
   lora: LoraOptions;
+  /** AdaLoRA's ranks and schedule (kind adalora; its lora.r is unused). */
+  adalora?: AdaLoraOptions;
   /** Seed of the adapter's initialisation. */
   seed: number;
 }
@@ -37,12 +47,14 @@ export interface PeftModel {
   modules: Map<string, LoraModule>;
   /** Turn LoRA dropout on for backprop steps. */
   dropout: DropoutSwitch;
+  /** AdaLoRA: its modules with their rank masks (also listed in `modules`). */
+  adalora?: AdaLoraModel;
 }
 
 /** A PeftSpec with defaults filled in; no targets means the architecture's default targets. */
 export function peftSpec(
   kind: PeftKind,
-  o: Partial<LoraOptions> & { seed?: number } = {},
+  o: Partial<LoraOptions> & { seed?: number; adalora?: AdaLoraOptions } = {},
 ): PeftSpec {
   const lora: LoraOptions = {
     r: o.r ?? LORA_DEFAULTS.r,
@@ -51,7 +63,8 @@ export function peftSpec(
     rslora: o.rslora ?? LORA_DEFAULTS.rslora,
     targets: o.targets ?? [],
   };
-  return { kind, lora, seed: o.seed ?? 0 };
+  const adalora = kind === 'adalora' ? (o.adalora ?? { ...ADALORA_DEFAULTS }) : undefined;
+  return { kind, lora, ...(adalora && { adalora }), seed: o.seed ?? 0 };
 }
 
 /** The modules QLoRA stores in NF4: every linear layer of the blocks. */
@@ -70,11 +83,11 @@ export async function loadPeftModel(
     model.params.setTrainable();
     return { model, spec, modules: new Map(), dropout };
   }
-  if (spec.kind !== 'lora' && spec.kind !== 'qlora') {
+  if (spec.kind !== 'lora' && spec.kind !== 'qlora' && spec.kind !== 'adalora') {
     throw new WhetstoneError(
       'BAD_ARGUMENT',
       `--peft ${spec.kind} is not built yet.`,
-      'Use lora or qlora.',
+      'Use lora, qlora or adalora.',
     );
   }
   const checked = await checkModel(dir);
@@ -102,10 +115,19 @@ export async function loadPeftModel(
       else params.add(name, tf.tensor(tensor.values, shape, 'float32'));
       opts.onTensor?.(++loaded, checked.shapes.size);
     }
-    const modules = addLoraParams(params, targets, spec.lora, spec.seed);
-    params.setTrainable(isAdapterParam);
     const base =
       spec.kind === 'qlora' ? nf4Linear(params, denseLinear(params)) : denseLinear(params);
+    if (spec.kind === 'adalora') {
+      const options = spec.adalora ?? { ...ADALORA_DEFAULTS };
+      const adalora = addAdaLoraParams(params, targets, options, spec.lora.alpha, spec.seed);
+      params.setTrainable(isAdaLoraParam);
+      const linear = adaloraLinear(params, base, adalora, spec.lora.dropout, dropout);
+      const model = checked.arch.create(checked.config, params, { ...opts, linear });
+      const modules = new Map<string, LoraModule>(adalora.modules);
+      return { model, spec: { ...resolved, adalora: options }, modules, dropout, adalora };
+    }
+    const modules = addLoraParams(params, targets, spec.lora, spec.seed);
+    params.setTrainable(isAdapterParam);
     const linear = loraLinear(params, base, modules, spec.lora.dropout, dropout);
     const model = checked.arch.create(checked.config, params, { ...opts, linear });
     return { model, spec: resolved, modules, dropout };

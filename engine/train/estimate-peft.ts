@@ -34,6 +34,8 @@ export interface StorageTerms {
   extraTemporary: number;
   /** Activation floats per token added per block by the adapters (their [N, r] and [N, out]). */
   adapterPerToken: number;
+  /** State kept beside the adapter whatever the method (AdaLoRA's Ī and Ū of every weight). */
+  adapterStateBytes: number;
 }
 
 export function fullStorage(model: CausalLM, shapes: Map<string, number[]>): StorageTerms {
@@ -50,6 +52,7 @@ export function fullStorage(model: CausalLM, shapes: Map<string, number[]>): Sto
     tiedBytes: bytesOf(tied),
     extraTemporary: 0,
     adapterPerToken: 0,
+    adapterStateBytes: 0,
   };
 }
 
@@ -64,7 +67,9 @@ export function peftStorage(shapes: Map<string, number[]>, peft: PeftShape): Sto
     weightBytes += quantized.has(name) ? nf4Bytes(n) : n * F32;
     if (quantized.has(name)) largestQuantized = Math.max(largestQuantized, n * F32);
   }
-  const adapterOf = (t: LinearSpec) => peft.r * (t.inFeatures + t.outFeatures) * F32;
+  // AdaLoRA adds λ [r, 1] to Q [r, in] and P [out, r].
+  const lambda = peft.kind === 'adalora' ? 1 : 0;
+  const adapterOf = (t: LinearSpec) => peft.r * (t.inFeatures + t.outFeatures + lambda) * F32;
   const trainableBytes = peft.targets.reduce((s, t) => s + adapterOf(t), 0);
   const byBlock = new Map<string, number>();
   for (const t of peft.targets) {
@@ -85,5 +90,7 @@ export function peftStorage(shapes: Map<string, number[]>, peft: PeftShape): Sto
     // Per adapted module: x Aᵀ [N, r] and the [N, out] sum (the product (·)(sB)ᵀ is freed once
     // added in; measured on the Llama fixture with every linear adapted).
     adapterPerToken: firstBlock.reduce((s, t) => s + peft.r + t.outFeatures, 0),
+    // AdaLoRA smooths the importance of every adapter weight in two adapter-sized moments.
+    adapterStateBytes: peft.kind === 'adalora' ? 2 * trainableBytes : 0,
   };
 }

@@ -55,16 +55,19 @@ export function estimateTrainingMemory(input: EstimateInput): MemoryEstimate {
   const hidden = tokens * cfg.hidden * F32;
 
   if (isZerothOrder(method)) {
-    return zerothOrderEstimate(
-      method,
-      weightBytes,
-      trainableBytes,
-      largestTensor,
-      storage.extraTemporary,
-      {
-        hidden: (cfg.layers + 1) * hidden,
-        transient: Math.max(blockTape / 1.6, 5 * tokens * cfg.vocabSize * F32),
-      },
+    return withAdapterState(
+      storage.adapterStateBytes,
+      zerothOrderEstimate(
+        method,
+        weightBytes,
+        trainableBytes,
+        largestTensor,
+        storage.extraTemporary,
+        {
+          hidden: (cfg.layers + 1) * hidden,
+          transient: Math.max(blockTape / 1.6, 5 * tokens * cfg.vocabSize * F32),
+        },
+      ),
     );
   }
 
@@ -100,13 +103,25 @@ export function estimateTrainingMemory(input: EstimateInput): MemoryEstimate {
   // intermediates (AdaLomo's factored scaling needs one more); QLoRA's dequantized weight.
   const temporaries = (method === 'adalomo' ? 3 : 2) * largestTensor + storage.extraTemporary;
   const peakBytes = weightBytes + gradientBytes + optimizerBytes + activationBytes + temporaries;
-  return { peakBytes, weightBytes, gradientBytes, optimizerBytes, activationBytes };
+  return withAdapterState(storage.adapterStateBytes, {
+    peakBytes,
+    weightBytes,
+    gradientBytes,
+    optimizerBytes,
+    activationBytes,
+  });
+}
+
+/** State an adapter keeps whatever the method (AdaLoRA's importance), counted as optimizer state. */
+function withAdapterState(bytes: number, e: MemoryEstimate): MemoryEstimate {
+  return { ...e, peakBytes: e.peakBytes + bytes, optimizerBytes: e.optimizerBytes + bytes };
 }
 
 function adapterShapes(peft: PeftShape): number[][] {
   return peft.targets.flatMap((t) => [
     [peft.r, t.inFeatures],
     [t.outFeatures, peft.r],
+    ...(peft.kind === 'adalora' ? [[peft.r, 1]] : []),
   ]);
 }
 
