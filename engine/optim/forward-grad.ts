@@ -10,7 +10,6 @@ import { maskedNll } from '../models/loss.js';
 import type { Batch, MethodState, StepHooks, StepResult, TrainMethod } from './method.js';
 import { TangentTape } from './tangent-tape.js';
 import { gradientEstimate } from './zo.js';
-import type { Regularizer } from './method.js';
 import { applyNoise, querySeed, trainableTensors, type PerturbedTensor } from './zo-params.js';
 
 export interface ForwardGradOptions {
@@ -18,7 +17,7 @@ export interface ForwardGradOptions {
   /** Directions averaged per step. */
   queries: number;
   seed: number;
-  /** A regulariser adds its value and exact directional derivative; the observer sees ĝ. */
+  /** The observer sees ĝ = mean (∇f·vᵢ) vᵢ per tensor. */
   hooks?: StepHooks;
 }
 
@@ -76,17 +75,6 @@ export class ForwardGradMethod implements TrainMethod {
     const results: { loss: number; jvp: number }[] = [];
     for (const seed of seeds)
       results.push(await lossAndJvp(this.model, this.tensors, batches, seed));
-    const regularizer = this.opts.hooks?.regularizer;
-    if (regularizer) {
-      const penalty = await regularizer.value();
-      for (const [i, seed] of seeds.entries()) {
-        const r = results[i]!;
-        results[i] = {
-          loss: r.loss + penalty,
-          jvp: r.jvp + (await regularizerJvp(this.tensors, regularizer, seed)),
-        };
-      }
-    }
     const observe = this.opts.hooks?.observe;
     if (observe) {
       const jvps = results.map((r) => r.jvp);
@@ -120,21 +108,4 @@ export class ForwardGradMethod implements TrainMethod {
   }
 
   dispose(): void {}
-}
-
-/** ∇R·v over the trainable tensors, v drawn from `seed` as the tangents are. */
-async function regularizerJvp(
-  tensors: readonly PerturbedTensor[],
-  r: Regularizer,
-  seed: number,
-): Promise<number> {
-  let sum = 0;
-  for (const t of tensors) {
-    const g = r.gradient(t.name);
-    if (!g) continue;
-    const dot = tf.tidy(() => tf.sum(tf.mul(g, normalNoise(g.shape, { seed, stream: t.stream }))));
-    sum += ((await dot.data()) as Float32Array)[0]!;
-    tf.dispose([g, dot]);
-  }
-  return sum;
 }

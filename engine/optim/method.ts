@@ -65,11 +65,10 @@ export interface Regularizer {
 }
 
 /**
- * What an adapter adds to every method's step (AdaLoRA): a regulariser (backprop methods add its
- * gradient to the loss's, zeroth-order ones add its value to every loss they compare, Forward-Grad
- * its directional derivative), and an observer that sees each trainable tensor's gradient, or the
- * step's estimate of it (ĝ = mean gᵢ·zᵢ), before the update, while the weights are still the
- * step's. The tensors handed to `observe` stay the caller's.
+ * What an adapter adds to every method's step (AdaLoRA): a regulariser whose gradient backprop
+ * methods add to the loss's, and an observer that sees each trainable tensor's gradient, or a
+ * zeroth-order step's estimate of it (ĝ = mean gᵢ·zᵢ), before the update while the weights are
+ * still the step's. The tensors handed to `observe` stay the caller's.
  */
 export interface StepHooks {
   regularizer?: Regularizer;

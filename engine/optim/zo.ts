@@ -33,7 +33,7 @@ export interface ZoOptions {
   signForm: 'projected' | 'elementwise';
   /** Run seed: the queries' seeds derive from it and the step number. */
   seed: number;
-  /** A regulariser's value joins every loss compared; the observer sees ĝ per tensor. */
+  /** The observer sees ĝ per tensor (a regulariser is not theirs: see peft/adalora-train.ts). */
   hooks?: StepHooks;
 }
 
@@ -122,12 +122,12 @@ export class ZoMethod implements TrainMethod {
     const { eps, queries } = this.opts;
     const seeds = Array.from({ length: queries }, (_, i) => querySeed(this.opts.seed, this.t, i));
     const needsBase = this.opts.oneSided || this.name === 'zo-cons';
-    const base = needsBase ? await this.lossOf(batches) : undefined;
+    const base = needsBase ? await batchesLoss(this.model, batches) : undefined;
     const projected: number[] = [];
     let midpoint = 0;
     for (const seed of seeds) {
       const estimate = await projectedGradient(
-        () => this.lossOf(batches),
+        () => batchesLoss(this.model, batches),
         (b) => this.apply({ seed, a: 1, b, transform: 'none' }),
         eps,
         this.opts.oneSided ? base : undefined,
@@ -239,18 +239,12 @@ export class ZoMethod implements TrainMethod {
         this.apply({ seed, a: 1, b: (scale * lr * g[i]!) / seeds.length, transform: 'none' }),
       );
     move(-1);
-    const descent = await this.lossOf(batches);
+    const descent = await batchesLoss(this.model, batches);
     move(2);
-    const ascent = await this.lossOf(batches);
+    const ascent = await batchesLoss(this.model, batches);
     if (base <= descent && base <= ascent) move(-1);
     else if (descent < ascent) move(-2);
     if (decay !== 1) this.apply({ seed: 0, a: decay, b: 0, transform: 'none' });
-  }
-
-  /** The loss the method minimises: the batches' plus the regulariser's, if any. */
-  private async lossOf(batches: Batch[]): Promise<number> {
-    const penalty = (await this.opts.hooks?.regularizer?.value()) ?? 0;
-    return (await batchesLoss(this.model, batches)) + penalty;
   }
 
   /** Hand the observer ĝ = (1/q) Σ gᵢ zᵢ, one tensor at a time (z regenerated from its seed). */

@@ -2,9 +2,15 @@
 // (or a zeroth-order method's estimate of them) feed, and the budget allocation after each step.
 // Methods see it through StepHooks (optim/method.ts); withAdaLora wraps the method so the
 // allocation follows every step and its state (Ī, Ū, the rank pattern) goes into checkpoints.
+// Backprop methods add the regulariser's gradient to the loss's. Zeroth-order methods estimate
+// the task loss's gradient only and take the regulariser's exact (closed-form) gradient as a
+// plain step θ ← θ − η∇R after their update: in the loss they compare it would dominate every
+// projected gradient at AdaLoRA's start (P, Q ≈ 0 make ‖PᵀP − I‖ ≈ √r while the task's signal in
+// λ is O(0.02²)) and no run learned.
 import { tf, type Scalar, type Tensor, type Tensor2D, type Variable } from '../backend/tf.js';
 import type { Params } from '../models/params.js';
 import type { MethodState, Regularizer, StepHooks, TrainMethod } from '../optim/method.js';
+import { isZerothOrder } from '../protocol.js';
 import {
   adaE,
   adaP,
@@ -83,6 +89,7 @@ export interface AdaLoraStateJson {
 export class AdaLoraAllocator {
   readonly importance: Importance;
   readonly schedule: BudgetSchedule;
+  readonly regularizer: Regularizer | undefined;
   /** Completed steps. */
   private t = 0;
   /** Past T − tfinal: the pattern no longer changes. */
@@ -103,14 +110,28 @@ export class AdaLoraAllocator {
     for (const name of model.modules.keys())
       for (const p of [adaQ(name), adaE(name), adaP(name)]) shapes.set(p, params.get(p).shape);
     this.importance = new Importance(shapes, model.options.beta1, model.options.beta2);
+    const { orthReg } = model.options;
+    this.regularizer = orthReg > 0 ? orthRegularizer(params, model, orthReg) : undefined;
   }
 
   hooks(): StepHooks {
-    const { orthReg } = this.model.options;
     return {
-      ...(orthReg > 0 && { regularizer: orthRegularizer(this.params, this.model, orthReg) }),
+      ...(this.regularizer && { regularizer: this.regularizer }),
       observe: (grads) => this.observe(grads),
     };
+  }
+
+  /** Zeroth-order methods: θ ← θ − η∇R for every Q and P. */
+  regularizerStep(lr: number): void {
+    const r = this.regularizer;
+    if (!r) return;
+    for (const name of this.model.modules.keys())
+      for (const p of [adaQ(name), adaP(name)]) {
+        const v = this.params.get(p);
+        const g = r.gradient(p)!;
+        tf.tidy(() => v.assign(tf.sub(v, tf.mul(g, lr))));
+        g.dispose();
+      }
   }
 
   /** Importance is gathered through step T − tfinal, when the final pattern is decided. */
@@ -196,12 +217,16 @@ export function applyRankPattern(
 
 /** `method` with the allocation after every step and AdaLoRA's state in its checkpoints. */
 export function withAdaLora(method: TrainMethod, allocator: AdaLoraAllocator): TrainMethod {
+  const zeroth = isZerothOrder(method.name);
   return {
     name: method.name,
     step: async (batches, lr) => {
+      // The loss reported includes R for every method (backprop ones add it themselves).
+      const penalty = zeroth ? ((await allocator.regularizer?.value()) ?? 0) : 0;
       const result = await method.step(batches, lr);
+      if (zeroth) allocator.regularizerStep(lr);
       await allocator.afterStep();
-      return result;
+      return { ...result, loss: result.loss + penalty };
     },
     state: (): MethodState => {
       const inner = method.state();
