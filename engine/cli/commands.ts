@@ -187,7 +187,11 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
       'checkpoint-every': ['checkpointEvery', 'number', 'checkpoint every N steps (default 50)'],
       out: ['out', 'string', 'run folder (default runs/<time>-<method>)'],
       seed: ['seed', 'number', 'seed of the data order and the zeroth-order noise (default 0)'],
-      'init-adapter': ['initAdapter', 'string', 'start from a PEFT adapter folder (LoRA)'],
+      'init-adapter': [
+        'initAdapter',
+        'string',
+        'start from a PEFT adapter folder (LoRA; AdaLoRA with --peft adalora)',
+      ],
       ...backend,
     },
     required: ['model', 'data', 'method'],

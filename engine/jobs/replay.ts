@@ -31,6 +31,13 @@ export async function replayJob(spec: ReplaySpec, ctx: JobContext): Promise<JobR
   if (!parsed.success) {
     throw new WhetstoneError('RUN_INVALID', `${spec.run}/spec.json is not a training spec.`);
   }
+  if (parsed.data.peft === 'adalora') {
+    throw new WhetstoneError(
+      'BAD_ARGUMENT',
+      `${spec.run} trained AdaLoRA, whose rank pruning and regulariser steps are not in a noise history, so it cannot be replayed.`,
+      'Export the run’s last checkpoint instead.',
+    );
+  }
   const file = join(spec.run, HISTORY_FILE);
   const bytes = await readFile(file).catch(() => {
     throw new WhetstoneError(
