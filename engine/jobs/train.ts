@@ -20,6 +20,9 @@ import { latestCheckpoint, restoreCheckpoint, type LoadedCheckpoint } from '../t
 import { RunDir } from '../train/run-dir.js';
 import { BatchSampler } from '../train/text-data.js';
 import { trainLoop } from '../train/trainer.js';
+import { sampleDeviceMemory } from '../backend/memory.js';
+import { decidePaging } from '../optim/paged.js';
+import { estimateRun } from './estimate.js';
 import type { JobContext, JobResult } from './run-job.js';
 
 type ResumeSpec = Extract<JobSpec, { kind: 'resume' }>;
@@ -63,7 +66,11 @@ async function runTraining(
   ctx: JobContext,
   checkpoint?: LoadedCheckpoint,
 ): Promise<JobResult> {
-  await ctx.backend();
+  const { backend } = await ctx.backend();
+  const paging = await runPaging(spec, backend);
+  log.info(
+    `AdamW moments ${paging.paged ? 'paged to host memory' : 'on the device'}: ${paging.reason}`,
+  );
   // An adapter to start from brings its own rank, alpha and targets; the run's flags fill the rest.
   let lora: Partial<LoraOptions> = loraFields(spec);
   if (spec.initAdapter) {
@@ -107,7 +114,11 @@ async function runTraining(
         `${problems.total} row(s) skipped:\n${describeProblems(problems.kept, 5, problems.total)}`,
       );
     }
-    method = withDropout(createMethod(model, spec), pm.dropout, pm.spec.lora.dropout);
+    method = withDropout(
+      createMethod(model, { ...spec, pagedState: paging.paged }),
+      pm.dropout,
+      pm.spec.lora.dropout,
+    );
     const maxSteps = spec.epochs
       ? Math.ceil((spec.epochs * data.train.length) / (spec.batch * spec.gradAccum))
       : spec.steps;
@@ -215,4 +226,20 @@ async function runTraining(
     model.params.dispose();
     model.dispose();
   }
+}
+
+/** --paged-optim resolved: `auto` compares the unpaged estimate with the device's free memory. */
+async function runPaging(spec: TrainSpec, backend: string) {
+  const facts = { mode: spec.pagedOptim, method: spec.method, backend, peakBytes: 0 };
+  const asks = spec.pagedOptim === 'auto' && spec.method === 'fo-adamw';
+  if (!asks || backend === 'cpu' || backend === 'wasm') return decidePaging(facts);
+  const [{ estimate }, device] = await Promise.all([
+    estimateRun({ ...spec, pagedOptim: false }),
+    sampleDeviceMemory(backend),
+  ]);
+  return decidePaging({
+    ...facts,
+    peakBytes: estimate.peakBytes,
+    freeDeviceBytes: device.freeBytes,
+  });
 }

@@ -20,6 +20,8 @@ export interface MethodConfig {
   zoOneSided?: boolean;
   zoSignForm?: 'projected' | 'elementwise';
   seed?: number;
+  /** fo-adamw: moments in host memory (decided from --paged-optim by decidePaging). */
+  pagedState?: boolean;
 }
 
 /**
@@ -61,6 +63,7 @@ export function createMethod(model: CausalLM, c: MethodConfig): TrainMethod {
       return new FoMethod(c.method, model, {
         weightDecay,
         checkpointing: c.checkpointing ?? false,
+        paged: c.pagedState ?? false,
         ...clip,
       });
   }
