@@ -10,6 +10,7 @@ import { createLogger } from '../log.js';
 import { loadAdapterWeights, readAdapterOptions } from '../export/peft-adapter.js';
 import { loraFields, type LoraOptions } from '../peft/config.js';
 import { loadPeftModel, peftSpec } from '../peft/load.js';
+import { recordBaseIdentity } from '../peft/base-identity.js';
 import { withDropout } from '../peft/train-mode.js';
 import { createMethod, DEFAULT_LR } from '../optim/create-method.js';
 import { ZoMethod } from '../optim/zo.js';
@@ -90,6 +91,8 @@ async function runTraining(
   let method: TrainMethod | undefined;
   try {
     if (spec.initAdapter && !checkpoint) await loadAdapterWeights(spec.initAdapter, pm);
+    // QLoRA quantizes its base: record which one, so an export can merge into the original.
+    if (spec.peft === 'qlora' && !checkpoint) await recordBaseIdentity(run.dir, spec.model);
     const tokenizer = await loadTokenizer(spec.model);
     const seqLen = spec.seq ?? Math.min(256, model.config.contextLength);
     if (seqLen > model.config.contextLength) {
