@@ -102,6 +102,20 @@ describe('NF4', () => {
     expect([...dequantizeNf4(quantizeNf4(exact, [64]))]).toEqual([...exact]);
   });
 
+  it('holds the NF4 codebook of bitsandbytes exactly', () => {
+    // bitsandbytes functional.py (REFERENCE.md): 7 negative and 8 positive normal quantiles.
+    const published = [
+      -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
+      -0.18477343022823334, -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725,
+      0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
+      0.7229568362236023, 1.0,
+    ];
+    expect([...NF4_CODE]).toEqual(published.map(Math.fround));
+    // Every code is a fixed point of quantize→dequantize (block absmax 1).
+    const codes = quantizeNf4(Float32Array.from(published), [16]);
+    expect([...dequantizeNf4(codes)]).toEqual([...NF4_CODE]);
+  });
+
   it('builds the 8-bit dynamic map of bitsandbytes', () => {
     expect(DYNAMIC_CODE.length).toBe(256);
     expect(DYNAMIC_CODE[255]).toBe(1);
