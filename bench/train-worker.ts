@@ -17,10 +17,12 @@ const [which, modelDir, bArg, tArg, stepsArg] = process.argv.slice(2) as [
   string,
   string,
 ];
-// `lora:fo-adamw` and `qlora:lomo` train an adapter (every linear layer of the blocks, r 8).
-const [peft, method] = (which.includes(':') ? which.split(':') : ['full', which]) as [
+// `lora:fo-adamw` and `qlora:lomo` train an adapter (every linear layer of the blocks, r 8);
+// a third part `:paged` keeps fo-adamw's moments in host memory.
+const [peft, method, option] = (which.includes(':') ? which.split(':') : ['full', which]) as [
   PeftKind,
   MethodName | 'inference',
+  string | undefined,
 ];
 const [batch, seq, steps] = [Number(bArg), Number(tArg), Number(stepsArg)];
 
@@ -33,7 +35,7 @@ const { model } = await loadPeftModel(
 const trainer: Pick<TrainMethod, 'step'> =
   method === 'inference'
     ? { step: async (batches) => ({ loss: await batchesLoss(model, batches) }) }
-    : createMethod(model, { method });
+    : createMethod(model, { method, pagedState: option === 'paged' });
 // The same ids as bench/torch_train_step.py, so the first losses can be compared.
 const vocab = model.config.vocabSize;
 const rows = Array.from({ length: batch }, (_, b) =>

@@ -4,7 +4,7 @@
 //   npm run bench:train   the backprop family (FO-SGD, FO-AdamW, LOMO, AdaLomo)
 //   npm run bench:zo      the zeroth-order family next to inference and LOMO, MeZO in PyTorch
 //   npm run bench:peft    LoRA and QLoRA (every block linear, r 8) next to full fine-tuning, and a
-//                         hand-written LoRA in PyTorch
+//                         hand-written LoRA in PyTorch (and QLoRA with paged AdamW moments)
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -51,7 +51,15 @@ const peft = process.argv[2] === 'peft';
 const methods = zo
   ? ['inference', 'lomo', 'zo-sgd', 'zo-sign', 'zo-mmt', 'zo-cons', 'zo-adam', 'forward-grad']
   : peft
-    ? ['fo-adamw', 'lora:fo-adamw', 'qlora:fo-adamw', 'lora:lomo', 'qlora:lomo', 'qlora:zo-sgd']
+    ? [
+        'fo-adamw',
+        'lora:fo-adamw',
+        'qlora:fo-adamw',
+        'qlora:fo-adamw:paged',
+        'lora:lomo',
+        'qlora:lomo',
+        'qlora:zo-sgd',
+      ]
     : ['fo-sgd', 'fo-adamw', 'lomo', 'adalomo'];
 const peerMethod: Record<string, string | undefined> = {
   'fo-sgd': 'sgd',

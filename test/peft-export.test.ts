@@ -1,9 +1,10 @@
 // Exports of trained runs, end to end through the CLI: the PEFT adapter folder has PEFT's names
 // and shapes, imports back to identical logits, and an independent PyTorch implementation
 // (test/reference/hf_reference.py) applying it to the base reproduces our logits, as does the same
-// reference on the merged folder. QLoRA and full fine-tuning runs export merged too.
+// reference on the merged folder. QLoRA runs export merged into the original full-precision base
+// (or, when it changed, the dequantized one, with a warning); full fine-tuning runs merged too.
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,11 +13,13 @@ import { initBackend } from '../engine/backend/select.js';
 import { tf } from '../engine/backend/tf.js';
 import { loadAdapterWeights, readAdapterOptions } from '../engine/export/peft-adapter.js';
 import { loadRunModel } from '../engine/export/run-model.js';
+import { writeFixtureModel } from '../engine/fixtures/fixture-model.js';
 import { SafetensorsFile } from '../engine/io/safetensors.js';
 import { forwardLogits, type CausalLM } from '../engine/models/causal-lm.js';
 import { loadPeftModel, peftSpec } from '../engine/peft/load.js';
+import { latestCheckpoint, restoreWeights } from '../engine/train/checkpoint.js';
 import { runCli } from './cli.js';
-import { architectureFixtures, fixturePath } from './fixtures.js';
+import { architectureFixtures, fixturePath, fixtureSpecs } from './fixtures.js';
 import { relativeError, tokenIds } from './numerics.js';
 
 const python = '/usr/bin/python3';
@@ -196,24 +199,55 @@ describe.each(architectureFixtures)('%s LoRA run', (name) => {
 });
 
 describe('other exports', () => {
-  it('QLoRA merges into the dequantized base, with a warning', async () => {
+  it('QLoRA merges into the original full-precision base; it warns exactly when that is changed', async () => {
     // Adapters on q and v over a base quantized whole: unadapted NF4 modules merge too.
-    const run = await train('qlora', fixturePath('llama'), [
-      '--peft',
-      'qlora',
-      '--lora-r',
-      '4',
-      '--lora-targets',
-      'q_proj,v_proj',
-    ]);
+    const base = join(work, 'qlora-base');
+    await cp(fixturePath('llama'), base, { recursive: true });
+    const qlora = ['--peft', 'qlora', '--lora-r', '4', '--lora-targets', 'q_proj,v_proj'];
+    const run = await train('qlora', base, qlora);
     const merged = join(work, 'qlora-merged');
-    const done = await exportRun(run, 'merged', merged);
-    expect((done.warnings as string[])[0]).toMatch(/NF4/);
-    const { pm } = await loadRunModel(run);
-    const ours = await logits(pm.model);
-    free(pm.model);
+    expect((await exportRun(run, 'merged', merged)).warnings).toEqual([]);
+    // The reference: plain LoRA over the full-precision base, with the run's adapter.
+    const lora = await loadPeftModel(
+      base,
+      peftSpec('lora', { r: 4, targets: ['q_proj', 'v_proj'] }),
+    );
+    await restoreWeights((await latestCheckpoint(join(run, 'checkpoints')))!, lora.model.params);
+    const fullPrecision = await logits(lora.model);
+    free(lora.model);
     const theirs = await cliLogits(merged, join(work, 'qlora-merged.safetensors'));
-    expect(relativeError(theirs, ours)).toBeLessThan(1e-5);
+    expect(relativeError(theirs, fullPrecision)).toBeLessThan(1e-5);
+    // ... which the NF4 model itself is not: the test tells the two merges apart.
+    const { pm } = await loadRunModel(run);
+    expect(relativeError(await logits(pm.model), fullPrecision)).toBeGreaterThan(1e-4);
+    free(pm.model);
+
+    // Moved: a copy with the same weights, passed with --model, is still the original.
+    const moved = join(work, 'qlora-moved');
+    await rename(base, moved);
+    const missing = await runCli(['export', '--run', run, '--out', join(work, 'x'), '--json']);
+    expect(missing.last).toMatchObject({ type: 'error', code: 'MODEL_NOT_FOUND' });
+    const fromMoved = await exportRun(run, 'merged', join(work, 'qlora-moved-merged'), ['--model', moved]); // prettier-ignore
+    expect(fromMoved.warnings).toEqual([]);
+
+    // A run that recorded no base (trained before the record existed): dequantized, with a warning.
+    await cp(run, `${run}-unrecorded`, { recursive: true });
+    await rm(join(`${run}-unrecorded`, 'base-model.json'));
+    const unrecorded = await exportRun(`${run}-unrecorded`, 'merged', join(work, 'qlora-unrecorded'), ['--model', moved]); // prettier-ignore
+    expect((unrecorded.warnings as string[])[0]).toMatch(/recorded no identity.*NF4/);
+
+    // Changed: other weights in the folder (same architecture). Merged into that folder's
+    // dequantized NF4 base, as the QLoRA model over it computes, with the warning.
+    await writeFixtureModel({ ...fixtureSpecs.llama!, seed: 77, out: moved, force: true });
+    const changed = join(work, 'qlora-changed');
+    const done = await exportRun(run, 'merged', changed, ['--model', moved]);
+    expect(done.warnings as string[]).toHaveLength(1);
+    expect((done.warnings as string[])[0]).toMatch(/not the full-precision base.*NF4/);
+    const overChanged = await loadRunModel(run, moved);
+    const ours = await logits(overChanged.pm.model);
+    free(overChanged.pm.model);
+    const changedLogits = await cliLogits(changed, join(work, 'qlora-changed.safetensors'));
+    expect(relativeError(changedLogits, ours)).toBeLessThan(1e-5);
   });
 
   it('a full fine-tuning run exports merged (its weights), not as an adapter; exports are atomic', async () => {

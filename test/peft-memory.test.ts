@@ -59,12 +59,13 @@ async function measure(
   method: MethodName,
   checkpointing = false,
   model = 'm',
+  pagedState = false,
 ) {
   const pm = await loadPeftModel(
     join(dir, model),
     peftSpec(kind, { r: R, targets: ['all-linear'] }),
   );
-  const trainer = createMethod(pm.model, { method, checkpointing });
+  const trainer = createMethod(pm.model, { method, checkpointing, pagedState });
   const batch = toBatch(rows(), T, 0);
   memory.resetPeak();
   await trainer.step([batch], 1e-4);
@@ -78,7 +79,13 @@ async function measure(
   return { peak, weights };
 }
 
-function estimate(kind: 'lora' | 'qlora', method: MethodName, checkpointing = false, m = checked) {
+function estimate(
+  kind: 'lora' | 'qlora',
+  method: MethodName,
+  checkpointing = false,
+  m = checked,
+  pagedOptim = false,
+) {
   const shell = m.arch.create(m.config, new Params());
   const targets = selectTargets(shell.linearSpecs(), ['all-linear']);
   const e = estimateTrainingMemory({
@@ -89,9 +96,21 @@ function estimate(kind: 'lora' | 'qlora', method: MethodName, checkpointing = fa
     seq: T,
     checkpointing,
     peft: { kind, targets, r: R, quantized: quantizedModules(shell.linearSpecs()) },
+    pagedOptim,
   });
   shell.dispose();
   return e;
+}
+
+/** Elements of each adapter tensor (A [r, in], B [out, r]) of every linear layer. */
+function targetSizes(): number[] {
+  const shell = checked.arch.create(checked.config, new Params());
+  const sizes = selectTargets(shell.linearSpecs(), ['all-linear']).flatMap((t) => [
+    R * t.inFeatures,
+    R * t.outFeatures,
+  ]);
+  shell.dispose();
+  return sizes;
 }
 
 describe('PEFT memory on a 27M-parameter model', () => {
@@ -132,6 +151,26 @@ describe('PEFT memory on a 27M-parameter model', () => {
       expect(e.peakBytes / m.peak, kind).toBeLessThan(1.1);
     }
   });
+
+  it.each(['lora', 'qlora'] as const)(
+    '%s with paged AdamW state: the peak drops by the moments, and the estimate follows',
+    async (kind) => {
+      const device = await measure(kind, 'fo-adamw', false);
+      const host = await measure(kind, 'fo-adamw', false, 'm', true);
+      const e = estimate(kind, 'fo-adamw', false, checked, true);
+      const unpaged = estimate(kind, 'fo-adamw', false, checked, false);
+      const stateBytes = unpaged.optimizerBytes; // 2 × the adapter's bytes
+      const largest = Math.max(...targetSizes()) * 4;
+      const saved = device.peak - host.peak;
+      // The device kept every moment throughout; paged, at most one tensor's two at a time.
+      expect(saved).toBeLessThanOrEqual(stateBytes);
+      expect(saved).toBeGreaterThanOrEqual(stateBytes - 2 * largest);
+      expect(e.peakBytes / host.peak, `estimate ${e.peakBytes} vs ${host.peak}`).toBeGreaterThan(
+        0.9,
+      );
+      expect(e.peakBytes / host.peak).toBeLessThan(1.1);
+    },
+  );
 
   it('stores the quantized base at 4.127 bits per quantized parameter', async () => {
     // Adapters on q and v only: the base is quantized whole all the same.

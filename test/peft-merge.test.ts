@@ -1,6 +1,7 @@
 // LoRA and QLoRA on every fixture architecture: merged weights give the adapted model's logits,
 // the QLoRA forward is the forward of the dequantized base plus the adapter, and the custom
-// gradient through NF4 modules equals the ordinary gradient through the dequantized weights.
+// gradient through NF4 modules equals the ordinary gradient through the dequantized weights; and
+// merged into the original full-precision base, QLoRA's adapter gives LoRA's logits over that base.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../engine/backend/select.js';
 import { tf, type Tensor2D } from '../engine/backend/tf.js';
@@ -11,7 +12,7 @@ import { architectureFor } from '../engine/models/registry.js';
 import type { Params } from '../engine/models/params.js';
 import { loadPeftModel, peftSpec, type PeftModel } from '../engine/peft/load.js';
 import { isAdapterParam, loraLinear } from '../engine/peft/lora.js';
-import { mergeAdapter } from '../engine/peft/merge.js';
+import { mergeAdapter, mergeIntoOriginal } from '../engine/peft/merge.js';
 import { architectureFixtures, fixturePath } from './fixtures.js';
 import { relativeError, tokenIds } from './numerics.js';
 
@@ -111,5 +112,23 @@ describe.each(architectureFixtures)('%s', (name) => {
     expect(nonzero).toBe(q.byName.size);
     tf.dispose([q.value, r.value, ...q.byName.values(), ...r.byName.values()]);
     free(pm.model, merged, reference);
+  });
+});
+
+describe.each(architectureFixtures)('%s: QLoRA merged into the original base', (name) => {
+  it('gives the logits of the full-precision base plus the adapter', async () => {
+    const pm = await load(name, 'qlora');
+    randomizeAdapter(pm.model.params, 4);
+    const arch = architectureFor(pm.model.config.modelType, 'config.json');
+    const merged = arch.create(pm.model.config, await mergeIntoOriginal(pm, fixturePath(name)));
+    // The reference: LoRA over the float32 base, holding the QLoRA model's adapter values.
+    const lora = await load(name, 'lora');
+    for (const [n, v] of pm.model.params.entries())
+      if (isAdapterParam(n)) lora.model.params.get(n).assign(v);
+    const want = await logitsOf(lora.model);
+    expect(relativeError(await logitsOf(merged), want)).toBeLessThan(1e-5);
+    // The quantized model differs from it by more: the merge used the original weights.
+    expect(relativeError(await logitsOf(pm.model), want)).toBeGreaterThan(1e-4);
+    free(pm.model, merged, lora.model);
   });
 });

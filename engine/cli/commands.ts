@@ -63,7 +63,7 @@ const run: CommandDef['options'] = {
   'paged-optim': [
     'pagedOptim',
     'string',
-    'auto (default) | on | off: keep adapter optimizer state in host memory',
+    'auto (default) | on | off: keep fo-adamw moments in host memory (auto: when the device is short; never on cpu/wasm)',
   ],
 };
 
@@ -240,7 +240,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
   estimate: {
     summary: 'Predict the peak memory of a training run before starting it.',
     usage:
-      'whetstone estimate --model DIR --method M [--batch B] [--seq T] [--checkpointing] [--peft lora|qlora --lora-r R --lora-targets T] [--json]',
+      'whetstone estimate --model DIR --method M [--batch B] [--seq T] [--checkpointing] [--peft lora|qlora --lora-r R --lora-targets T] [--paged-optim on] [--json]',
     options: { ...model, ...run },
     required: ['model', 'method'],
   },

@@ -6,12 +6,25 @@ import type { JobSpec } from '../protocol.js';
 import { defaultTargets, LORA_DEFAULTS, loraFields, selectTargets } from '../peft/config.js';
 import { quantizedModules } from '../peft/load.js';
 import { adaloraOptions } from '../peft/adalora.js';
-import { estimateTrainingMemory } from '../train/estimate.js';
+import { estimateTrainingMemory, type MemoryEstimate } from '../train/estimate.js';
 import type { JobContext, JobResult } from './run-job.js';
 
 type EstimateSpec = Extract<JobSpec, { kind: 'estimate' }>;
 
 export async function estimateJob(spec: EstimateSpec, _ctx: JobContext): Promise<JobResult> {
+  // `auto` is decided against the device when a run starts; the estimate shows the unpaged peak.
+  const pagedOptim = spec.pagedOptim === 'on';
+  const { estimate, seq } = await estimateRun({ ...spec, pagedOptim });
+  return {
+    fields: { method: spec.method, peft: spec.peft, batch: spec.batch, seq, pagedOptim, estimate },
+    weightBytes: estimate.weightBytes,
+  };
+}
+
+/** The estimate for a run's settings, from config.json and the checkpoint's headers. */
+export async function estimateRun(
+  spec: Omit<EstimateSpec, 'kind' | 'pagedOptim'> & { pagedOptim: boolean },
+): Promise<{ estimate: MemoryEstimate; seq: number }> {
   const checked = await checkModel(spec.model);
   try {
     const model = checked.arch.create(checked.config, new Params());
@@ -38,12 +51,10 @@ export async function estimateJob(spec: EstimateSpec, _ctx: JobContext): Promise
       seq,
       checkpointing: spec.checkpointing,
       ...(peft && { peft }),
+      pagedOptim: spec.pagedOptim && spec.method === 'fo-adamw',
     });
     model.dispose();
-    return {
-      fields: { method: spec.method, peft: spec.peft, batch: spec.batch, seq, estimate },
-      weightBytes: estimate.weightBytes,
-    };
+    return { estimate, seq };
   } finally {
     await checked.source.close();
   }

@@ -4,7 +4,8 @@ import { writePeftAdapter } from '../export/peft-adapter.js';
 import { loadRunModel } from '../export/run-model.js';
 import { writeModelFolder } from '../io/model-folder-writer.js';
 import { createLogger } from '../log.js';
-import { mergeAdapter } from '../peft/merge.js';
+import { baseIdentity, readBaseIdentity, sameBase } from '../peft/base-identity.js';
+import { mergeAdapter, mergeIntoOriginal } from '../peft/merge.js';
 import type { JobSpec } from '../protocol.js';
 import type { JobContext, JobResult } from './run-job.js';
 
@@ -21,14 +22,20 @@ export async function exportJob(spec: ExportSpec, ctx: JobContext): Promise<JobR
     if (spec.format === 'adapter') {
       ({ files } = await writePeftAdapter(pm, baseDir, spec.out, spec.force));
     } else {
+      let merged = pm.model.params;
       if (runSpec.peft === 'qlora') {
-        warnings.push(
-          'QLoRA: the adapter was merged into the NF4-dequantized base it was trained against, so ' +
-            'the merged weights carry 4-bit rounding of the original ones. Loading the base in full ' +
-            'precision and applying the adapter export (--format adapter) keeps the original weights.',
-        );
-      }
-      const merged = pm.modules.size > 0 ? mergeAdapter(pm) : pm.model.params;
+        const original = await originalBase(spec.run, baseDir);
+        if (original.same) merged = await mergeIntoOriginal(pm, baseDir);
+        else {
+          warnings.push(
+            `QLoRA: ${original.why}, so the adapter was merged into the NF4-dequantized base it was ` +
+              'trained against, and the merged weights carry 4-bit rounding of the original ones. ' +
+              'Pass the original base with --model, or apply the adapter export ' +
+              '(--format adapter) to the base in full precision.',
+          );
+          merged = mergeAdapter(pm);
+        }
+      } else if (pm.modules.size > 0) merged = mergeAdapter(pm);
       try {
         ({ files } = await writeModelFolder({
           baseDir,
@@ -58,4 +65,18 @@ export async function exportJob(spec: ExportSpec, ctx: JobContext): Promise<JobR
     pm.model.params.dispose();
     pm.model.dispose();
   }
+}
+
+/** Whether `baseDir` holds the very full-precision weights the QLoRA run quantized. */
+async function originalBase(
+  runDir: string,
+  baseDir: string,
+): Promise<{ same: boolean; why: string }> {
+  const recorded = await readBaseIdentity(runDir);
+  if (!recorded) return { same: false, why: 'the run recorded no identity of its base model' };
+  if (sameBase(recorded, await baseIdentity(baseDir))) return { same: true, why: '' };
+  return {
+    same: false,
+    why: `the weights in ${baseDir} are not the full-precision base the run trained on (changed or another model)`,
+  };
 }

@@ -10,6 +10,7 @@ import { createLogger } from '../log.js';
 import { loadAdapterWeights, readAdapterOptions } from '../export/peft-adapter.js';
 import { loraFields, type LoraOptions } from '../peft/config.js';
 import { loadPeftModel, peftSpec } from '../peft/load.js';
+import { recordBaseIdentity } from '../peft/base-identity.js';
 import { withDropout } from '../peft/train-mode.js';
 import { adaloraOptions, disposeAdaLora } from '../peft/adalora.js';
 import { AdaLoraAllocator, withAdaLora } from '../peft/adalora-train.js';
@@ -23,6 +24,9 @@ import { latestCheckpoint, restoreCheckpoint, type LoadedCheckpoint } from '../t
 import { RunDir } from '../train/run-dir.js';
 import { BatchSampler } from '../train/text-data.js';
 import { trainLoop } from '../train/trainer.js';
+import { sampleDeviceMemory } from '../backend/memory.js';
+import { decidePaging } from '../optim/paged.js';
+import { estimateRun } from './estimate.js';
 import type { JobContext, JobResult } from './run-job.js';
 
 type ResumeSpec = Extract<JobSpec, { kind: 'resume' }>;
@@ -66,7 +70,11 @@ async function runTraining(
   ctx: JobContext,
   checkpoint?: LoadedCheckpoint,
 ): Promise<JobResult> {
-  await ctx.backend();
+  const { backend } = await ctx.backend();
+  const paging = await runPaging(spec, backend);
+  log.info(
+    `AdamW moments ${paging.paged ? 'paged to host memory' : 'on the device'}: ${paging.reason}`,
+  );
   // An adapter to start from brings its own rank, alpha and targets; the run's flags fill the rest.
   let lora: Partial<LoraOptions> = loraFields(spec);
   let adalora = adaloraOptions(spec);
@@ -102,6 +110,8 @@ async function runTraining(
         await loadAdaLoraWeights(spec.initAdapter, pm, adaloraAdapter.rankPattern);
       else await loadAdapterWeights(spec.initAdapter, pm);
     }
+    // QLoRA quantizes its base: record which one, so an export can merge into the original.
+    if (spec.peft === 'qlora' && !checkpoint) await recordBaseIdentity(run.dir, spec.model);
     const tokenizer = await loadTokenizer(spec.model);
     const seqLen = spec.seq ?? Math.min(256, model.config.contextLength);
     if (seqLen > model.config.contextLength) {
@@ -132,7 +142,11 @@ async function runTraining(
     // AdaLoRA: the budget schedule spans this run's steps; its hooks see every step's gradients.
     const allocator = pm.adalora && new AdaLoraAllocator(model.params, pm.adalora, maxSteps);
     method = withDropout(
-      createMethod(model, { ...spec, ...(allocator && { hooks: allocator.hooks() }) }),
+      createMethod(model, {
+        ...spec,
+        pagedState: paging.paged,
+        ...(allocator && { hooks: allocator.hooks() }),
+      }),
       pm.dropout,
       pm.spec.lora.dropout,
     );
@@ -242,4 +256,20 @@ async function runTraining(
     model.params.dispose();
     model.dispose();
   }
+}
+
+/** --paged-optim resolved: `auto` compares the unpaged estimate with the device's free memory. */
+async function runPaging(spec: TrainSpec, backend: string) {
+  const facts = { mode: spec.pagedOptim, method: spec.method, backend, peakBytes: 0 };
+  const asks = spec.pagedOptim === 'auto' && spec.method === 'fo-adamw';
+  if (!asks || backend === 'cpu' || backend === 'wasm') return decidePaging(facts);
+  const [{ estimate }, device] = await Promise.all([
+    estimateRun({ ...spec, pagedOptim: false }),
+    sampleDeviceMemory(backend),
+  ]);
+  return decidePaging({
+    ...facts,
+    peakBytes: estimate.peakBytes,
+    freeDeviceBytes: device.freeBytes,
+  });
 }

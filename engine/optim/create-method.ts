@@ -22,6 +22,8 @@ export interface MethodConfig {
   seed?: number;
   /** Adapter hooks (AdaLoRA's regulariser and importance observer). */
   hooks?: StepHooks;
+  /** fo-adamw: moments in host memory (decided from --paged-optim by decidePaging). */
+  pagedState?: boolean;
 }
 
 /**
@@ -64,6 +66,7 @@ export function createMethod(model: CausalLM, c: MethodConfig): TrainMethod {
       return new FoMethod(c.method, model, {
         weightDecay,
         checkpointing: c.checkpointing ?? false,
+        paged: c.pagedState ?? false,
         ...clip,
         ...hooks,
       });

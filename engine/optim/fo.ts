@@ -16,6 +16,7 @@ import {
   type StepResult,
   type TrainMethod,
 } from './method.js';
+import { PagedAdamWState } from './paged.js';
 import {
   ADAMW_DEFAULTS,
   adamwUpdate,
@@ -34,10 +35,13 @@ export interface FoOptions extends ClipOptions {
   checkpointing: boolean;
   adam?: Partial<Omit<AdamWOptions, 'lr' | 'weightDecay'>>;
   hooks?: StepHooks;
+  /** fo-adamw: keep the moments in host memory, one tensor's on the device at a time. */
+  paged?: boolean;
 }
 
 export class FoMethod implements TrainMethod {
   private readonly adamState = new Map<string, AdamWState>();
+  private readonly paged: PagedAdamWState | undefined;
   private t = 0;
 
   constructor(
@@ -45,7 +49,8 @@ export class FoMethod implements TrainMethod {
     private readonly model: CausalLM,
     private readonly opts: FoOptions,
   ) {
-    if (name === 'fo-adamw') {
+    if (name === 'fo-adamw' && opts.paged) this.paged = new PagedAdamWState(this.trainable());
+    else if (name === 'fo-adamw') {
       for (const [param, variable] of this.trainable()) {
         this.adamState.set(param, createAdamWState(variable));
       }
@@ -91,8 +96,11 @@ export class FoMethod implements TrainMethod {
         const g = grads.get(name);
         if (!g) continue;
         const clipped = this.clip(g, coefficient);
-        this.apply(name, variable, clipped, lr);
-        if (clipped !== g) clipped.dispose();
+        try {
+          await this.apply(name, variable, clipped, lr);
+        } finally {
+          if (clipped !== g) clipped.dispose();
+        }
       }
       return { loss: lossSum / batches.length + penalty, gradNorm };
     } finally {
@@ -127,7 +135,7 @@ export class FoMethod implements TrainMethod {
     });
   }
 
-  private apply(name: string, variable: Variable, g: Tensor, lr: number): void {
+  private async apply(name: string, variable: Variable, g: Tensor, lr: number): Promise<void> {
     if (this.name === 'fo-sgd') {
       sgdUpdate(variable, g, { lr, weightDecay: this.opts.weightDecay });
       return;
@@ -138,7 +146,8 @@ export class FoMethod implements TrainMethod {
       lr,
       weightDecay: this.opts.weightDecay,
     };
-    adamwUpdate(variable, g, this.adamState.get(name)!, this.t, options);
+    if (this.paged) await this.paged.update(name, variable, g, this.t, options);
+    else adamwUpdate(variable, g, this.adamState.get(name)!, this.t, options);
   }
 
   state(): MethodState {
@@ -147,7 +156,11 @@ export class FoMethod implements TrainMethod {
       variables.set(`adamw.m.${name}`, s.m);
       variables.set(`adamw.v.${name}`, s.v);
     }
-    return { variables, json: { t: this.t } };
+    return {
+      variables,
+      ...(this.paged && { host: this.paged.entries() }),
+      json: { t: this.t },
+    };
   }
 
   restoreJson(json: Record<string, unknown>): void {

@@ -1,6 +1,7 @@
 // What the trainer sees of a fine-tuning method: a small object that takes a step on a batch and
 // owns its state (moments, step count), which it can save into and restore from a checkpoint.
 import { tf, type Tensor, type Tensor2D, type Variable } from '../backend/tf.js';
+import type { HostTensor } from './paged.js';
 
 import type { methodNames } from '../protocol.js';
 
@@ -29,6 +30,8 @@ export interface StepResult {
 /** A method's state as stored in a checkpoint: its variables by name, plus small JSON. */
 export interface MethodState {
   variables: Map<string, Variable>;
+  /** State kept in host memory (paged AdamW moments); a restore writes into these arrays. */
+  host?: Map<string, HostTensor>;
   json: Record<string, unknown>;
 }
 

@@ -1,6 +1,8 @@
 // NF4 against a direct implementation of bitsandbytes' layout: nearest code by brute force, two
-// codes per byte (first in the high nibble); the device dequantizer against the host one.
-import { beforeAll, describe, expect, it } from 'vitest';
+// codes per byte (first in the high nibble); the device dequantizers (the fused kernel on cpu,
+// wasm and webgpu; the stock-op composite that the tensorflow backend runs) against the host one.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memory } from '../backend/memory.js';
 import { initBackend } from '../backend/select.js';
 import { startWasm } from '../backend/wasm.js';
 import { tf } from '../backend/tf.js';
@@ -15,10 +17,27 @@ import {
   NF4_CODE,
   quantizeNf4,
 } from './nf4.js';
+import { hasNf4Kernel, nf4DequantizeKernel } from './nf4-kernel.js';
+
+const requireWebgpu = process.env.WHETSTONE_REQUIRE_WEBGPU === '1';
 
 beforeAll(async () => {
   await initBackend({ backend: 'cpu' });
 });
+afterAll(async () => {
+  await initBackend({ backend: 'cpu' });
+});
+
+/** Switch to `backend`; false when webgpu has no adapter here (an error where it is required). */
+async function use(backend: string): Promise<boolean> {
+  try {
+    await initBackend({ backend: backend as 'cpu' });
+    return true;
+  } catch (err) {
+    if (backend !== 'webgpu' || requireWebgpu) throw err;
+    return false;
+  }
+}
 
 function randomWeights(n: number, seed: number): Float32Array {
   const rng = new Rng(seed);
@@ -83,6 +102,20 @@ describe('NF4', () => {
     expect([...dequantizeNf4(quantizeNf4(exact, [64]))]).toEqual([...exact]);
   });
 
+  it('holds the NF4 codebook of bitsandbytes exactly', () => {
+    // bitsandbytes functional.py (REFERENCE.md): 7 negative and 8 positive normal quantiles.
+    const published = [
+      -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
+      -0.18477343022823334, -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725,
+      0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
+      0.7229568362236023, 1.0,
+    ];
+    expect([...NF4_CODE]).toEqual(published.map(Math.fround));
+    // Every code is a fixed point of quantize→dequantize (block absmax 1).
+    const codes = quantizeNf4(Float32Array.from(published), [16]);
+    expect([...dequantizeNf4(codes)]).toEqual([...NF4_CODE]);
+  });
+
   it('builds the 8-bit dynamic map of bitsandbytes', () => {
     expect(DYNAMIC_CODE.length).toBe(256);
     expect(DYNAMIC_CODE[255]).toBe(1);
@@ -93,7 +126,7 @@ describe('NF4', () => {
 
   // wasm does int32 division in float32: this is where a naive shift-by-division unpacker breaks.
   it.each(['cpu', 'wasm'])(
-    'unpacks on %s exactly as on the host, from int32 tensors holding the bytes',
+    'the stock-op composite (the tensorflow path) unpacks on %s exactly as on the host',
     async (backend) => {
       if (backend === 'wasm') await startWasm();
       else await tf.setBackend('cpu');
@@ -116,5 +149,37 @@ describe('NF4', () => {
   it('stores 4.127 bits per parameter', () => {
     const n = 4096 * 4096;
     expect((nf4Bytes(n) * 8) / n).toBeCloseTo(4 + 8 / 64 + 32 / (64 * 256), 4);
+  });
+});
+
+describe.each(['cpu', 'wasm', 'webgpu'])('the Nf4Dequantize kernel on %s', (backend) => {
+  // 3 groups of 256 blocks and a partial last block: every index path of the kernel.
+  const shape = [13, 64 * 60 + 5];
+  const n = 13 * (64 * 60 + 5);
+  const q = quantizeNf4(randomWeights(n, 4), shape);
+
+  it('equals the host dequantization exactly', async () => {
+    if (!(await use(backend))) return;
+    expect(hasNf4Kernel()).toBe(true);
+    const t = nf4Tensors(q);
+    const w = nf4DequantizeKernel(t, shape);
+    expect(w.shape).toEqual(shape);
+    expect(w.dtype).toBe('float32');
+    const got = (await w.data()) as Float32Array;
+    const want = dequantizeNf4(q);
+    let mismatches = 0;
+    for (let i = 0; i < n; i++) if (got[i] !== want[i]) mismatches++;
+    expect(mismatches).toBe(0);
+    tf.dispose([w, t.codes, t.absmaxCodes, t.absmaxScales]);
+  });
+
+  it('allocates only its output', async () => {
+    if (!(await use(backend))) return;
+    const t = nf4Tensors(q);
+    const before = memory.liveBytes;
+    memory.resetPeak();
+    const w = nf4DequantizeKernel(t, shape);
+    expect(memory.peakBytes - before).toBe(n * 4);
+    tf.dispose([w, t.codes, t.absmaxCodes, t.absmaxScales]);
   });
 });

@@ -190,13 +190,16 @@ function requireBitwiseAnd(): void {
   if (tf.getKernel('BitwiseAnd', backend) === undefined) {
     throw new WhetstoneError(
       'BACKEND_UNAVAILABLE',
-      `The ${backend} backend has no BitwiseAnd kernel, which unpacking NF4 weights needs.`,
-      'Run QLoRA with --backend cpu or --backend wasm, or use --peft lora.',
+      `The ${backend} backend has neither the NF4 dequantize kernel nor BitwiseAnd, which unpacking NF4 weights needs.`,
+      'Run QLoRA with --backend webgpu, wasm or cpu, or use --peft lora.',
     );
   }
 }
 
-/** Device dequantization of a weight of `shape` with `numel` elements; float32 [...shape]. */
+/**
+ * Device dequantization from stock ops, for backends without the fused kernel (nf4-kernel.ts):
+ * tensorflow, whose BitwiseAnd tensorflow-kernels.ts adds. Float32 [...shape].
+ */
 export function dequantizeNf4Tensor(t: Nf4Tensors, shape: number[]): Tensor {
   const numel = shape.reduce((a, b) => a * b, 1);
   const blocks = Math.ceil(numel / NF4_BLOCK);

@@ -6,6 +6,7 @@ import { tf, type Tensor, type Tensor1D, type Tensor2D } from '../backend/tf.js'
 import { linearWeightShape, type LinearFn, type LinearSpec } from '../models/layers/linear.js';
 import type { Params } from '../models/params.js';
 import { dequantizeNf4Tensor, nf4Tensors, quantizeNf4, type Nf4Tensors } from './nf4.js';
+import { hasNf4Kernel, nf4DequantizeKernel } from './nf4-kernel.js';
 
 const CODES = '.weight.nf4_codes';
 const ABSMAX_CODES = '.weight.nf4_absmax_codes';
@@ -36,7 +37,12 @@ function nf4Of(params: Params, module: string): Nf4Tensors {
 
 /** The module's weight, dequantized (checkpoint layout). The caller disposes it. */
 export function dequantizedWeight(params: Params, spec: LinearSpec): Tensor2D {
-  return dequantizeNf4Tensor(nf4Of(params, spec.name), linearWeightShape(spec)) as Tensor2D;
+  const nf4 = nf4Of(params, spec.name);
+  const shape = linearWeightShape(spec);
+  // The fused kernel where the backend has it (cpu, wasm, webgpu); stock ops elsewhere.
+  return (
+    hasNf4Kernel() ? nf4DequantizeKernel(nf4, shape) : dequantizeNf4Tensor(nf4, shape)
+  ) as Tensor2D;
 }
 
 /** Dense for ordinary modules; NF4 modules dequantize per call and recompute for the backward. */

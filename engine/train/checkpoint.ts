@@ -54,10 +54,15 @@ export async function saveCheckpoint(
       .map(([n, v]) => lazy(n, v));
     await writeSafetensors(join(temp, WEIGHTS), weights, { format: 'pt' });
     const methodState = method.state();
-    await writeSafetensors(
-      join(temp, STATE_TENSORS),
-      [...methodState.variables].map(([n, t]) => lazy(n, t)),
-    );
+    await writeSafetensors(join(temp, STATE_TENSORS), [
+      ...[...methodState.variables].map(([n, t]) => lazy(n, t)),
+      ...[...(methodState.host ?? [])].map(([n, h]) => ({
+        name: n,
+        shape: h.shape,
+        dtype: 'F32' as const,
+        data: h.values,
+      })),
+    ]);
     await writeFileAtomic(
       join(temp, STATE),
       `${JSON.stringify({ ...state, method: methodState.json }, null, 2)}\n`,
@@ -122,15 +127,24 @@ export async function restoreCheckpoint(
   await restoreWeights(checkpoint, params);
   const stateFile = await SafetensorsFile.open(join(checkpoint.dir, STATE_TENSORS));
   try {
-    const { variables } = method.state();
-    for (const [name, variable] of variables) {
+    const { variables, host } = method.state();
+    const need = (name: string) => {
       if (!stateFile.has(name)) {
         throw new WhetstoneError(
           'TENSOR_MISSING',
           `${stateFile.path} has no "${name}" for ${method.name}.`,
         );
       }
+    };
+    for (const [name, variable] of variables) {
+      need(name);
       await readInto(stateFile, name, variable);
+    }
+    for (const [name, h] of host ?? []) {
+      need(name);
+      const { values, shape } = await stateFile.read(name);
+      checkShape(stateFile, name, shape, h.shape);
+      h.values.set(values);
     }
     method.restoreJson(checkpoint.state.method);
   } finally {
@@ -141,11 +155,15 @@ export async function restoreCheckpoint(
 /** Overwrite `variable` with the tensor `name` of `file`, whose shape must match. */
 async function readInto(file: SafetensorsFile, name: string, variable: Variable): Promise<void> {
   const { values, shape } = await file.read(name);
-  if (shape.join(',') !== variable.shape.join(',')) {
+  checkShape(file, name, shape, variable.shape);
+  tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
+}
+
+function checkShape(file: SafetensorsFile, name: string, stored: number[], wanted: number[]): void {
+  if (stored.join(',') !== wanted.join(',')) {
     throw new WhetstoneError(
       'TENSOR_SHAPE_MISMATCH',
-      `${file.path}: "${name}" has shape [${shape.join(', ')}], the model [${variable.shape.join(', ')}].`,
+      `${file.path}: "${name}" has shape [${stored.join(', ')}], the model [${wanted.join(', ')}].`,
     );
   }
-  tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
 }

@@ -30,7 +30,7 @@ export interface StorageTerms {
   largestPart: number;
   /** Trainable bytes a tied embedding holds until the end of LOMO's backward. */
   tiedBytes: number;
-  /** Transient bytes beyond the trainable tensors' (QLoRA: one dequantized weight and its codes). */
+  /** Transient bytes beyond the trainable tensors' (QLoRA: one dequantized weight). */
   extraTemporary: number;
   /** Activation floats per token added per block by the adapters (their [N, r] and [N, out]). */
   adapterPerToken: number;
@@ -85,8 +85,9 @@ export function peftStorage(shapes: Map<string, number[]>, peft: PeftShape): Sto
     ),
     largestPart: Math.max(...byBlock.values()),
     tiedBytes: 0,
-    // The dequantized weight beside its unpacked codes (nf4.ts frees each step's input).
-    extraTemporary: 2 * largestQuantized,
+    // One dequantized weight (nf4-kernel.ts allocates nothing else; the stock-op composite of
+    // the tensorflow backend briefly holds its unpacked codes beside it as well).
+    extraTemporary: largestQuantized,
     // Per adapted module: x Aᵀ [N, r] and the [N, out] sum (the product (·)(sB)ᵀ is freed once
     // added in; measured on the Llama fixture with every linear adapted).
     adapterPerToken: firstBlock.reduce((s, t) => s + peft.r + t.outFeatures, 0),

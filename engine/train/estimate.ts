@@ -18,6 +18,8 @@ export interface EstimateInput {
   checkpointing: boolean;
   /** An adapter instead of full fine-tuning: its modules and rank (QLoRA: those in NF4). */
   peft?: PeftShape;
+  /** fo-adamw with paged moments: one tensor's moments on the device at a time. */
+  pagedOptim?: boolean;
 }
 
 export interface MemoryEstimate {
@@ -97,7 +99,9 @@ export function estimateTrainingMemory(input: EstimateInput): MemoryEstimate {
     }
   } else {
     gradientBytes = trainableBytes;
-    if (method === 'fo-adamw') optimizerBytes = 2 * trainableBytes;
+    // Paged: the moments live in host memory; the device sees one tensor's at a time.
+    if (method === 'fo-adamw')
+      optimizerBytes = 2 * (input.pagedOptim ? largestTensor : trainableBytes);
   }
   // Temporaries the size of the largest tensor: its gradient being formed and the update's
   // intermediates (AdaLomo's factored scaling needs one more); QLoRA's dequantized weight.
