@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { WhetstoneError } from '../errors.js';
 import { loraFields } from '../peft/config.js';
 import { loadPeftModel, peftSpec, type PeftModel } from '../peft/load.js';
+import { promptFields } from '../peft/prompt-load.js';
 import { trainSpecSchema, type TrainSpec } from '../protocol.js';
 import { latestCheckpoint, restoreWeights } from '../train/checkpoint.js';
 import { RunDir } from '../train/run-dir.js';
@@ -44,7 +45,7 @@ export async function loadRunModel(runDir: string, baseOverride?: string): Promi
   }
   const pm = await loadPeftModel(
     baseDir,
-    peftSpec(spec.peft, { ...loraFields(spec), seed: spec.seed }),
+    peftSpec(spec.peft, { ...loraFields(spec), ...promptFields(spec), seed: spec.seed }),
   );
   try {
     await restoreWeights(checkpoint, pm.model.params);

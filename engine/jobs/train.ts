@@ -11,6 +11,9 @@ import { loadAdapterWeights, readAdapterOptions } from '../export/peft-adapter.j
 import { loraFields, type LoraOptions } from '../peft/config.js';
 import { loadPeftModel, peftSpec } from '../peft/load.js';
 import { withDropout } from '../peft/train-mode.js';
+import { loadPromptAdapterWeights, readPromptAdapterOptions } from '../export/prompt-adapter.js';
+import { checkPromptMethod, promptFields } from '../peft/prompt-load.js';
+import { isPromptKind } from '../peft/prompts.js';
 import { createMethod, DEFAULT_LR } from '../optim/create-method.js';
 import { ZoMethod } from '../optim/zo.js';
 import { ZoHistoryFile } from '../train/zo-history-file.js';
@@ -70,19 +73,33 @@ async function runTraining(
     if (spec.peft === 'full') {
       throw new WhetstoneError(
         'BAD_ARGUMENT',
-        '--init-adapter needs --peft lora or --peft qlora.',
-        'Add --peft lora (or qlora) to train the adapter further.',
+        '--init-adapter needs --peft lora, qlora, prefix or prompt.',
+        'Add the --peft kind the adapter was made with to train it further.',
       );
     }
-    lora = { ...lora, ...(await readAdapterOptions(spec.initAdapter)) };
+    if (!isPromptKind(spec.peft))
+      lora = { ...lora, ...(await readAdapterOptions(spec.initAdapter)) };
   }
-  const pm = await loadPeftModel(spec.model, peftSpec(spec.peft, { ...lora, seed: spec.seed }), {
-    onTensor: (done, total) => ctx.progress('load', done, total),
-  });
+  checkPromptMethod(spec.peft, spec.method, spec.checkpointing);
+  // A prefix or prompt adapter brings its number of virtual tokens.
+  const prompt = {
+    ...promptFields(spec),
+    ...(spec.initAdapter &&
+      isPromptKind(spec.peft) &&
+      (await readPromptAdapterOptions(spec.initAdapter, spec.peft))),
+  };
+  const pm = await loadPeftModel(
+    spec.model,
+    peftSpec(spec.peft, { ...lora, ...prompt, seed: spec.seed }),
+    { onTensor: (done, total) => ctx.progress('load', done, total) },
+  );
   const { model } = pm;
   let method: TrainMethod | undefined;
   try {
-    if (spec.initAdapter && !checkpoint) await loadAdapterWeights(spec.initAdapter, pm);
+    if (spec.initAdapter && !checkpoint) {
+      if (isPromptKind(spec.peft)) await loadPromptAdapterWeights(spec.initAdapter, pm);
+      else await loadAdapterWeights(spec.initAdapter, pm);
+    }
     const tokenizer = await loadTokenizer(spec.model);
     const seqLen = spec.seq ?? Math.min(256, model.config.contextLength);
     if (seqLen > model.config.contextLength) {

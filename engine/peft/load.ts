@@ -22,12 +22,16 @@ import {
   type LoraModule,
 } from './lora.js';
 import { addNf4Weight, nf4Linear } from './qlora.js';
+import { loadPromptModel, promptOptions, type PromptOptions } from './prompt-load.js';
+import { isPromptKind } from './prompts.js';
 
 export interface PeftSpec {
   kind: PeftKind;
   lora: LoraOptions;
   /** Seed of the adapter's initialisation. */
   seed: number;
+  /** Prefix and prompt tuning: virtual tokens and their initialisation. */
+  prompt: PromptOptions;
 }
 
 export interface PeftModel {
@@ -42,7 +46,7 @@ export interface PeftModel {
 /** A PeftSpec with defaults filled in; no targets means the architecture's default targets. */
 export function peftSpec(
   kind: PeftKind,
-  o: Partial<LoraOptions> & { seed?: number } = {},
+  o: Partial<LoraOptions> & { seed?: number; virtualTokens?: number; initText?: string } = {},
 ): PeftSpec {
   const lora: LoraOptions = {
     r: o.r ?? LORA_DEFAULTS.r,
@@ -51,7 +55,7 @@ export function peftSpec(
     rslora: o.rslora ?? LORA_DEFAULTS.rslora,
     targets: o.targets ?? [],
   };
-  return { kind, lora, seed: o.seed ?? 0 };
+  return { kind, lora, seed: o.seed ?? 0, prompt: promptOptions(kind, o) };
 }
 
 /** The modules QLoRA stores in NF4: every linear layer of the blocks. */
@@ -70,11 +74,15 @@ export async function loadPeftModel(
     model.params.setTrainable();
     return { model, spec, modules: new Map(), dropout };
   }
+  if (isPromptKind(spec.kind)) {
+    const model = await loadPromptModel(dir, spec.kind, spec, opts);
+    return { model, spec, modules: new Map(), dropout };
+  }
   if (spec.kind !== 'lora' && spec.kind !== 'qlora') {
     throw new WhetstoneError(
       'BAD_ARGUMENT',
       `--peft ${spec.kind} is not built yet.`,
-      'Use lora or qlora.',
+      'Use lora, qlora, prefix or prompt.',
     );
   }
   const checked = await checkModel(dir);
