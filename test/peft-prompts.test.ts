@@ -97,63 +97,70 @@ describe.each(architectureFixtures)('%s', (name) => {
 });
 
 describe.each(['llama', 'gpt2', 'opt-post-ln'] as const)('%s gradients', (name) => {
-  it.each(kinds)('%s: the gradient of prompt_embeddings matches finite differences', async (kind) => {
-    const pm = await load(name, kind);
-    const prompt = pm.model.params.get(PROMPT_EMBEDDINGS);
-    const x = tf.tensor2d([tokenIds(10, 5), tokenIds(10, 6)], [2, 10], 'int32');
-    const mask = tf.cast<Tensor2D>(tf.onesLike(x), 'float32');
-    const loss = () => causalLmLoss(forwardLogits(pm.model, x), x, mask);
-    const { value, grads } = tf.variableGrads(loss, [prompt]);
-    const g = grads[prompt.name]!;
-    // Every layer's slice of a prefix takes a gradient (every layer reads its keys and values).
-    if (kind === 'prefix') {
-      const perLayer = tf.tidy(() =>
-        tf.sum(tf.abs(tf.reshape(g, [N, pm.model.config.layers, -1])), [0, 2]),
-      );
-      expect([...(await values(perLayer))].every((s) => s > 0)).toBe(true);
-    }
-    // Directional derivatives along random directions: ∇L·u against (L(θ+εu) − L(θ−εu)) / 2ε.
-    const eps = 1e-2;
-    const original = tf.clone(prompt);
-    for (const seed of [1, 2, 3]) {
-      const u = tf.randomNormal(prompt.shape, 0, 1, 'float32', seed);
-      const analytic = (await values(tf.sum(tf.mul(g, u))))[0]!;
-      const at = async (s: number) => {
-        prompt.assign(tf.tidy(() => tf.add(original, tf.mul(u, s))));
-        return (await values(tf.tidy(loss)))[0]!;
-      };
-      const numeric = ((await at(eps)) - (await at(-eps))) / (2 * eps);
-      prompt.assign(original);
-      u.dispose();
-      expect(Math.abs(analytic - numeric) / Math.abs(analytic), `${analytic} vs ${numeric}`).toBeLessThan(
-        2e-2,
-      );
-    }
-    tf.dispose([value, g, x, mask, original]);
-    free(pm.model);
-  });
+  it.each(kinds)(
+    '%s: the gradient of prompt_embeddings matches finite differences',
+    async (kind) => {
+      const pm = await load(name, kind);
+      const prompt = pm.model.params.get(PROMPT_EMBEDDINGS);
+      const x = tf.tensor2d([tokenIds(10, 5), tokenIds(10, 6)], [2, 10], 'int32');
+      const mask = tf.cast<Tensor2D>(tf.onesLike(x), 'float32');
+      const loss = () => causalLmLoss(forwardLogits(pm.model, x), x, mask);
+      const { value, grads } = tf.variableGrads(loss, [prompt]);
+      const g = grads[prompt.name]!;
+      // Every layer's slice of a prefix takes a gradient (every layer reads its keys and values).
+      if (kind === 'prefix') {
+        const perLayer = tf.tidy(() =>
+          tf.sum(tf.abs(tf.reshape(g, [N, pm.model.config.layers, -1])), [0, 2]),
+        );
+        expect([...(await values(perLayer))].every((s) => s > 0)).toBe(true);
+      }
+      // Directional derivatives along random directions: ∇L·u against (L(θ+εu) − L(θ−εu)) / 2ε.
+      const eps = 1e-3;
+      const original = tf.clone(prompt);
+      for (const seed of [1, 2, 3]) {
+        const u = tf.randomNormal(prompt.shape, 0, 1, 'float32', seed);
+        const analytic = (await values(tf.sum(tf.mul(g, u))))[0]!;
+        const at = async (s: number) => {
+          prompt.assign(tf.tidy(() => tf.add(original, tf.mul(u, s))));
+          return (await values(tf.tidy(loss)))[0]!;
+        };
+        const numeric = ((await at(eps)) - (await at(-eps))) / (2 * eps);
+        prompt.assign(original);
+        u.dispose();
+        expect(
+          Math.abs(analytic - numeric) / Math.abs(analytic),
+          `${analytic} vs ${numeric}`,
+        ).toBeLessThan(2e-2);
+      }
+      tf.dispose([value, g, x, mask, original]);
+      free(pm.model);
+    },
+  );
 });
 
 describe.each(['llama', 'mistral', 'gpt2', 'opt'] as const)('%s generation', (name) => {
   const promptIds = tokenIds(5, 77);
   const opts = { ...greedy, maxNewTokens: 8, stopTokenIds: [], seed: 0 };
 
-  it.each(kinds)('%s: continues from the virtual tokens, as a direct greedy loop does', async (kind) => {
-    const pm = await load(name, kind);
-    const base = await loadModel(fixturePath(name));
-    const tuned = (await generateTokens(pm.model, promptIds, opts)).ids;
-    // Direct: the whole sequence through the tuned model's forward (no cache) at every step.
-    const ids = [...promptIds];
-    for (let i = 0; i < opts.maxNewTokens; i++) {
-      const logits = await logitsOf(pm.model, [ids]);
-      const v = pm.model.config.vocabSize;
-      const last = logits.subarray((ids.length - 1) * v);
-      ids.push(last.indexOf(Math.max(...last)));
-    }
-    expect(tuned).toEqual(ids.slice(promptIds.length));
-    expect(tuned).not.toEqual((await generateTokens(base, promptIds, opts)).ids);
-    free(pm.model, base);
-  });
+  it.each(kinds)(
+    '%s: continues from the virtual tokens, as a direct greedy loop does',
+    async (kind) => {
+      const pm = await load(name, kind);
+      const base = await loadModel(fixturePath(name));
+      const tuned = (await generateTokens(pm.model, promptIds, opts)).ids;
+      // Direct: the whole sequence through the tuned model's forward (no cache) at every step.
+      const ids = [...promptIds];
+      for (let i = 0; i < opts.maxNewTokens; i++) {
+        const logits = await logitsOf(pm.model, [ids]);
+        const v = pm.model.config.vocabSize;
+        const last = logits.subarray((ids.length - 1) * v);
+        ids.push(last.indexOf(Math.max(...last)));
+      }
+      expect(tuned).toEqual(ids.slice(promptIds.length));
+      expect(tuned).not.toEqual((await generateTokens(base, promptIds, opts)).ids);
+      free(pm.model, base);
+    },
+  );
 
   it.each(kinds)('%s from a text X generates what the base model does after X', async (kind) => {
     const dir = fixturePath(name);
@@ -167,46 +174,56 @@ describe.each(['llama', 'mistral', 'gpt2', 'opt'] as const)('%s generation', (na
 });
 
 describe.each(kinds)('%s adapter folder', (kind) => {
-  it.each(['llama', 'gpt2'] as const)('%s: export then import gives identical logits', async (name) => {
-    const pm: PeftModel = await load(name, kind, undefined, 11);
-    const out = join(work, `${kind}-${name}`);
-    await writePromptAdapter(pm, kind, fixturePath(name), out);
-    const config = JSON.parse(await readFile(join(out, 'adapter_config.json'), 'utf8')) as Record<
-      string,
-      unknown
-    >;
-    const c = pm.model.config;
-    expect(config).toMatchObject({
-      peft_type: kind === 'prefix' ? 'PREFIX_TUNING' : 'PROMPT_TUNING',
-      task_type: 'CAUSAL_LM',
-      num_virtual_tokens: N,
-      num_layers: c.layers,
-      num_transformer_submodules: 1,
-      inference_mode: true,
-      base_model_name_or_path: fixturePath(name),
-      ...(kind === 'prefix'
-        ? { prefix_projection: false, num_attention_heads: c.kvHeads, token_dim: c.kvHeads * c.headDim }
-        : { prompt_tuning_init: 'RANDOM', num_attention_heads: c.heads }),
-    });
-    const file = await SafetensorsFile.open(join(out, 'adapter_model.safetensors'));
-    expect(file.names()).toEqual(['prompt_embeddings']);
-    const [n, width] = (await file.read('prompt_embeddings')).shape;
-    expect(n).toBe(N);
-    expect(width).toBe(kind === 'prefix' ? c.layers * 2 * c.kvHeads * c.headDim : c.hidden);
-    await file.close();
+  it.each(['llama', 'gpt2'] as const)(
+    '%s: export then import gives identical logits',
+    async (name) => {
+      const pm: PeftModel = await load(name, kind, undefined, 11);
+      const out = join(work, `${kind}-${name}`);
+      await writePromptAdapter(pm, kind, fixturePath(name), out);
+      const config = JSON.parse(await readFile(join(out, 'adapter_config.json'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      const c = pm.model.config;
+      expect(config).toMatchObject({
+        peft_type: kind === 'prefix' ? 'PREFIX_TUNING' : 'PROMPT_TUNING',
+        task_type: 'CAUSAL_LM',
+        num_virtual_tokens: N,
+        num_layers: c.layers,
+        num_transformer_submodules: 1,
+        inference_mode: true,
+        base_model_name_or_path: fixturePath(name),
+        ...(kind === 'prefix'
+          ? {
+              prefix_projection: false,
+              num_attention_heads: c.kvHeads,
+              token_dim: c.kvHeads * c.headDim,
+            }
+          : { prompt_tuning_init: 'RANDOM', num_attention_heads: c.heads }),
+      });
+      const file = await SafetensorsFile.open(join(out, 'adapter_model.safetensors'));
+      expect(file.names()).toEqual(['prompt_embeddings']);
+      const [n, width] = (await file.read('prompt_embeddings')).shape;
+      expect(n).toBe(N);
+      expect(width).toBe(kind === 'prefix' ? c.layers * 2 * c.kvHeads * c.headDim : c.hidden);
+      await file.close();
 
-    const { virtualTokens } = await readPromptAdapterOptions(out, kind);
-    const back = await loadPeftModel(fixturePath(name), peftSpec(kind, { virtualTokens, seed: 99 }));
-    const rows = [tokenIds(9, 3)];
-    const before = await logitsOf(back.model, rows);
-    await loadPromptAdapterWeights(out, back);
-    const expected = await logitsOf(pm.model, rows);
-    expect(relativeError(before, expected)).toBeGreaterThan(1e-3);
-    expect(relativeError(await logitsOf(back.model, rows), expected)).toBe(0);
-    // An adapter of the other kind is refused with the reason.
-    await expect(
-      readPromptAdapterOptions(out, kind === 'prefix' ? 'prompt' : 'prefix'),
-    ).rejects.toMatchObject({ code: 'MODEL_UNSUPPORTED' });
-    free(pm.model, back.model);
-  });
+      const { virtualTokens } = await readPromptAdapterOptions(out, kind);
+      const back = await loadPeftModel(
+        fixturePath(name),
+        peftSpec(kind, { virtualTokens, seed: 99 }),
+      );
+      const rows = [tokenIds(9, 3)];
+      const before = await logitsOf(back.model, rows);
+      await loadPromptAdapterWeights(out, back);
+      const expected = await logitsOf(pm.model, rows);
+      expect(relativeError(before, expected)).toBeGreaterThan(1e-3);
+      expect(relativeError(await logitsOf(back.model, rows), expected)).toBe(0);
+      // An adapter of the other kind is refused with the reason.
+      await expect(
+        readPromptAdapterOptions(out, kind === 'prefix' ? 'prompt' : 'prefix'),
+      ).rejects.toMatchObject({ code: 'MODEL_UNSUPPORTED' });
+      free(pm.model, back.model);
+    },
+  );
 });

@@ -134,7 +134,9 @@ export async function loadPromptAdapterWeights(dir: string, pm: PeftModel): Prom
   try {
     const names = file.names();
     // PEFT names the tensor `prompt_embeddings` on disk; older saves may carry the adapter name.
-    const stored = names.find((n) => n === PROMPT_EMBEDDINGS || n.endsWith(`.${PROMPT_EMBEDDINGS}`));
+    const stored = names.find(
+      (n) => n === PROMPT_EMBEDDINGS || n.endsWith(`.${PROMPT_EMBEDDINGS}`),
+    );
     if (stored === undefined || names.length !== 1) {
       throw new WhetstoneError(
         'TENSOR_MISSING',

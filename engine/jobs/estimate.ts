@@ -5,6 +5,8 @@ import { Params } from '../models/params.js';
 import type { JobSpec } from '../protocol.js';
 import { defaultTargets, LORA_DEFAULTS, loraFields, selectTargets } from '../peft/config.js';
 import { quantizedModules } from '../peft/load.js';
+import { embedWidthOf, promptTerms } from '../peft/prompt-estimate.js';
+import { isPromptKind, VIRTUAL_TOKEN_DEFAULTS } from '../peft/prompts.js';
 import { estimateTrainingMemory } from '../train/estimate.js';
 import type { JobContext, JobResult } from './run-job.js';
 
@@ -16,18 +18,32 @@ export async function estimateJob(spec: EstimateSpec, _ctx: JobContext): Promise
     const model = checked.arch.create(checked.config, new Params());
     const seq = spec.seq ?? Math.min(256, checked.config.contextLength);
     const lora = loraFields(spec);
+    const kind = spec.peft;
     const peft =
-      spec.peft === 'full'
+      kind === 'full'
         ? undefined
-        : {
-            kind: spec.peft,
-            r: lora.r ?? LORA_DEFAULTS.r,
-            quantized: quantizedModules(model.linearSpecs()),
-            targets: selectTargets(
-              model.linearSpecs(),
-              lora.targets ?? defaultTargets(checked.config.modelType, spec.peft),
-            ),
-          };
+        : isPromptKind(kind)
+          ? {
+              kind,
+              r: 0,
+              targets: [],
+              prompt: promptTerms(
+                model,
+                kind,
+                spec.virtualTokens ?? VIRTUAL_TOKEN_DEFAULTS[kind],
+                embedWidthOf(checked.shapes, checked.config.hidden),
+                seq,
+              ),
+            }
+          : {
+              kind,
+              r: lora.r ?? LORA_DEFAULTS.r,
+              quantized: quantizedModules(model.linearSpecs()),
+              targets: selectTargets(
+                model.linearSpecs(),
+                lora.targets ?? defaultTargets(checked.config.modelType, kind),
+              ),
+            };
     const estimate = estimateTrainingMemory({
       model,
       shapes: checked.shapes,

@@ -171,7 +171,12 @@ class OptModel implements CausalLM {
     return tf.tidy(() => {
       let tokens = x;
       if (this.specs.has(`${D}.project_in`)) tokens = this.project(`${D}.project_in`, tokens); // [B, T, C]
-      const positions = positionRows(this.params.get(POSITIONS), offset, x.shape[1], POSITION_SHIFT);
+      const positions = positionRows(
+        this.params.get(POSITIONS),
+        offset,
+        x.shape[1],
+        POSITION_SHIFT,
+      );
       return tf.add<Tensor3D>(tokens, positions);
     });
   }

@@ -81,8 +81,10 @@ class PrefixStore extends KVCache {
   }
 
   override write(layer: number, k: Tensor4D, v: Tensor4D): { k: Tensor4D; v: Tensor4D } {
-    const joined = (prefix: Tensor4D, now: Tensor4D) =>
-      tf.concat([tf.tile(prefix, [this.batch, 1, 1, 1]), now], 2);
+    const joined = (prefix: Tensor4D, now: Tensor4D) => {
+      const [, kv, n, d] = prefix.shape;
+      return tf.concat([tf.broadcastTo(prefix, [this.batch, kv, n, d]) as Tensor4D, now], 2);
+    };
     return {
       k: joined(this.prefixes[2 * layer]!, k),
       v: joined(this.prefixes[2 * layer + 1]!, v),
@@ -126,7 +128,7 @@ class PromptPrefix implements VirtualPrefix {
       // Prompt tuning: the virtual tokens join the sequence; only the real tokens reach the head.
       const virtual = model.embedVectors(tf.expandDims(this.tensor(), 0), 0); // [1, n, C]
       const c = virtual.shape[2];
-      let h = tf.concat([tf.tile(virtual, [b, 1, 1]), model.embed(ids, n)], 1);
+      let h = tf.concat([tf.broadcastTo(virtual, [b, n, c]) as Tensor3D, model.embed(ids, n)], 1);
       for (let i = 0; i < model.config.layers; i++) h = model.block(i, h);
       return model.head(tf.slice(h, [0, n, 0], [b, t, c]));
     });
