@@ -60,9 +60,14 @@ function free(...models: CausalLM[]): void {
   }
 }
 
-const load = (name: string, kind: PromptKind, initText?: string, seed = 3) =>
+const load = (
+  name: (typeof architectureFixtures)[number],
+  kind: PromptKind,
+  initText?: string,
+  seed = 3,
+) =>
   loadPeftModel(
-    fixturePath(name as 'llama'),
+    fixturePath(name),
     peftSpec(kind, { virtualTokens: N, seed, ...(initText !== undefined && { initText }) }),
   );
 

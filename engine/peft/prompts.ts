@@ -5,7 +5,7 @@
 //    layer l its keys at 2l and values at 2l+1, KV heads as PEFT sets num_attention_heads for
 //    grouped-query models. They are past keys/values: Llama's are taken as already rotated.
 // Real tokens continue at position n in both, as transformers does after past_key_values.
-import { tf, type Tensor2D, type Tensor3D, type Tensor4D } from '../backend/tf.js';
+import { tf, type Rank, type Tensor2D, type Tensor3D, type Tensor4D } from '../backend/tf.js';
 import type { CausalLM, ModelPart, VirtualPrefix } from '../models/causal-lm.js';
 import type { ModelConfig } from '../models/config.js';
 import { KVCache } from '../models/layers/kv-cache.js';
@@ -53,7 +53,7 @@ function prefixLayers(config: ModelConfig, prefix: Tensor2D): Tensor4D[] {
   const n = prefix.shape[0];
   const viewed = tf.reshape(prefix, [n, config.layers * 2, config.kvHeads, config.headDim]);
   const byLayer = tf.transpose(viewed, [1, 2, 0, 3]); // [L·2, KV, n, D]
-  return tf.split(byLayer, config.layers * 2, 0) as Tensor4D[];
+  return tf.split<Tensor4D>(byLayer, config.layers * 2, 0);
 }
 
 /** The inverse: keys and values [1, KV, n, D] per layer packed into [n, L·2·KV·D]. */
@@ -83,7 +83,7 @@ class PrefixStore extends KVCache {
   override write(layer: number, k: Tensor4D, v: Tensor4D): { k: Tensor4D; v: Tensor4D } {
     const joined = (prefix: Tensor4D, now: Tensor4D) => {
       const [, kv, n, d] = prefix.shape;
-      return tf.concat([tf.broadcastTo(prefix, [this.batch, kv, n, d]) as Tensor4D, now], 2);
+      return tf.concat([tf.broadcastTo<Rank.R4>(prefix, [this.batch, kv, n, d]), now], 2);
     };
     return {
       k: joined(this.prefixes[2 * layer]!, k),
@@ -128,7 +128,7 @@ class PromptPrefix implements VirtualPrefix {
       // Prompt tuning: the virtual tokens join the sequence; only the real tokens reach the head.
       const virtual = model.embedVectors(tf.expandDims(this.tensor(), 0), 0); // [1, n, C]
       const c = virtual.shape[2];
-      let h = tf.concat([tf.broadcastTo(virtual, [b, n, c]) as Tensor3D, model.embed(ids, n)], 1);
+      let h = tf.concat([tf.broadcastTo<Rank.R3>(virtual, [b, n, c]), model.embed(ids, n)], 1);
       for (let i = 0; i < model.config.layers; i++) h = model.block(i, h);
       return model.head(tf.slice(h, [0, n, 0], [b, t, c]));
     });
