@@ -85,9 +85,10 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
   generate: {
     summary: 'Continue a prompt with a model (greedy by default).',
     usage:
-      'whetstone generate --model DIR --prompt TEXT [--max-new-tokens N] [--temperature T --top-k K --top-p P --seed S] [--chat] [--json]',
+      'whetstone generate --model DIR [--run RUN] --prompt TEXT [--max-new-tokens N] [--temperature T --top-k K --top-p P --seed S] [--chat] [--json]',
     options: {
       ...model,
+      run: ['run', 'string', "a training run: generate with its tuned model over --model's base"],
       prompt: ['prompt', 'string', 'text to continue'],
       chat: ['chat', 'boolean', "wrap the prompt as a user turn with the model's chat template"],
       'max-new-tokens': ['maxNewTokens', 'number', 'tokens to generate (default 64)'],
