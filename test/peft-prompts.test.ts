@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../engine/backend/select.js';
-import { tf, type Tensor2D } from '../engine/backend/tf.js';
+import { tf, type Tensor2D, type Tensor4D } from '../engine/backend/tf.js';
 import {
   loadPromptAdapterWeights,
   readPromptAdapterOptions,
@@ -18,6 +18,7 @@ import { SafetensorsFile } from '../engine/io/safetensors.js';
 import { loadTokenizer } from '../engine/io/tokenizer.js';
 import { forwardLogits, type CausalLM } from '../engine/models/causal-lm.js';
 import { generateTokens } from '../engine/models/generate.js';
+import { KVCache } from '../engine/models/layers/kv-cache.js';
 import { loadModel } from '../engine/models/load.js';
 import { causalLmLoss } from '../engine/models/loss.js';
 import { greedy } from '../engine/models/sampling.js';
@@ -231,4 +232,38 @@ describe.each(kinds)('%s adapter folder', (kind) => {
       free(pm.model, back.model);
     },
   );
+});
+
+describe.each(['qwen2', 'gpt2'] as const)('%s prefix layout', (name) => {
+  it("reads prompt_embeddings as PEFT's view [n, L·2, KV, D]: layer l's keys at 2l, values at 2l+1", async () => {
+    const pm = await load(name, 'prefix');
+    const c = pm.model.config;
+    const p = pm.model.params.get(PROMPT_EMBEDDINGS);
+    const flat = (await p.data()) as Float32Array;
+    const written: { k: Float32Array; v: Float32Array }[] = [];
+    class Capture extends KVCache {
+      override write(layer: number, k: Tensor4D, v: Tensor4D) {
+        written[layer] = { k: k.dataSync() as Float32Array, v: v.dataSync() as Float32Array };
+        return { k, v };
+      }
+    }
+    pm.model.prefix!.fill(new Capture(c.layers, N));
+    const width = c.layers * 2 * c.kvHeads * c.headDim;
+    for (let l = 0; l < c.layers; l++) {
+      for (const [which, offset] of [
+        ['k', 0],
+        ['v', 1],
+      ] as const) {
+        // Direct indexing: cache [1, KV, n, D] at (h, t, d) = P[t, ((2l + offset)·KV + h)·D + d].
+        const expected = new Float32Array(c.kvHeads * N * c.headDim);
+        for (let h = 0; h < c.kvHeads; h++)
+          for (let t = 0; t < N; t++)
+            for (let d = 0; d < c.headDim; d++)
+              expected[(h * N + t) * c.headDim + d] =
+                flat[t * width + ((2 * l + offset) * c.kvHeads + h) * c.headDim + d]!;
+        expect(written[l]![which]).toEqual(expected);
+      }
+    }
+    free(pm.model);
+  });
 });
