@@ -155,7 +155,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     summary:
       'Fine-tune a model on a dataset file (jsonl, json, csv, tsv, parquet, txt); the run is a folder that can be resumed.',
     usage:
-      'whetstone train --model DIR --data FILE --method METHOD [--peft lora|qlora --lora-r R --lora-alpha A --lora-targets T] [--format F --template T] [--steps N | --epochs E] [--lr X] [--batch B] [--seq T] [--eval-every N] [--out RUN] [--json]',
+      'whetstone train --model DIR --data FILE --method METHOD [--peft lora|qlora --lora-r R --lora-alpha A --lora-targets T | --peft prefix|prompt --virtual-tokens N --prompt-init-text TEXT] [--format F --template T] [--steps N | --epochs E] [--lr X] [--batch B] [--seq T] [--eval-every N] [--out RUN] [--json]',
     options: {
       ...model,
       ...data,
@@ -237,7 +237,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
   estimate: {
     summary: 'Predict the peak memory of a training run before starting it.',
     usage:
-      'whetstone estimate --model DIR --method M [--batch B] [--seq T] [--checkpointing] [--peft lora|qlora --lora-r R --lora-targets T] [--json]',
+      'whetstone estimate --model DIR --method M [--batch B] [--seq T] [--checkpointing] [--peft lora|qlora --lora-r R --lora-targets T | --peft prefix|prompt --virtual-tokens N] [--json]',
     options: { ...model, ...run },
     required: ['model', 'method'],
   },
