@@ -234,6 +234,17 @@ describe.each(kinds)('%s adapter folder', (kind) => {
   );
 });
 
+it.each(kinds)('%s: the random initialisation is seeded (seed 0 included)', async (kind) => {
+  const draws = [];
+  for (const seed of [0, 0, 1]) {
+    const pm = await load('llama', kind, undefined, seed);
+    draws.push(await values(tf.clone(pm.model.params.get(PROMPT_EMBEDDINGS))));
+    free(pm.model);
+  }
+  expect(draws[1]).toEqual(draws[0]);
+  expect(relativeError(draws[2]!, draws[0]!)).toBeGreaterThan(0.1);
+});
+
 describe.each(['qwen2', 'gpt2'] as const)('%s prefix layout', (name) => {
   it("reads prompt_embeddings as PEFT's view [n, L·2, KV, D]: layer l's keys at 2l, values at 2l+1", async () => {
     const pm = await load(name, 'prefix');

@@ -213,7 +213,8 @@ export function initialPrompt(
   textIds?: number[],
 ): Tensor2D {
   const shape = promptShape(kind, base.config, embedWidth(base), n);
-  if (!textIds) return tf.randomNormal(shape, 0, 1, 'float32', seed);
+  // tfjs draws an unseeded stream for seed 0, so the run's seed maps to an odd, nonzero one.
+  if (!textIds) return tf.randomNormal(shape, 0, 1, 'float32', 2 * seed + 1);
   const ids = tf.tensor2d(textIds, [1, n], 'int32');
   try {
     if (kind === 'prompt') return tf.tidy(() => tf.reshape(base.tokenEmbeddings(ids), shape));
