@@ -112,6 +112,8 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('generate'),
     model: modelDir,
+    /** Generate with this run's tuned model (its newest checkpoint over `model`, the base). */
+    run: z.string().min(1).optional(),
     prompt: z.string(),
     /** Wrap the prompt as a user turn with the model's chat template. */
     chat: z.boolean().default(false),

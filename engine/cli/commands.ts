@@ -85,9 +85,10 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
   generate: {
     summary: 'Continue a prompt with a model (greedy by default).',
     usage:
-      'whetstone generate --model DIR --prompt TEXT [--max-new-tokens N] [--temperature T --top-k K --top-p P --seed S] [--chat] [--json]',
+      'whetstone generate --model DIR [--run RUN] --prompt TEXT [--max-new-tokens N] [--temperature T --top-k K --top-p P --seed S] [--chat] [--json]',
     options: {
       ...model,
+      run: ['run', 'string', "a training run: generate with its tuned model over --model's base"],
       prompt: ['prompt', 'string', 'text to continue'],
       chat: ['chat', 'boolean', "wrap the prompt as a user turn with the model's chat template"],
       'max-new-tokens': ['maxNewTokens', 'number', 'tokens to generate (default 64)'],
@@ -154,7 +155,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     summary:
       'Fine-tune a model on a dataset file (jsonl, json, csv, tsv, parquet, txt); the run is a folder that can be resumed.',
     usage:
-      'whetstone train --model DIR --data FILE --method METHOD [--peft lora|qlora --lora-r R --lora-alpha A --lora-targets T] [--format F --template T] [--steps N | --epochs E] [--lr X] [--batch B] [--seq T] [--eval-every N] [--out RUN] [--json]',
+      'whetstone train --model DIR --data FILE --method METHOD [--peft lora|qlora --lora-r R --lora-alpha A --lora-targets T | --peft prefix|prompt --virtual-tokens N --prompt-init-text TEXT] [--format F --template T] [--steps N | --epochs E] [--lr X] [--batch B] [--seq T] [--eval-every N] [--out RUN] [--json]',
     options: {
       ...model,
       ...data,
@@ -240,7 +241,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
   estimate: {
     summary: 'Predict the peak memory of a training run before starting it.',
     usage:
-      'whetstone estimate --model DIR --method M [--batch B] [--seq T] [--checkpointing] [--peft lora|qlora --lora-r R --lora-targets T] [--paged-optim on] [--json]',
+      'whetstone estimate --model DIR --method M [--batch B] [--seq T] [--checkpointing] [--peft lora|qlora|adalora --lora-r R --lora-targets T | --peft prefix|prompt --virtual-tokens N] [--paged-optim on] [--json]',
     options: { ...model, ...run },
     required: ['model', 'method'],
   },

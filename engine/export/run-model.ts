@@ -6,6 +6,7 @@ import { loraFields } from '../peft/config.js';
 import { loadPeftModel, peftSpec, type PeftModel } from '../peft/load.js';
 import { adaloraOptions } from '../peft/adalora.js';
 import { applyRankPattern, type AdaLoraStateJson } from '../peft/adalora-train.js';
+import { promptFields } from '../peft/prompt-load.js';
 import { trainSpecSchema, type TrainSpec } from '../protocol.js';
 import { latestCheckpoint, restoreWeights } from '../train/checkpoint.js';
 import { RunDir } from '../train/run-dir.js';
@@ -46,7 +47,12 @@ export async function loadRunModel(runDir: string, baseOverride?: string): Promi
   }
   const pm = await loadPeftModel(
     baseDir,
-    peftSpec(spec.peft, { ...loraFields(spec), adalora: adaloraOptions(spec), seed: spec.seed }),
+    peftSpec(spec.peft, {
+      ...loraFields(spec),
+      ...promptFields(spec),
+      adalora: adaloraOptions(spec),
+      seed: spec.seed,
+    }),
   );
   try {
     await restoreWeights(checkpoint, pm.model.params);

@@ -6,6 +6,8 @@ import type { JobSpec } from '../protocol.js';
 import { defaultTargets, LORA_DEFAULTS, loraFields, selectTargets } from '../peft/config.js';
 import { quantizedModules } from '../peft/load.js';
 import { adaloraOptions } from '../peft/adalora.js';
+import { embedWidthOf, promptTerms } from '../peft/prompt-estimate.js';
+import { isPromptKind, VIRTUAL_TOKEN_DEFAULTS } from '../peft/prompts.js';
 import { estimateTrainingMemory, type MemoryEstimate } from '../train/estimate.js';
 import type { JobContext, JobResult } from './run-job.js';
 
@@ -30,19 +32,33 @@ export async function estimateRun(
     const model = checked.arch.create(checked.config, new Params());
     const seq = spec.seq ?? Math.min(256, checked.config.contextLength);
     const lora = loraFields(spec);
+    const kind = spec.peft;
     const peft =
-      spec.peft === 'full'
+      kind === 'full'
         ? undefined
-        : {
-            kind: spec.peft,
-            // AdaLoRA holds init_r ranks per matrix throughout (pruned ones are masked, not freed).
-            r: spec.peft === 'adalora' ? adaloraOptions(spec).initR : (lora.r ?? LORA_DEFAULTS.r),
-            quantized: quantizedModules(model.linearSpecs()),
-            targets: selectTargets(
-              model.linearSpecs(),
-              lora.targets ?? defaultTargets(checked.config.modelType, spec.peft),
-            ),
-          };
+        : isPromptKind(kind)
+          ? {
+              kind,
+              r: 0,
+              targets: [],
+              prompt: promptTerms(
+                model,
+                kind,
+                spec.virtualTokens ?? VIRTUAL_TOKEN_DEFAULTS[kind],
+                embedWidthOf(checked.shapes, checked.config.hidden),
+                seq,
+              ),
+            }
+          : {
+              kind,
+              // AdaLoRA holds init_r ranks per matrix throughout (pruned ones are masked, not freed).
+              r: kind === 'adalora' ? adaloraOptions(spec).initR : (lora.r ?? LORA_DEFAULTS.r),
+              quantized: quantizedModules(model.linearSpecs()),
+              targets: selectTargets(
+                model.linearSpecs(),
+                lora.targets ?? defaultTargets(checked.config.modelType, kind),
+              ),
+            };
     const estimate = estimateTrainingMemory({
       model,
       shapes: checked.shapes,

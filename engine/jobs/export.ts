@@ -6,6 +6,9 @@ import { writeModelFolder } from '../io/model-folder-writer.js';
 import { createLogger } from '../log.js';
 import { baseIdentity, readBaseIdentity, sameBase } from '../peft/base-identity.js';
 import { mergeAdapter, mergeIntoOriginal } from '../peft/merge.js';
+import { writePromptAdapter } from '../export/prompt-adapter.js';
+import { refuseMerged } from '../peft/prompt-load.js';
+import { isPromptKind } from '../peft/prompts.js';
 import type { JobSpec } from '../protocol.js';
 import type { JobContext, JobResult } from './run-job.js';
 
@@ -19,7 +22,11 @@ export async function exportJob(spec: ExportSpec, ctx: JobContext): Promise<JobR
   const warnings: string[] = [];
   try {
     let files: string[];
-    if (spec.format === 'adapter') {
+    const kind = runSpec.peft;
+    if (isPromptKind(kind)) {
+      if (spec.format === 'merged') refuseMerged(kind);
+      ({ files } = await writePromptAdapter(pm, kind, baseDir, spec.out, spec.force));
+    } else if (spec.format === 'adapter') {
       ({ files } = await writePeftAdapter(pm, baseDir, spec.out, spec.force));
     } else {
       let merged = pm.model.params;

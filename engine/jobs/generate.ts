@@ -2,6 +2,7 @@
 import { loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
 import { generateTokens } from '../models/generate.js';
 import { loadModel } from '../models/load.js';
+import { loadRunModel } from '../export/run-model.js';
 import type { JobSpec } from '../protocol.js';
 import type { JobContext, JobResult } from './run-job.js';
 
@@ -11,9 +12,12 @@ export async function generateJob(spec: GenerateSpec, ctx: JobContext): Promise<
   await ctx.backend();
   const tokenizer = await loadTokenizer(spec.model);
   const promptIds = encodePrompt(tokenizer, spec.prompt, spec.chat);
-  const model = await loadModel(spec.model, {
-    onTensor: (done, total) => ctx.progress('load', done, total),
-  });
+  // A run's model carries its adapter, or its prefix or prompt (not expressible as merged weights).
+  const model = spec.run
+    ? (await loadRunModel(spec.run, spec.model)).pm.model
+    : await loadModel(spec.model, {
+        onTensor: (done, total) => ctx.progress('load', done, total),
+      });
   try {
     const weightBytes = model.params.bytes();
     const stopTokenIds = [...new Set([...model.config.eosTokenIds, ...tokenizer.eosTokenIds])];

@@ -11,6 +11,8 @@ import { loadAdapterWeights, readAdapterOptions } from '../export/peft-adapter.j
 import { loraFields, type LoraOptions } from '../peft/config.js';
 import { loadPeftModel, peftSpec } from '../peft/load.js';
 import { mergeAdapter } from '../peft/merge.js';
+import { refuseMerged } from '../peft/prompt-load.js';
+import { isPromptKind } from '../peft/prompts.js';
 import { HISTORY_FILE, ZoHistory } from '../optim/zo-history.js';
 import { applyNoise, trainableTensors } from '../optim/zo-params.js';
 import { trainSpecSchema, type JobSpec } from '../protocol.js';
@@ -55,6 +57,7 @@ export async function replayJob(spec: ReplaySpec, ctx: JobContext): Promise<JobR
   }
   // A PEFT run replays onto the same adapter initialisation (seeded) and is written merged.
   const run = parsed.data;
+  if (isPromptKind(run.peft)) refuseMerged(run.peft);
   let lora: Partial<LoraOptions> = loraFields(run);
   if (run.initAdapter) lora = { ...lora, ...(await readAdapterOptions(run.initAdapter)) };
   const pm = await loadPeftModel(

@@ -15,6 +15,9 @@ import { withDropout } from '../peft/train-mode.js';
 import { adaloraOptions, disposeAdaLora } from '../peft/adalora.js';
 import { AdaLoraAllocator, withAdaLora } from '../peft/adalora-train.js';
 import { loadAdaLoraWeights, readAdaLoraAdapter } from '../export/adalora-adapter.js';
+import { loadPromptAdapterWeights, readPromptAdapterOptions } from '../export/prompt-adapter.js';
+import { checkPromptMethod, promptFields } from '../peft/prompt-load.js';
+import { isPromptKind } from '../peft/prompts.js';
 import { createMethod, DEFAULT_LR } from '../optim/create-method.js';
 import { ZoMethod } from '../optim/zo.js';
 import { ZoHistoryFile } from '../train/zo-history-file.js';
@@ -86,8 +89,8 @@ async function runTraining(
     if (spec.peft === 'full') {
       throw new WhetstoneError(
         'BAD_ARGUMENT',
-        '--init-adapter needs --peft lora, qlora or adalora.',
-        'Add --peft lora (or qlora, or adalora for an AdaLoRA adapter) to train the adapter further.',
+        '--init-adapter needs --peft lora, qlora, adalora, prefix or prompt.',
+        'Add the --peft kind the adapter was made with to train it further.',
       );
     }
     if (adaloraAdapter) {
@@ -95,11 +98,21 @@ async function runTraining(
       lora = { ...lora, ...adaloraAdapter.lora };
       const { initR, targetR, beta1, beta2 } = adaloraAdapter.adalora;
       adalora = { ...adalora, initR, targetR, beta1, beta2 };
-    } else lora = { ...lora, ...(await readAdapterOptions(spec.initAdapter)) };
+    } else if (!isPromptKind(spec.peft)) {
+      lora = { ...lora, ...(await readAdapterOptions(spec.initAdapter)) };
+    }
   }
+  checkPromptMethod(spec.peft, spec.method, spec.checkpointing);
+  // A prefix or prompt adapter brings its number of virtual tokens.
+  const prompt = {
+    ...promptFields(spec),
+    ...(spec.initAdapter &&
+      isPromptKind(spec.peft) &&
+      (await readPromptAdapterOptions(spec.initAdapter, spec.peft))),
+  };
   const pm = await loadPeftModel(
     spec.model,
-    peftSpec(spec.peft, { ...lora, adalora, seed: spec.seed }),
+    peftSpec(spec.peft, { ...lora, ...prompt, adalora, seed: spec.seed }),
     { onTensor: (done, total) => ctx.progress('load', done, total) },
   );
   const { model } = pm;
@@ -108,6 +121,7 @@ async function runTraining(
     if (spec.initAdapter && !checkpoint) {
       if (adaloraAdapter)
         await loadAdaLoraWeights(spec.initAdapter, pm, adaloraAdapter.rankPattern);
+      else if (isPromptKind(spec.peft)) await loadPromptAdapterWeights(spec.initAdapter, pm);
       else await loadAdapterWeights(spec.initAdapter, pm);
     }
     // QLoRA quantizes its base: record which one, so an export can merge into the original.

@@ -15,6 +15,13 @@ export interface CausalLM {
   readonly params: Params;
   /** Token ids [B, T] (int32) -> hidden states [B, T, C]; positions start at `offset`. */
   embed(ids: Tensor2D, offset?: number): Tensor3D;
+  /** Rows of the token embedding table: ids [B, T] -> [B, T, E] (no positions). */
+  tokenEmbeddings(ids: Tensor2D): Tensor3D;
+  /**
+   * What embed does after the lookup, for vectors given directly (prompt tuning's virtual
+   * tokens): [B, T, E] -> hidden states [B, T, C] at positions `offset`...
+   */
+  embedVectors(x: Tensor3D, offset?: number): Tensor3D;
   /** Decoder block `index`: [B, T, C] -> [B, T, C]. With a cache, keys/values are appended to it. */
   block(index: number, h: Tensor3D, cache?: KVCache): Tensor3D;
   /** Final norm and LM head: [B, T, C] -> logits [B, T, V]. */
@@ -25,6 +32,20 @@ export interface CausalLM {
   linearSpecs(): LinearSpec[];
   /** Free the model's constant tensors (masks, rotary tables); parameters belong to `params`. */
   dispose(): void;
+  /** Virtual tokens every sequence continues from (prefix and prompt tuning). */
+  readonly prefix?: VirtualPrefix;
+}
+
+/**
+ * Keys and values of n virtual positions before every sequence, per layer. Real tokens continue
+ * at position n, as Hugging Face's models do after past_key_values (or prepended embeddings).
+ */
+export interface VirtualPrefix {
+  readonly length: number;
+  /** Logits [B, T, V] of the real tokens `ids` after the prefix (differentiable in its tensor). */
+  forward(ids: Tensor2D): Tensor3D;
+  /** Write the prefix into an empty generation cache (batch 1) and advance it. */
+  fill(cache: KVCache): void;
 }
 
 /** Options every architecture accepts. */
@@ -33,8 +54,12 @@ export interface ModelOptions {
   linear?: LinearFn;
 }
 
-/** Full forward: logits [B, T, V]. With a cache, continues from `cache.length` and advances it. */
+/**
+ * Full forward: logits [B, T, V]. With a cache, continues from `cache.length` and advances it;
+ * without one, a model's virtual prefix (if any) comes first.
+ */
 export function forwardLogits(model: CausalLM, ids: Tensor2D, cache?: KVCache): Tensor3D {
+  if (!cache && model.prefix) return model.prefix.forward(ids);
   return tf.tidy(() => {
     let h = model.embed(ids, cache?.length ?? 0);
     for (let i = 0; i < model.config.layers; i++) h = model.block(i, h, cache);

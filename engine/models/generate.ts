@@ -51,10 +51,13 @@ export async function generateTokens(
     );
   }
   const budget = Math.min(opts.maxNewTokens, context - promptIds.length);
-  const cache = new KVCache(model.config.layers, promptIds.length + budget);
+  // A prefix- or prompt-tuned model starts from its virtual tokens' keys and values.
+  const virtual = model.prefix?.length ?? 0;
+  const cache = new KVCache(model.config.layers, virtual + promptIds.length + budget);
   const rng = new Rng(opts.seed);
   const ids: number[] = [];
   try {
+    model.prefix?.fill(cache);
     let logits = await lastLogits(model, promptIds, cache);
     while (ids.length < budget) {
       const next = pickToken(logits, opts, rng);

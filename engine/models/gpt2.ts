@@ -136,10 +136,15 @@ class Gpt2Model implements CausalLM {
   }
 
   embed(ids: Tensor2D, offset = 0): Tensor3D {
-    return tf.tidy(() => {
-      const tokens = tf.gather(this.params.get(WTE), ids); // [B, T, C]
-      return tf.add<Tensor3D>(tokens, positionRows(this.params.get(WPE), offset, ids.shape[1]));
-    });
+    return tf.tidy(() => this.embedVectors(this.tokenEmbeddings(ids), offset));
+  }
+
+  tokenEmbeddings(ids: Tensor2D): Tensor3D {
+    return tf.gather(this.params.get(WTE), ids) as Tensor3D; // [B, T, C]
+  }
+
+  embedVectors(x: Tensor3D, offset = 0): Tensor3D {
+    return tf.add<Tensor3D>(x, positionRows(this.params.get(WPE), offset, x.shape[1]));
   }
 
   block(index: number, h: Tensor3D, cache?: KVCache): Tensor3D {

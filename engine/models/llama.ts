@@ -174,7 +174,16 @@ class LlamaModel implements CausalLM {
   }
 
   embed(ids: Tensor2D): Tensor3D {
+    return this.tokenEmbeddings(ids);
+  }
+
+  tokenEmbeddings(ids: Tensor2D): Tensor3D {
     return tf.gather(this.params.get(EMBED), ids) as Tensor3D; // [B, T, C]
+  }
+
+  // Rotary positions enter in attention, so the embedding carries no position.
+  embedVectors(x: Tensor3D): Tensor3D {
+    return x;
   }
 
   block(index: number, h: Tensor3D, cache?: KVCache): Tensor3D {

@@ -160,16 +160,24 @@ class OptModel implements CausalLM {
   }
 
   embed(ids: Tensor2D, offset = 0): Tensor3D {
+    return tf.tidy(() => this.embedVectors(this.tokenEmbeddings(ids), offset));
+  }
+
+  tokenEmbeddings(ids: Tensor2D): Tensor3D {
+    return tf.gather(this.params.get(EMBED), ids) as Tensor3D; // [B, T, E]
+  }
+
+  embedVectors(x: Tensor3D, offset = 0): Tensor3D {
     return tf.tidy(() => {
-      let tokens = tf.gather(this.params.get(EMBED), ids) as Tensor3D; // [B, T, E]
+      let tokens = x;
       if (this.specs.has(`${D}.project_in`)) tokens = this.project(`${D}.project_in`, tokens); // [B, T, C]
       const positions = positionRows(
         this.params.get(POSITIONS),
         offset,
-        ids.shape[1],
+        x.shape[1],
         POSITION_SHIFT,
       );
-      return tf.add(tokens, positions);
+      return tf.add<Tensor3D>(tokens, positions);
     });
   }
 

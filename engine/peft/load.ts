@@ -2,7 +2,6 @@
 // quantizes each targeted weight as it arrives, so the float32 model never exists whole), the
 // adapter weights added, the linear modules wrapped, and only the adapter left trainable.
 import { tf } from '../backend/tf.js';
-import { WhetstoneError } from '../errors.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { denseLinear, type LinearSpec } from '../models/layers/linear.js';
 import { checkModel, loadModel, type LoadOptions } from '../models/load.js';
@@ -30,6 +29,8 @@ import {
   type AdaLoraModel,
   type AdaLoraOptions,
 } from './adalora.js';
+import { loadPromptModel, promptOptions, type PromptOptions } from './prompt-load.js';
+import { isPromptKind } from './prompts.js';
 
 export interface PeftSpec {
   kind: PeftKind;
@@ -38,6 +39,8 @@ export interface PeftSpec {
   adalora?: AdaLoraOptions;
   /** Seed of the adapter's initialisation. */
   seed: number;
+  /** Prefix and prompt tuning: virtual tokens and their initialisation. */
+  prompt: PromptOptions;
 }
 
 export interface PeftModel {
@@ -54,7 +57,12 @@ export interface PeftModel {
 /** A PeftSpec with defaults filled in; no targets means the architecture's default targets. */
 export function peftSpec(
   kind: PeftKind,
-  o: Partial<LoraOptions> & { seed?: number; adalora?: AdaLoraOptions } = {},
+  o: Partial<LoraOptions> & {
+    seed?: number;
+    adalora?: AdaLoraOptions;
+    virtualTokens?: number;
+    initText?: string;
+  } = {},
 ): PeftSpec {
   const lora: LoraOptions = {
     r: o.r ?? LORA_DEFAULTS.r,
@@ -64,7 +72,13 @@ export function peftSpec(
     targets: o.targets ?? [],
   };
   const adalora = kind === 'adalora' ? (o.adalora ?? { ...ADALORA_DEFAULTS }) : undefined;
-  return { kind, lora, ...(adalora && { adalora }), seed: o.seed ?? 0 };
+  return {
+    kind,
+    lora,
+    ...(adalora && { adalora }),
+    seed: o.seed ?? 0,
+    prompt: promptOptions(kind, o),
+  };
 }
 
 /** The modules QLoRA stores in NF4: every linear layer of the blocks. */
@@ -83,12 +97,9 @@ export async function loadPeftModel(
     model.params.setTrainable();
     return { model, spec, modules: new Map(), dropout };
   }
-  if (spec.kind !== 'lora' && spec.kind !== 'qlora' && spec.kind !== 'adalora') {
-    throw new WhetstoneError(
-      'BAD_ARGUMENT',
-      `--peft ${spec.kind} is not built yet.`,
-      'Use lora, qlora or adalora.',
-    );
+  if (isPromptKind(spec.kind)) {
+    const model = await loadPromptModel(dir, spec.kind, spec, opts);
+    return { model, spec, modules: new Map(), dropout };
   }
   const checked = await checkModel(dir);
   const params = new Params();

@@ -6,6 +6,7 @@ import type { LinearSpec } from '../models/layers/linear.js';
 import { backwardOrder } from '../optim/blockwise.js';
 import type { PeftKind } from '../peft/config.js';
 import { nf4Bytes } from '../peft/nf4.js';
+import type { PromptTerms } from '../peft/prompt-estimate.js';
 
 const F32 = 4;
 const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -16,6 +17,8 @@ export interface PeftShape {
   r: number;
   /** QLoRA: the modules held in NF4 (every linear layer of the blocks). */
   quantized?: LinearSpec[];
+  /** Prefix and prompt tuning: the prompt tensor and its activations (then targets is empty). */
+  prompt?: PromptTerms;
 }
 
 /** The sizes the estimator's formulas are written in terms of. */
@@ -57,6 +60,7 @@ export function fullStorage(model: CausalLM, shapes: Map<string, number[]>): Sto
 }
 
 export function peftStorage(shapes: Map<string, number[]>, peft: PeftShape): StorageTerms {
+  if (peft.prompt) return promptStorage(shapes, peft.prompt);
   const quantized = new Set(
     peft.kind === 'qlora' ? peft.targets.map((t) => `${t.name}.weight`) : [],
   );
@@ -93,5 +97,20 @@ export function peftStorage(shapes: Map<string, number[]>, peft: PeftShape): Sto
     adapterPerToken: firstBlock.reduce((s, t) => s + peft.r + t.outFeatures, 0),
     // AdaLoRA smooths the importance of every adapter weight in two adapter-sized moments.
     adapterStateBytes: peft.kind === 'adalora' ? 2 * trainableBytes : 0,
+  };
+}
+
+/** Prefix and prompt tuning: the frozen base in float32 and one trainable tensor. */
+function promptStorage(shapes: Map<string, number[]>, prompt: PromptTerms): StorageTerms {
+  const base = [...shapes.values()].reduce((s, shape) => s + numel(shape) * F32, 0);
+  return {
+    weightBytes: base + prompt.bytes,
+    trainableBytes: prompt.bytes,
+    largestTrainable: prompt.bytes,
+    largestPart: prompt.bytes,
+    tiedBytes: 0,
+    extraTemporary: 0,
+    adapterPerToken: prompt.perToken,
+    adapterStateBytes: 0,
   };
 }
