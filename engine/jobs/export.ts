@@ -14,11 +14,12 @@ const log = createLogger('export');
 
 export async function exportJob(spec: ExportSpec, ctx: JobContext): Promise<JobResult> {
   await ctx.backend();
-  const { pm, spec: runSpec, baseDir, step } = await loadRunModel(
-    spec.run,
-    spec.model,
-    (done, total) => ctx.progress('load', done, total),
-  );
+  const {
+    pm,
+    spec: runSpec,
+    baseDir,
+    step,
+  } = await loadRunModel(spec.run, spec.model, (done, total) => ctx.progress('load', done, total));
   const warnings: string[] = [];
   try {
     let files: string[];
