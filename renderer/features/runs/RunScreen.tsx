@@ -1,5 +1,5 @@
-// Run: the current run's live charts, step counter, elapsed time and ETA, cancel and resume,
-// smoothing and log scale. Charts stay after the run ends.
+// Run: the current run's live charts, step counter, elapsed time and ETA, pause and continue,
+// cancel and resume, smoothing and log scale. Charts stay after the run ends.
 import { EmptyState } from '../../components/EmptyState.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { formatBytes, formatDuration, formatLoss } from '../../lib/format.js';
@@ -24,7 +24,9 @@ export function RunScreen() {
     );
   }
   const last = view.series.steps[view.series.steps.length - 1];
-  const live = view.status === 'running' || view.status === 'starting';
+  const paused = view.status === 'paused';
+  const live = view.status === 'running' || view.status === 'starting' || paused;
+  const pending = r.pending[id];
   const resumable =
     (view.status === 'cancelled' || view.status === 'failed') &&
     summary?.checkpointStep !== undefined;
@@ -37,6 +39,11 @@ export function RunScreen() {
         <span className={`status status-${view.status}`} data-testid="run-status">
           {view.status}
         </span>
+        {pending && (
+          <span className="hint" aria-live="polite">
+            {pending === 'pause' ? 'Pausing after this step…' : 'Continuing…'}
+          </span>
+        )}
       </div>
       <dl className="facts inline run-stats">
         <dt>Step</dt>
@@ -49,13 +56,23 @@ export function RunScreen() {
         <dt>Elapsed</dt>
         <dd>{formatDuration(last?.elapsedMs ?? 0)}</dd>
         <dt>ETA</dt>
-        <dd>{live && last ? formatDuration(last.etaMs) : '—'}</dd>
+        <dd>{paused ? 'paused' : live && last ? formatDuration(last.etaMs) : '—'}</dd>
         <dt>Peak</dt>
         <dd>{formatBytes(view.series.peakBytes)}</dd>
         <dt>Method</dt>
         <dd>{summary?.method ?? '—'}</dd>
       </dl>
       <div className="actions">
+        {live && view.status !== 'starting' && (
+          <button
+            type="button"
+            className={paused ? 'primary' : undefined}
+            disabled={pending !== undefined}
+            onClick={() => void r.pause(id, !paused)}
+          >
+            {paused ? 'Continue' : 'Pause'}
+          </button>
+        )}
         {live && (
           <button type="button" onClick={() => void r.cancel(id)}>
             Cancel (saves a checkpoint)
