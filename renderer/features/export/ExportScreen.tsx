@@ -1,11 +1,15 @@
 // Export: a run's newest checkpoint merged into its base model, written as a Hugging Face folder
-// (the run's exports/ folder, or a destination the user names). Adapters arrive with PEFT.
+// (the run's exports/ folder, a folder inside it, or a folder picked on the desktop), with its
+// progress and then the path written.
 import { useEffect } from 'react';
 import { EmptyState } from '../../components/EmptyState.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { PathField } from '../../components/PathField.js';
 import { useRuns } from '../runs/runs-store.js';
-import { useExport } from './export-store.js';
+import { formatBytes } from '../../lib/format.js';
+import { progressFraction, useExport } from './export-store.js';
+
+const desktop = window.whetstone !== undefined;
 
 export function ExportScreen() {
   const x = useExport();
@@ -20,6 +24,8 @@ export function ExportScreen() {
     if (!s.runId && current) s.choose(current);
   }, []);
   const chosen = exportable.find((r) => r.id === x.runId);
+  const fraction = progressFraction(x.progress);
+  const p = x.progress;
   return (
     <div className="screen">
       <h2>Export</h2>
@@ -54,11 +60,23 @@ export function ExportScreen() {
             </label>
           </fieldset>
           <PathField
-            label="Destination (empty: the run’s exports/ folder)"
+            label={
+              desktop
+                ? 'Destination (empty: the run’s exports/ folder; or choose a folder)'
+                : 'Destination (empty: the run’s exports/ folder; a typed one must be inside it)'
+            }
             placeholder={chosen ? `${chosen.dir}/exports/merged-step-${chosen.checkpointStep}` : ''}
             action="Set"
             onOpen={(p) => x.setDestination(p)}
           />
+          {desktop && chosen && (
+            <button
+              type="button"
+              onClick={() => void x.pickFolder(`${chosen.id}-merged-step-${chosen.checkpointStep}`)}
+            >
+              Choose a folder…
+            </button>
+          )}
           {x.destination !== '' && (
             <p className="hint">
               Writing to <span className="mono">{x.destination}</span>{' '}
@@ -77,9 +95,17 @@ export function ExportScreen() {
               Export merged weights
             </button>
             {x.busy && (
-              <span className="progress" role="status">
-                <progress /> Loading the base model, merging step {chosen?.checkpointStep} and
-                writing…
+              <span className="progress" role="status" data-testid="export-progress">
+                <progress
+                  max={1}
+                  {...(fraction !== undefined && { value: fraction })}
+                  aria-label="Export progress"
+                />
+                {p?.phase === 'write' && p.total !== undefined
+                  ? `Writing the weights: ${formatBytes(p.done)} of ${formatBytes(p.total)}`
+                  : p?.phase === 'load' && p.total !== undefined
+                    ? `Loading step ${chosen?.checkpointStep}: tensor ${p.done} of ${p.total}`
+                    : `Starting the export of step ${chosen?.checkpointStep}…`}
               </span>
             )}
           </div>
