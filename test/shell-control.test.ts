@@ -5,7 +5,13 @@ import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExportProgress, ExportResult, RunEvent, RunSummary } from '../main/contract.js';
+import type {
+  EstimateResult,
+  ExportProgress,
+  ExportResult,
+  RunEvent,
+  RunSummary,
+} from '../main/contract.js';
 import { BridgeClient, streamEvents, streamStatus, until } from './bridge-client.js';
 import { fixturePath } from './fixtures.js';
 import { startShell, type Shell } from './shell-setup.js';
@@ -147,5 +153,38 @@ describe('exports', () => {
     const result = await client.call<ExportResult>('runs:export', { runId: run.id, out });
     expect(result.out).toBe(out);
     expect((await stat(join(out, 'model.safetensors'))).isFile()).toBe(true);
+  });
+});
+
+describe('the memory estimate gets the adapter settings', () => {
+  it('a larger rank or more target modules raise the estimate the engine returns', async () => {
+    const estimate = async (extra: Record<string, unknown>) =>
+      (
+        await client.call<EstimateResult>('models:estimate', {
+          model: fixturePath('llama'),
+          method: 'fo-adamw',
+          peft: 'lora',
+          ...extra,
+        })
+      ).estimate;
+    const small = await estimate({ loraR: 2 });
+    const large = await estimate({ loraR: 32 });
+    const everywhere = await estimate({ loraR: 2, loraTargets: 'all-linear' });
+    // Adapter weights, their gradients and AdamW's two moments all scale with r.
+    expect(large.gradientBytes).toBe(small.gradientBytes * 16);
+    expect(large.optimizerBytes).toBe(small.optimizerBytes * 16);
+    expect(large.peakBytes).toBeGreaterThan(small.peakBytes);
+    expect(everywhere.gradientBytes).toBeGreaterThan(small.gradientBytes);
+    // The fields of kinds still to come pass the contract (the engine reads them when built).
+    expect(
+      await client.invoke('models:estimate', {
+        model: fixturePath('llama'),
+        method: 'lomo',
+        peft: 'lora',
+        virtualTokens: 10,
+        pagedOptim: 'on',
+        adaloraInitR: 12,
+      }),
+    ).toMatchObject({ ok: true });
   });
 });

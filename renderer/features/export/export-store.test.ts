@@ -15,7 +15,8 @@ function fakeApi(answers: Record<string, (input: Record<string, unknown>) => Pro
       try {
         return { ok: true, data: await answers[channel]!(input) };
       } catch (err) {
-        return { ok: false, error: err };
+        const { code, message, hint } = err as { code: string; message: string; hint: string };
+        return { ok: false, error: { code, message, hint } };
       }
     },
   });
@@ -66,7 +67,7 @@ describe('export store', () => {
   it('keeps a refused destination’s message and hint', async () => {
     const refusal = { code: 'PATH_NOT_ALLOWED', message: 'not there', hint: 'leave it empty' };
     const { api, calls } = fakeApi({
-      'runs:export': () => Promise.reject(refusal),
+      'runs:export': () => Promise.reject(Object.assign(new Error(refusal.message), refusal)),
       'runs:export-progress': () => Promise.resolve(null),
     });
     setApi(api);
