@@ -56,8 +56,8 @@ export function MethodsScreen() {
           </button>
         ))}
       </div>
-      <AdapterPicker peft={m.peft} adapter={m.adapter} choose={m.choosePeft} set={m.setAdapter} />
       <SettingsForm method={method} settings={settings} set={m.set} />
+      <AdapterPicker peft={m.peft} adapter={m.adapter} choose={m.choosePeft} set={m.setAdapter} />
       {m.error && <ErrorNote error={m.error} />}
       {!model && (
         <EmptyState title="Choose a model first.">The estimate needs its shapes.</EmptyState>
