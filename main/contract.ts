@@ -7,6 +7,7 @@ import { dataFields } from '../engine/data/options.js';
 import type { ErrorInfo } from '../engine/errors.js';
 import {
   backendNames,
+  exportFormats,
   methodNames,
   peftFields,
   peftKinds,
@@ -46,6 +47,8 @@ export interface RunSummary {
   dir: string;
   status: RunStatus;
   method?: string;
+  /** What trained: 'full' or the adapter kind (lora, qlora, ...). */
+  peft?: string;
   model?: string;
   data?: string;
   /** Last step reported, and the run's target. */
@@ -103,7 +106,8 @@ export interface GenerateResult {
 }
 
 export interface ExportResult {
-  /** The Hugging Face folder written. */
+  format: 'merged' | 'adapter';
+  /** The Hugging Face (or PEFT adapter) folder written. */
   out: string;
   /** The checkpoint step it holds. */
   step: number;
@@ -243,7 +247,14 @@ export const contract = {
     // Merged weights of the run's newest checkpoint; `out` defaults to the run's exports/ folder.
     // A typed `out` must lie inside the run's folder, the exports folder, or a folder the user
     // picked (paths:pick with kind 'export'); anything else is PATH_NOT_ALLOWED.
-    input: z.object({ runId, out: z.string().min(1).optional() }).strict(),
+    input: z
+      .object({
+        runId,
+        out: z.string().min(1).optional(),
+        // An adapter run may also be exported as its PEFT adapter folder alone.
+        format: z.enum(exportFormats).optional(),
+      })
+      .strict(),
     output: undefined as unknown as ExportResult,
   },
   'runs:export-progress': {

@@ -163,11 +163,12 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
     'runs:export': async (input) => {
       const run = await runs.summary(input.runId);
       const exportsDir = join(run.dir, EXPORTS_DIR);
+      const format = input.format ?? 'merged';
       // The default folder names the checkpoint it holds, so exporting it again replaces it.
       const out =
         input.out === undefined
-          ? join(exportsDir, `merged-step-${run.checkpointStep ?? 0}`)
-          : await guard.checkExport(input.out, [exportsDir]);
+          ? join(exportsDir, `${format}-step-${run.checkpointStep ?? 0}`)
+          : await guard.checkExport(input.out, [exportsDir], options.picker !== undefined);
       if (exporting.has(input.runId)) {
         throw new WhetstoneError(
           'BAD_ARGUMENT',
@@ -178,7 +179,7 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
       exporting.set(input.runId, { phase: 'load', done: 0 });
       try {
         const fields = await job(
-          { kind: 'export', format: 'merged', run: run.dir, out, force: input.out === undefined },
+          { kind: 'export', format, run: run.dir, out, force: input.out === undefined },
           (events) => {
             for (const e of events) {
               if (e.type === 'progress' && (e.phase === 'load' || e.phase === 'write')) {
@@ -192,7 +193,7 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
           },
         );
         // A tuned model the user made: the playground may load it.
-        await guard.allow('model', out);
+        if (format === 'merged') await guard.allow('model', out);
         return fields as unknown as ExportResult;
       } finally {
         exporting.delete(input.runId);

@@ -49,7 +49,7 @@ export class PathGuard {
    * so a typed destination cannot create folders anywhere the app may write. The folder need not
    * exist: its nearest existing ancestor is resolved (symlinks included) and the rest appended.
    */
-  async checkExport(out: string, roots: string[]): Promise<string> {
+  async checkExport(out: string, roots: string[], canPick = true): Promise<string> {
     const real = await resolveMissing(resolve(out));
     const realRoots = await Promise.all(roots.map((r) => resolveMissing(resolve(r))));
     for (const root of [...this.allowed.get('export')!, ...realRoots]) {
@@ -58,7 +58,10 @@ export class PathGuard {
     throw new WhetstoneError(
       'PATH_NOT_ALLOWED',
       `Whetstone will not write an export to ${out}: it is outside the run's exports folder and every folder you picked.`,
-      `Leave the destination empty to use the run's exports folder (${roots[0] ?? 'exports/'}), or choose a folder with the picker and export into it.`,
+      `Leave the destination empty to use the run's exports folder (${roots[0] ?? 'exports/'})` +
+        (canPick
+          ? ', or choose a folder with the picker and export into it.'
+          : ', or type a folder inside it.'),
     );
   }
 }

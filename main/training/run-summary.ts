@@ -78,6 +78,8 @@ export function summarize(input: SummaryInput): RunSummary {
     createdAt: input.createdAt,
   };
   const method = str(spec.method);
+  const peft = str(spec.peft);
+  if (peft !== undefined) summary.peft = peft;
   const model = str(spec.model);
   const data = str(spec.data);
   if (method !== undefined) summary.method = method;

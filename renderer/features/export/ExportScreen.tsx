@@ -25,6 +25,8 @@ export function ExportScreen() {
   }, []);
   const chosen = exportable.find((r) => r.id === x.runId);
   const fraction = progressFraction(x.progress);
+  const adapterRun = chosen?.peft !== undefined && chosen.peft !== 'full';
+  const format = adapterRun ? x.format : 'merged';
   const p = x.progress;
   return (
     <div className="screen">
@@ -51,12 +53,25 @@ export function ExportScreen() {
           <fieldset className="formats">
             <legend>Format</legend>
             <label className="check">
-              <input type="radio" name="format" defaultChecked />
+              <input
+                type="radio"
+                name="format"
+                checked={x.format === 'merged'}
+                onChange={() => x.setFormat('merged')}
+              />
               Merged weights (Hugging Face folder: config, tokenizer, model.safetensors)
             </label>
-            <label className="check disabled">
-              <input type="radio" name="format" disabled />
-              Adapter (PEFT) — arrives with LoRA and QLoRA
+            <label className={`check${adapterRun ? '' : ' disabled'}`}>
+              <input
+                type="radio"
+                name="format"
+                disabled={!adapterRun}
+                checked={x.format === 'adapter'}
+                onChange={() => x.setFormat('adapter')}
+              />
+              {adapterRun
+                ? 'Adapter only (PEFT folder: adapter_config.json, adapter_model.safetensors)'
+                : 'Adapter (PEFT) — for runs that trained an adapter (LoRA, QLoRA, …)'}
             </label>
           </fieldset>
           <PathField
@@ -65,14 +80,18 @@ export function ExportScreen() {
                 ? 'Destination (empty: the run’s exports/ folder; or choose a folder)'
                 : 'Destination (empty: the run’s exports/ folder; a typed one must be inside it)'
             }
-            placeholder={chosen ? `${chosen.dir}/exports/merged-step-${chosen.checkpointStep}` : ''}
+            placeholder={
+              chosen ? `${chosen.dir}/exports/${format}-step-${chosen.checkpointStep}` : ''
+            }
             action="Set"
             onOpen={(p) => x.setDestination(p)}
           />
           {desktop && chosen && (
             <button
               type="button"
-              onClick={() => void x.pickFolder(`${chosen.id}-merged-step-${chosen.checkpointStep}`)}
+              onClick={() =>
+                void x.pickFolder(`${chosen.id}-${format}-step-${chosen.checkpointStep}`)
+              }
             >
               Choose a folder…
             </button>
@@ -90,9 +109,9 @@ export function ExportScreen() {
               type="button"
               className="primary"
               disabled={!chosen || x.busy}
-              onClick={() => void x.exportMerged()}
+              onClick={() => void x.exportRun()}
             >
-              Export merged weights
+              {format === 'adapter' ? 'Export the adapter' : 'Export merged weights'}
             </button>
             {x.busy && (
               <span className="progress" role="status" data-testid="export-progress">
@@ -112,7 +131,10 @@ export function ExportScreen() {
           {x.error && <ErrorNote error={x.error} />}
           {x.result && (
             <section className="card ok" data-testid="export-result">
-              <h3>Exported step {x.result.step}</h3>
+              <h3>
+                Exported step {x.result.step}{' '}
+                {x.result.format === 'adapter' ? '(adapter)' : '(merged weights)'}
+              </h3>
               <p className="mono path">{x.result.out}</p>
               <p className="hint">{x.result.files.join(' · ')}</p>
             </section>

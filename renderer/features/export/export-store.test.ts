@@ -26,6 +26,7 @@ function fakeApi(answers: Record<string, (input: Record<string, unknown>) => Pro
 describe('export store', () => {
   beforeEach(() => {
     useExport.setState({ runId: 'r1', destination: '', busy: false, result: undefined });
+    useExport.setState({ format: 'merged' });
     useExport.setState({ error: undefined, progress: undefined });
   });
 
@@ -43,7 +44,7 @@ describe('export store', () => {
       'runs:export-progress': () => Promise.resolve(stages.shift() ?? null),
     });
     setApi(api);
-    const done = useExport.getState().exportMerged();
+    const done = useExport.getState().exportRun();
     const seen: (ExportProgress | undefined)[] = [];
     for (let i = 0; i < 4; i++) {
       await wait(PROGRESS_POLL_MS + 20);
@@ -72,7 +73,7 @@ describe('export store', () => {
     });
     setApi(api);
     useExport.getState().setDestination('/etc/x');
-    await useExport.getState().exportMerged();
+    await useExport.getState().exportRun();
     expect(calls[0]!.input).toEqual({ runId: 'r1', out: '/etc/x' });
     expect(useExport.getState()).toMatchObject({ busy: false, error: refusal });
   });
@@ -83,5 +84,28 @@ describe('export store', () => {
     expect(progressFraction({ phase: 'load', done: 5, total: 10 })).toBeCloseTo(0.05);
     expect(progressFraction({ phase: 'write', done: 0, total: 100 })).toBeCloseTo(0.1);
     expect(progressFraction({ phase: 'write', done: 100, total: 100 })).toBe(1);
+  });
+});
+
+describe('export format', () => {
+  it('sends adapter when chosen, and a new run starts from merged again', async () => {
+    const calls: Record<string, unknown>[] = [];
+    setApi(
+      new Proxy({} as WhetstoneApi, {
+        get: (_t, channel: string) => (input: Record<string, unknown>) => {
+          if (channel === 'runs:export') calls.push(input);
+          return Promise.resolve({
+            ok: true,
+            data: channel === 'runs:export' ? { step: 1 } : null,
+          });
+        },
+      }),
+    );
+    useExport.setState({ runId: 'r1', destination: '', busy: false });
+    useExport.getState().setFormat('adapter');
+    await useExport.getState().exportRun();
+    expect(calls.at(-1)).toEqual({ runId: 'r1', format: 'adapter' });
+    useExport.getState().choose('r2');
+    expect(useExport.getState().format).toBe('merged');
   });
 });

@@ -9,6 +9,8 @@ interface ExportState {
   runId?: string;
   /** Empty: the run's own exports/ folder. */
   destination: string;
+  /** Merged weights, or (for an adapter run) the PEFT adapter folder alone. */
+  format: 'merged' | 'adapter';
   busy: boolean;
   startedAt?: number;
   /** How far the export under way has got (polled from main while busy). */
@@ -17,9 +19,11 @@ interface ExportState {
   error?: ErrorInfo;
   choose: (runId: string) => void;
   setDestination: (path: string) => void;
+  setFormat: (format: 'merged' | 'adapter') => void;
   /** Desktop: the folder dialog; the export goes into a new folder inside the one picked. */
   pickFolder: (name: string) => Promise<void>;
-  exportMerged: () => Promise<void>;
+  /** Export the chosen run in the chosen format. */
+  exportRun: () => Promise<void>;
 }
 
 /** How often the bar asks main how far the export is. */
@@ -35,8 +39,10 @@ export function progressFraction(p: ExportProgress | undefined): number | undefi
 
 export const useExport = create<ExportState>((set, get) => ({
   destination: '',
+  format: 'merged',
   busy: false,
-  choose: (runId) => set({ runId, result: undefined, error: undefined }),
+  choose: (runId) => set({ runId, result: undefined, error: undefined, format: 'merged' }),
+  setFormat: (format) => set({ format, error: undefined }),
   setDestination: (destination) => set({ destination, error: undefined }),
   pickFolder: async (name) => {
     try {
@@ -46,8 +52,8 @@ export const useExport = create<ExportState>((set, get) => ({
       set({ error: errorInfo(err) });
     }
   },
-  exportMerged: async () => {
-    const { runId, destination } = get();
+  exportRun: async () => {
+    const { runId, destination, format } = get();
     if (!runId) return;
     set({
       busy: true,
@@ -65,7 +71,11 @@ export const useExport = create<ExportState>((set, get) => ({
     }, PROGRESS_POLL_MS);
     try {
       const out = destination.trim();
-      const result = await call('runs:export', { runId, ...(out !== '' && { out }) });
+      const result = await call('runs:export', {
+        runId,
+        ...(format === 'adapter' && { format }),
+        ...(out !== '' && { out }),
+      });
       set({ busy: false, result, progress: undefined });
     } catch (err) {
       set({ busy: false, error: errorInfo(err), progress: undefined });

@@ -182,3 +182,10 @@ export function estimateFields(kind: PeftKind, a: AdapterSettings): EstimateFiel
 /** A key that changes exactly when the estimate's inputs do (the screen re-estimates on it). */
 export const estimateKey = (kind: PeftKind, a: AdapterSettings): string =>
   JSON.stringify(estimateFields(kind, a));
+
+/** "lomo + LoRA", or the method alone for a run that trained every weight. */
+export function methodLabel(method: string | undefined, peft: string | undefined): string {
+  if (method === undefined) return '—';
+  const card = adapterCards.find((c) => c.kind === peft);
+  return card && card.kind !== 'full' ? `${method} + ${card.title}` : method;
+}

@@ -4,6 +4,7 @@ import { EmptyState } from '../../components/EmptyState.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { formatBytes, formatDuration, formatLoss } from '../../lib/format.js';
 import { useNav } from '../../lib/nav-store.js';
+import { methodLabel } from '../methods/adapters.js';
 import { RunCharts } from './RunCharts.js';
 import { useRuns } from './runs-store.js';
 
@@ -54,13 +55,15 @@ export function RunScreen() {
         <dt>Loss</dt>
         <dd>{formatLoss(last?.loss)}</dd>
         <dt>Elapsed</dt>
-        <dd>{formatDuration(last?.elapsedMs ?? 0)}</dd>
+        <dd data-testid="run-elapsed">{formatDuration(last?.elapsedMs ?? 0)}</dd>
         <dt>ETA</dt>
-        <dd>{paused ? 'paused' : live && last ? formatDuration(last.etaMs) : '—'}</dd>
+        <dd data-testid="run-eta">
+          {paused ? 'paused' : live && last ? formatDuration(last.etaMs) : '—'}
+        </dd>
         <dt>Peak</dt>
         <dd>{formatBytes(view.series.peakBytes)}</dd>
         <dt>Method</dt>
-        <dd>{summary?.method ?? '—'}</dd>
+        <dd>{methodLabel(summary?.method, summary?.peft)}</dd>
       </dl>
       <div className="actions">
         {live && view.status !== 'starting' && (
