@@ -7,6 +7,7 @@ import { ErrorNote } from '../../components/ErrorNote.js';
 import { PathField } from '../../components/PathField.js';
 import { useRuns } from '../runs/runs-store.js';
 import { formatBytes } from '../../lib/format.js';
+import { methodLabel } from '../methods/adapters.js';
 import { progressFraction, useExport } from './export-store.js';
 
 const desktop = window.whetstone !== undefined;
@@ -45,7 +46,7 @@ export function ExportScreen() {
               </option>
               {exportable.map((r) => (
                 <option key={r.id} value={r.id}>
-                  {r.id} — {r.method}, step {r.checkpointStep}, {r.status}
+                  {r.id} — {methodLabel(r.method, r.peft)}, step {r.checkpointStep}, {r.status}
                 </option>
               ))}
             </select>
@@ -75,6 +76,8 @@ export function ExportScreen() {
             </label>
           </fieldset>
           <PathField
+            // Cleared with "Use the run’s folder": the typed text goes too.
+            key={x.destination === '' ? 'run-folder' : 'typed'}
             label={
               desktop
                 ? 'Destination (empty: the run’s exports/ folder; or choose a folder)'
