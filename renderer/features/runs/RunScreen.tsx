@@ -7,6 +7,7 @@ import { useNav } from '../../lib/nav-store.js';
 import { methodLabel } from '../methods/adapters.js';
 import { RunCharts } from './RunCharts.js';
 import { useRuns } from './runs-store.js';
+import { deviceSourceLabels } from './series.js';
 
 export function RunScreen() {
   const r = useRuns();
@@ -60,8 +61,16 @@ export function RunScreen() {
         <dd data-testid="run-eta">
           {paused ? 'paused' : live && last ? formatDuration(last.etaMs) : '—'}
         </dd>
-        <dt>Peak</dt>
+        <dt>Tensor peak</dt>
         <dd>{formatBytes(view.series.peakBytes)}</dd>
+        {view.series.deviceSource && (
+          <>
+            <dt>Device peak</dt>
+            <dd title={deviceSourceLabels[view.series.deviceSource]}>
+              {formatBytes(view.series.peakDeviceBytes)}
+            </dd>
+          </>
+        )}
         <dt>Method</dt>
         <dd>{methodLabel(summary?.method, summary?.peft)}</dd>
       </dl>
