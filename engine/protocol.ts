@@ -248,6 +248,12 @@ export type Emit = (event: EngineEvent) => void;
 export interface MemoryFigures {
   liveBytes: number;
   peakBytes: number;
+  /**
+   * The backend's device memory after the step, and what it measures: WebGPU's allocated
+   * buffers, the wasm heap, or the process RSS (cpu, tensorflow).
+   */
+  deviceBytes?: number;
+  deviceSource?: 'webgpu-allocated' | 'wasm-heap' | 'process-rss';
 }
 
 /** What a training run reports as it goes (also appended to the run's events.jsonl). */
@@ -268,4 +274,7 @@ export type TrainEvent =
       etaMs: number;
     }
   | { type: 'eval'; step: number; loss: number; perplexity: number; tokens: number }
-  | { type: 'checkpoint'; step: number; path: string };
+  | { type: 'checkpoint'; step: number; path: string }
+  /** Held at a step boundary (weights and optimizer state kept) until the host continues. */
+  | { type: 'pause'; step: number; elapsedMs: number }
+  | { type: 'continue'; step: number; pausedMs: number };

@@ -5,7 +5,14 @@ import { z } from 'zod';
 import type { InspectReport } from '../engine/data/inspect.js';
 import { dataFields } from '../engine/data/options.js';
 import type { ErrorInfo } from '../engine/errors.js';
-import { backendNames, methodNames, peftKinds, trainFields } from '../engine/protocol.js';
+import {
+  backendNames,
+  exportFormats,
+  methodNames,
+  peftFields,
+  peftKinds,
+  trainFields,
+} from '../engine/protocol.js';
 import type { MemoryEstimate } from '../engine/train/estimate.js';
 import type { Examples } from './examples.js';
 
@@ -22,7 +29,14 @@ export interface SystemInfo {
   hostMemory: { totalBytes: number; freeBytes: number };
 }
 
-export const runStatuses = ['starting', 'running', 'finished', 'cancelled', 'failed'] as const;
+export const runStatuses = [
+  'starting',
+  'running',
+  'paused',
+  'finished',
+  'cancelled',
+  'failed',
+] as const;
 export type RunStatus = (typeof runStatuses)[number];
 
 /** One event of a run: an engine event, or a line of its events.jsonl (start, resume, done...). */
@@ -33,6 +47,8 @@ export interface RunSummary {
   dir: string;
   status: RunStatus;
   method?: string;
+  /** What trained: 'full' or the adapter kind (lora, qlora, ...). */
+  peft?: string;
   model?: string;
   data?: string;
   /** Last step reported, and the run's target. */
@@ -55,9 +71,12 @@ export type RunStreamMessage =
 
 export const pathKinds = ['model', 'dataset'] as const;
 export type PathKind = (typeof pathKinds)[number];
+/** What a dialog may pick: a model or dataset to read, or a folder to export into. */
+export const pickKinds = [...pathKinds, 'export'] as const;
+export type PickKind = (typeof pickKinds)[number];
 
 export interface PickedPath {
-  kind: PathKind;
+  kind: PickKind;
   path: string;
 }
 
@@ -87,11 +106,19 @@ export interface GenerateResult {
 }
 
 export interface ExportResult {
-  /** The Hugging Face folder written. */
+  format: 'merged' | 'adapter';
+  /** The Hugging Face (or PEFT adapter) folder written. */
   out: string;
   /** The checkpoint step it holds. */
   step: number;
   files: string[];
+}
+
+/** How far an export has got: tensors loaded, then bytes of weights written, of all. */
+export interface ExportProgress {
+  phase: 'load' | 'write';
+  done: number;
+  total?: number;
 }
 
 /** The bridge takes 1 MiB a message: files up to ~700 KB travel as base64. */
@@ -126,8 +153,14 @@ export const contract = {
     input: z.object({ runId }).strict(),
     output: undefined as unknown as RunSummary,
   },
+  'runs:pause': {
+    // Hold at the next step boundary (engine and memory kept) or, with paused: false, go on.
+    input: z.object({ runId, paused: z.boolean() }).strict(),
+    output: undefined as unknown as RunSummary,
+  },
   'paths:pick': {
-    input: z.object({ kind: z.enum(pathKinds) }).strict(),
+    // An export folder can only be picked, never typed: typed paths would let a page write anywhere.
+    input: z.object({ kind: z.enum(pickKinds) }).strict(),
     output: undefined as unknown as PickedPath | null,
   },
   'paths:add': {
@@ -150,6 +183,18 @@ export const contract = {
         seq: z.number().int().positive().optional(),
         checkpointing: z.boolean().optional(),
         peft: z.enum(peftKinds).optional(),
+        // The adapter settings that change memory: its rank, where it sits, how many virtual
+        // tokens, and whether optimizer state is paged to host memory.
+        ...z
+          .object(peftFields)
+          .pick({
+            loraR: true,
+            loraTargets: true,
+            adaloraInitR: true,
+            virtualTokens: true,
+            pagedOptim: true,
+          })
+          .partial().shape,
       })
       .strict(),
     output: undefined as unknown as EstimateResult,
@@ -175,6 +220,8 @@ export const contract = {
         model: z.string().min(1).optional(),
         rows: z.number().int().nonnegative().max(50).optional(),
         seq: z.number().int().positive().optional(),
+        /** Read only the first N rows: a preview of a large file answers quickly. */
+        limit: z.number().int().positive().optional(),
         ...dataFields,
       })
       .strict(),
@@ -198,8 +245,22 @@ export const contract = {
   },
   'runs:export': {
     // Merged weights of the run's newest checkpoint; `out` defaults to the run's exports/ folder.
-    input: z.object({ runId, out: z.string().min(1).optional() }).strict(),
+    // A typed `out` must lie inside the run's folder, the exports folder, or a folder the user
+    // picked (paths:pick with kind 'export'); anything else is PATH_NOT_ALLOWED.
+    input: z
+      .object({
+        runId,
+        out: z.string().min(1).optional(),
+        // An adapter run may also be exported as its PEFT adapter folder alone.
+        format: z.enum(exportFormats).optional(),
+      })
+      .strict(),
     output: undefined as unknown as ExportResult,
+  },
+  'runs:export-progress': {
+    // The export of `runId` under way: its phase (load, write) and how far; null when none is.
+    input: z.object({ runId }).strict(),
+    output: undefined as unknown as ExportProgress | null,
   },
 } as const;
 

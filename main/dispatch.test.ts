@@ -22,6 +22,8 @@ function handlers(): Handlers {
     'models:generate': fail,
     'data:inspect': fail,
     'runs:export': fail,
+    'runs:export-progress': fail,
+    'runs:pause': fail,
     'runs:open-folder': fail,
     'app:examples': fail,
     'datasets:upload': fail,

@@ -25,13 +25,18 @@ const picker: PathPicker = async (kind) => {
   const options: Electron.OpenDialogOptions =
     kind === 'model'
       ? { title: 'Choose a model folder (with config.json)', properties: ['openDirectory'] }
-      : {
-          title: 'Choose a dataset',
-          properties: ['openFile'],
-          filters: [
-            { name: 'Datasets', extensions: ['jsonl', 'json', 'csv', 'tsv', 'parquet', 'txt'] },
-          ],
-        };
+      : kind === 'export'
+        ? {
+            title: 'Choose the folder to export into',
+            properties: ['openDirectory', 'createDirectory'],
+          }
+        : {
+            title: 'Choose a dataset',
+            properties: ['openFile'],
+            filters: [
+              { name: 'Datasets', extensions: ['jsonl', 'json', 'csv', 'tsv', 'parquet', 'txt'] },
+            ],
+          };
   const result = parent
     ? await dialog.showOpenDialog(parent, options)
     : await dialog.showOpenDialog(options);

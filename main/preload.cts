@@ -21,6 +21,8 @@ const channels = {
   'models:generate': true,
   'data:inspect': true,
   'runs:export': true,
+  'runs:export-progress': true,
+  'runs:pause': true,
   'runs:open-folder': true,
   'app:examples': true,
   'datasets:upload': true,

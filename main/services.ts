@@ -5,24 +5,27 @@ import { join } from 'node:path';
 import { WhetstoneError } from '../engine/errors.js';
 import type {
   EstimateResult,
+  ExportProgress,
   ExportResult,
   GenerateResult,
   Handlers,
+  PickKind,
   Services,
 } from './contract.js';
 import type { InspectReport } from '../engine/data/inspect.js';
+import type { EngineEvent } from '../engine/protocol.js';
 import { listExamples } from './examples.js';
 import { runEngineJob } from './hosting/engine-job.js';
 import type { EngineLauncher } from './hosting/engine-process.js';
 import { scanHfCache } from './paths/hf-cache.js';
-import { describePath, PathGuard } from './paths/path-guard.js';
+import { describeExportFolder, describePath, PathGuard } from './paths/path-guard.js';
 import { RecentModels } from './paths/recent-models.js';
 import { RunManager } from './training/run-manager.js';
 import { EXPORTS_DIR, RunStore } from './training/run-store.js';
 import { SystemInfoSource } from './system-info.js';
 
 /** Native file dialogs where there are any (Electron); web mode has none. */
-export type PathPicker = (kind: 'model' | 'dataset') => Promise<string | undefined>;
+export type PathPicker = (kind: PickKind) => Promise<string | undefined>;
 
 export interface ServiceOptions {
   /** The user's data directory: runs/ and recent-models.json live here. */
@@ -56,16 +59,23 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
   for (const entry of await recent.list()) await guard.allow('model', entry.path).catch(() => {});
   const system = new SystemInfoSource(options.launch, options.appVersion);
 
-  const add = async (kind: 'model' | 'dataset', path: string) => {
-    await describePath(kind, path);
+  const add = async (kind: PickKind, path: string) => {
+    if (kind === 'export') await describeExportFolder(path);
+    else await describePath(kind, path);
     const real = await guard.allow(kind, path);
     if (kind === 'model') await recent.add(real);
     return { kind, path: real };
   };
 
+  /** Exports under way, by run: the latest progress event, for the export screen's bar. */
+  const exporting = new Map<string, ExportProgress>();
+
   /** Run one engine job to its end: its `done` event (the job's fields), or its error thrown. */
-  const job = async (spec: Record<string, unknown>): Promise<Record<string, unknown>> => {
-    const final = await runEngineJob(options.launch, spec);
+  const job = async (
+    spec: Record<string, unknown>,
+    onEvents?: (events: EngineEvent[]) => void,
+  ): Promise<Record<string, unknown>> => {
+    const final = await runEngineJob(options.launch, spec, onEvents);
     if (final.type === 'error') throw new WhetstoneError(final.code, final.message, final.hint);
     return final;
   };
@@ -82,12 +92,15 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
     },
     'runs:resume': (input) => runs.resume(input.runId, input.steps),
     'runs:cancel': (input) => runs.cancel(input.runId),
+    'runs:pause': (input) => runs.pause(input.runId, input.paused),
     'paths:pick': async (input) => {
       if (!options.picker) {
         throw new WhetstoneError(
           'BAD_ARGUMENT',
           'There is no file dialog in web mode.',
-          'Type or paste the path instead (it is on the machine running `whetstone serve`).',
+          input.kind === 'export'
+            ? "Leave the destination empty to export into the run's exports folder, or type a folder inside it."
+            : 'Type or paste the path instead (it is on the machine running `whetstone serve`).',
         );
       }
       const path = await options.picker(input.kind);
@@ -149,19 +162,44 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
     },
     'runs:export': async (input) => {
       const run = await runs.summary(input.runId);
+      const exportsDir = join(run.dir, EXPORTS_DIR);
+      const format = input.format ?? 'merged';
       // The default folder names the checkpoint it holds, so exporting it again replaces it.
-      const out = input.out ?? join(run.dir, EXPORTS_DIR, `merged-step-${run.checkpointStep ?? 0}`);
-      const fields = await job({
-        kind: 'export',
-        format: 'merged',
-        run: run.dir,
-        out,
-        force: input.out === undefined,
-      });
-      // A tuned model the user made: the playground may load it.
-      await guard.allow('model', out);
-      return fields as unknown as ExportResult;
+      const out =
+        input.out === undefined
+          ? join(exportsDir, `${format}-step-${run.checkpointStep ?? 0}`)
+          : await guard.checkExport(input.out, [exportsDir], options.picker !== undefined);
+      if (exporting.has(input.runId)) {
+        throw new WhetstoneError(
+          'BAD_ARGUMENT',
+          `Run ${input.runId} is being exported already.`,
+          'Wait for that export to finish.',
+        );
+      }
+      exporting.set(input.runId, { phase: 'load', done: 0 });
+      try {
+        const fields = await job(
+          { kind: 'export', format, run: run.dir, out, force: input.out === undefined },
+          (events) => {
+            for (const e of events) {
+              if (e.type === 'progress' && (e.phase === 'load' || e.phase === 'write')) {
+                exporting.set(input.runId, {
+                  phase: e.phase,
+                  done: e.done,
+                  ...(e.total !== undefined && { total: e.total }),
+                });
+              }
+            }
+          },
+        );
+        // A tuned model the user made: the playground may load it.
+        if (format === 'merged') await guard.allow('model', out);
+        return fields as unknown as ExportResult;
+      } finally {
+        exporting.delete(input.runId);
+      }
     },
+    'runs:export-progress': (input) => Promise.resolve(exporting.get(input.runId) ?? null),
   };
 
   return {

@@ -6,6 +6,7 @@ import { DatasetsScreen } from './features/datasets/DatasetsScreen.js';
 import { useDatasets } from './features/datasets/datasets-store.js';
 import { ExportScreen } from './features/export/ExportScreen.js';
 import { MethodsScreen } from './features/methods/MethodsScreen.js';
+import { methodLabel } from './features/methods/adapters.js';
 import { useMethods } from './features/methods/methods-store.js';
 import { ModelsScreen } from './features/models/ModelsScreen.js';
 import { useModels } from './features/models/models-store.js';
@@ -33,13 +34,14 @@ function useStepNotes(): Partial<Record<ScreenId, string>> {
   const model = useModels((s) => s.path);
   const data = useDatasets((s) => s.path);
   const method = useMethods((s) => s.method);
+  const peft = useMethods((s) => s.peft);
   const current = useRuns((s) => s.current);
   const status = useRuns((s) => (current ? s.views[current]?.status : undefined));
   const name = (p?: string) => p?.split(/[\\/]/).pop();
   return {
     ...(model && { models: name(model) }),
     ...(data && { datasets: name(data) }),
-    methods: method,
+    methods: methodLabel(method, peft),
     ...(status && { run: status }),
   };
 }

@@ -66,6 +66,14 @@ describe('export', () => {
       if (!base.get(name)!.every((v, i) => v === values[i])) changed++;
     }
     expect(changed).toBeGreaterThan(0);
+    // Progress: bytes of weights written, rising to exactly the bytes the file holds.
+    const writes = done.events.filter((e) => e.type === 'progress' && e.phase === 'write');
+    const weightBytes = [...merged.values()].reduce((n, v) => n + v.length * 4, 0);
+    expect(writes.length).toBeGreaterThan(0);
+    expect(writes.every((e) => e.total === weightBytes)).toBe(true);
+    const dones = writes.map((e) => e.done as number);
+    expect(dones).toEqual([...dones].sort((a, b) => a - b));
+    expect(dones.at(-1)).toBe(weightBytes);
     const info = await runCli(['info', '--model', out, '--json']);
     expect(info.last).toMatchObject({ type: 'done', modelType: 'llama' });
 

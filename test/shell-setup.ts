@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forkEngine } from '../main/hosting/node-process.js';
 import { startServer, type RunningServer } from '../main/serve/server.js';
-import { createServices, type MainServices } from '../main/services.js';
+import { createServices, type MainServices, type ServiceOptions } from '../main/services.js';
 
 export interface Shell {
   work: string;
@@ -24,7 +24,7 @@ const sentences = [
   'Wipe the blade and the stone when you are done.',
 ];
 
-export async function startShell(): Promise<Shell> {
+export async function startShell(extra: Partial<ServiceOptions> = {}): Promise<Shell> {
   const work = await mkdtemp(join(tmpdir(), 'whetstone-shell-'));
   const dataDir = join(work, 'user-data');
   const dataset = join(work, 'texts.jsonl');
@@ -39,6 +39,7 @@ export async function startShell(): Promise<Shell> {
     appVersion: 'test',
     hfHubDir: join(work, 'hub'),
     followIntervalMs: 50,
+    ...extra,
   });
   const server = await startServer({ services, staticDir, port: 0 });
   return {

@@ -187,6 +187,32 @@ export function parseNvidiaSmi(gpuLines: string[], appLines: string[], pid: numb
   };
 }
 
+/** Which device figure a step reports: each backend's own measure, named for what it is. */
+export type DeviceFigureSource = 'webgpu-allocated' | 'wasm-heap' | 'process-rss';
+
+export interface DeviceFigure {
+  source: DeviceFigureSource;
+  bytes: number;
+}
+
+/**
+ * The backend's device memory now, cheaply enough for every step: WebGPU's allocated buffers
+ * (in use and pooled), the wasm module's heap (it only grows), or the process's resident set
+ * for cpu and tensorflow, whose tensors live in host memory (or CUDA's, which it cannot see).
+ */
+export function deviceFigure(backendName = tf.getBackend()): DeviceFigure {
+  if (backendName === 'webgpu') {
+    const info = tf.memory() as { numBytesAllocatedInGPU?: number };
+    return { source: 'webgpu-allocated', bytes: info.numBytesAllocatedInGPU ?? 0 };
+  }
+  if (backendName === 'wasm') {
+    const backend = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+    const heap = backend.wasm?.HEAPU8?.buffer.byteLength;
+    if (heap !== undefined) return { source: 'wasm-heap', bytes: heap };
+  }
+  return { source: 'process-rss', bytes: process.memoryUsage().rss };
+}
+
 /** One reading of every memory figure. */
 export async function sampleMemory(): Promise<MemorySample> {
   return {

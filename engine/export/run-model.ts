@@ -18,7 +18,11 @@ export interface RunModel {
   step: number;
 }
 
-export async function loadRunModel(runDir: string, baseOverride?: string): Promise<RunModel> {
+export async function loadRunModel(
+  runDir: string,
+  baseOverride?: string,
+  onTensor?: (done: number, total: number) => void,
+): Promise<RunModel> {
   const { run, spec: stored } = await RunDir.open(runDir);
   const parsed = trainSpecSchema.safeParse(stored);
   if (!parsed.success) {
@@ -53,6 +57,7 @@ export async function loadRunModel(runDir: string, baseOverride?: string): Promi
       adalora: adaloraOptions(spec),
       seed: spec.seed,
     }),
+    onTensor ? { onTensor } : {},
   );
   try {
     await restoreWeights(checkpoint, pm.model.params);

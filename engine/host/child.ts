@@ -4,9 +4,15 @@ import { setLogSink } from '../log.js';
 import { releaseBackend } from '../backend/select.js';
 import { runJob } from '../jobs/run-job.js';
 import type { EngineEvent } from '../protocol.js';
+import { PauseGate } from '../train/pause-gate.js';
 import { EventBatcher } from './event-batcher.js';
 
-export type HostCommand = { type: 'run'; job: unknown } | { type: 'cancel' } | { type: 'shutdown' };
+export type HostCommand =
+  | { type: 'run'; job: unknown }
+  | { type: 'cancel' }
+  | { type: 'pause' }
+  | { type: 'continue' }
+  | { type: 'shutdown' };
 
 interface Port {
   post(message: unknown): void;
@@ -68,11 +74,18 @@ setLogSink((level, scope, message) => batcher.push({ type: 'log', level, scope, 
 
 let queue = Promise.resolve();
 let current: AbortController | undefined;
+let gate = new PauseGate();
 port.onMessage((message) => {
   const command = message as HostCommand;
   if (command.type === 'cancel') {
     // The running job stops at its next safe point (a training step boundary).
     current?.abort();
+    return;
+  }
+  if (command.type === 'pause' || command.type === 'continue') {
+    // Training holds at its next step boundary, keeping its memory, until asked to continue.
+    if (command.type === 'pause') gate.pause();
+    else gate.continue();
     return;
   }
   if (command.type === 'shutdown') {
@@ -87,7 +100,8 @@ port.onMessage((message) => {
     // Jobs run one after another: the tfjs engine is process-global.
     queue = queue.then(async () => {
       current = new AbortController();
-      await runJob(command.job, (event) => batcher.push(event), current.signal);
+      gate = new PauseGate();
+      await runJob(command.job, (event) => batcher.push(event), current.signal, gate);
       current = undefined;
       batcher.flush();
     });

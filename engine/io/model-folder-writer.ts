@@ -7,7 +7,7 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 
 import { join } from 'node:path';
 import { WhetstoneError } from '../errors.js';
 import type { Params } from '../models/params.js';
-import { writeShardedSafetensors, type WriteEntry } from './safetensors-writer.js';
+import { entryBytes, writeShardedSafetensors, type WriteEntry } from './safetensors-writer.js';
 
 /** Files that hold weights in some format: never copied from the base. */
 const WEIGHT_FILE =
@@ -21,6 +21,8 @@ export interface ModelFolderOptions {
   maxShardBytes?: number;
   /** Replace an existing `outDir`. */
   force?: boolean;
+  /** Bytes of weights written so far, of all; called before each tensor and once at the end. */
+  onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
 export async function writeModelFolder(o: ModelFolderOptions): Promise<{ files: string[] }> {
@@ -55,11 +57,19 @@ export async function writeModelFolder(o: ModelFolderOptions): Promise<{ files: 
       }
       copied.push(entry.name);
     }
+    // Tensors are written one after another in this order: when one is fetched, the ones
+    // before it are on disk.
+    const total = [...o.params.entries()].reduce((n, [, v]) => n + v.size * 4, 0);
+    let done = 0;
     const entries: WriteEntry[] = [...o.params.entries()].map(([name, v]) => ({
       name,
       shape: v.shape,
       dtype: 'F32',
-      data: async () => await v.data(),
+      data: async () => {
+        o.onProgress?.(done, total);
+        done += entryBytes({ shape: v.shape, dtype: 'F32' });
+        return await v.data();
+      },
     }));
     const { files } = await writeShardedSafetensors(temp, entries, {
       maxShardBytes: o.maxShardBytes ?? 5e9,
@@ -67,6 +77,7 @@ export async function writeModelFolder(o: ModelFolderOptions): Promise<{ files: 
     });
     if (exists) await rm(o.outDir, { recursive: true, force: true });
     await rename(temp, o.outDir);
+    o.onProgress?.(total, total);
     return { files: [...copied, ...files].sort() };
   } catch (err) {
     await rm(temp, { recursive: true, force: true });

@@ -18,7 +18,12 @@ const log = createLogger('export');
 
 export async function exportJob(spec: ExportSpec, ctx: JobContext): Promise<JobResult> {
   await ctx.backend();
-  const { pm, spec: runSpec, baseDir, step } = await loadRunModel(spec.run, spec.model);
+  const {
+    pm,
+    spec: runSpec,
+    baseDir,
+    step,
+  } = await loadRunModel(spec.run, spec.model, (done, total) => ctx.progress('load', done, total));
   const warnings: string[] = [];
   try {
     let files: string[];
@@ -49,6 +54,8 @@ export async function exportJob(spec: ExportSpec, ctx: JobContext): Promise<JobR
           outDir: spec.out,
           params: merged,
           force: spec.force,
+          // Bytes of weights on disk, of all: the studio's progress bar.
+          onProgress: (done, total) => ctx.progress('write', done, total),
           ...(spec.maxShardBytes !== undefined && { maxShardBytes: spec.maxShardBytes }),
         }));
       } finally {

@@ -4,6 +4,7 @@ import { initBackend, type BackendReport } from '../backend/select.js';
 import { memory } from '../backend/memory.js';
 import { toErrorInfo, WhetstoneError } from '../errors.js';
 import { jobSpecSchema, PROTOCOL_VERSION, type Emit, type JobSpec } from '../protocol.js';
+import { PauseGate } from '../train/pause-gate.js';
 import { backendsJob } from './backends.js';
 import { evalJob } from './eval.js';
 import { fixtureJob } from './fixture.js';
@@ -24,6 +25,8 @@ export interface JobContext {
   progress(phase: string, done: number, total?: number): void;
   /** Aborted when the host asks to cancel; long jobs stop at their next safe point. */
   signal: AbortSignal;
+  /** Closed while the host has the job paused (training waits at a step boundary). */
+  pause: PauseGate;
 }
 
 export interface JobResult {
@@ -61,6 +64,7 @@ export async function runJob(
   input: unknown,
   emit: Emit,
   signal: AbortSignal = new AbortController().signal,
+  pause: PauseGate = new PauseGate(),
 ): Promise<boolean> {
   const started = performance.now();
   let report: BackendReport | undefined;
@@ -75,6 +79,7 @@ export async function runJob(
     const ctx: JobContext = {
       emit,
       signal,
+      pause,
       backend: async () => {
         if (report === undefined) {
           report = await initBackend({ backend: spec.backend });

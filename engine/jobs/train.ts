@@ -236,6 +236,7 @@ async function runTraining(
       startStep,
       carried: checkpoint?.state.trainer ?? {},
       signal: ctx.signal,
+      pause: ctx.pause,
       onEvent: (event) => {
         ctx.emit(event);
         if (event.type === 'checkpoint') void zoHistory?.save();

@@ -2,13 +2,14 @@
 // learning-rate schedule, evaluation on held-out rows, checkpoints, cancel at a step boundary,
 // and a stop with a clear error when the loss diverges. Events leave through one callback; the
 // loop knows nothing about files beyond checkpoints, nor about IPC.
-import { memory } from '../backend/memory.js';
+import { deviceFigure, memory } from '../backend/memory.js';
 import { WhetstoneError } from '../errors.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import type { TrainMethod } from '../optim/method.js';
 import type { TrainEvent } from '../protocol.js';
 import { saveCheckpoint } from './checkpoint.js';
 import { evaluateSequences } from './evaluate.js';
+import type { PauseGate } from './pause-gate.js';
 import { learningRate, type Schedule } from './schedule.js';
 import type { BatchSampler } from './text-data.js';
 
@@ -29,9 +30,11 @@ export interface TrainLoopOptions {
   checkpointsDir: string;
   /** Last completed step (0 for a new run). */
   startStep: number;
-  /** Figures carried over from before a resume. */
-  carried?: { tokens?: number; peakBytes?: number };
+  /** Figures carried over from before a resume (training time included, pauses excluded). */
+  carried?: { tokens?: number; peakBytes?: number; elapsedMs?: number };
   signal?: AbortSignal;
+  /** Holds the loop at a step boundary while the host has it paused. */
+  pause?: PauseGate;
   onEvent: (event: TrainEvent) => void;
 }
 
@@ -42,6 +45,8 @@ export interface TrainSummary {
   /** Highest tensor bytes of any step of the run. */
   peakBytes: number;
   tokens: number;
+  /** Training time of the whole run, across resumes, pauses excluded. */
+  elapsedMs: number;
   lastEval?: { loss: number; perplexity: number };
 }
 
@@ -52,11 +57,15 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
   let lastEval: TrainSummary['lastEval'];
   let lastCheckpoint = o.startStep;
   const started = performance.now();
+  const carriedMs = Number(o.carried?.elapsedMs ?? 0);
+  let pausedMs = 0;
+  /** This session's training time: wall time less the pauses. */
+  const activeMs = () => performance.now() - started - pausedMs;
   const checkpoint = async (step: number) => {
     const path = await saveCheckpoint(o.checkpointsDir, o.model.params, o.method, {
       step,
       samplerPosition: o.sampler.position,
-      trainer: { tokens, peakBytes: runPeak },
+      trainer: { tokens, peakBytes: runPeak, elapsedMs: Math.round(carriedMs + activeMs()) },
     });
     lastCheckpoint = step;
     o.onEvent({ type: 'checkpoint', step, path });
@@ -68,6 +77,14 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
     // run on resolved promises without ever reaching the event loop.
     await new Promise((resolve) => setImmediate(resolve));
     if (o.signal?.aborted) break;
+    if (o.pause?.isPaused) {
+      const pausedAt = performance.now();
+      o.onEvent({ type: 'pause', step, elapsedMs: Math.round(carriedMs + activeMs()) });
+      await o.pause.wait(o.signal);
+      pausedMs += performance.now() - pausedAt;
+      if (o.signal?.aborted) break; // cancelled while paused: checkpoint below, then done
+      o.onEvent({ type: 'continue', step, pausedMs: Math.round(performance.now() - pausedAt) });
+    }
     step++;
     const lr = learningRate(o.schedule, step);
     const batches = Array.from({ length: o.gradAccum }, () => o.sampler.next());
@@ -100,8 +117,9 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
     finalLoss = result.loss;
     tokens += targets;
     runPeak = Math.max(runPeak, memory.peakBytes);
-    const elapsedMs = performance.now() - started;
+    const sessionMs = activeMs();
     const done = step - o.startStep;
+    const device = deviceFigure();
     o.onEvent({
       type: 'step',
       step,
@@ -111,9 +129,14 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
       ...(result.projectedGrad !== undefined && { projectedGrad: result.projectedGrad }),
       tokensPerSec: targets / seconds,
       tokens: targets,
-      memory: { liveBytes: memory.liveBytes, peakBytes: memory.peakBytes },
-      elapsedMs: Math.round(elapsedMs),
-      etaMs: Math.round((elapsedMs / done) * (o.maxSteps - step)),
+      memory: {
+        liveBytes: memory.liveBytes,
+        peakBytes: memory.peakBytes,
+        deviceBytes: device.bytes,
+        deviceSource: device.source,
+      },
+      elapsedMs: Math.round(carriedMs + sessionMs),
+      etaMs: Math.round((sessionMs / done) * (o.maxSteps - step)),
     });
     if (o.evalEvery && o.evalSet.length > 0 && step % o.evalEvery === 0) {
       const r = await evaluateSequences(o.model, o.evalSet, {
@@ -134,6 +157,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
     cancelled: step < o.maxSteps,
     peakBytes: runPeak,
     tokens,
+    elapsedMs: Math.round(carriedMs + activeMs()),
     ...(lastEval && { lastEval }),
   };
 }

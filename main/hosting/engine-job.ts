@@ -74,6 +74,16 @@ export class EngineJob {
     this.process?.send({ type: 'cancel' });
   }
 
+  /** Hold the job at its next safe point (training: a step boundary), its memory kept. */
+  pause(): void {
+    this.process?.send({ type: 'pause' });
+  }
+
+  /** Let a paused job go on. */
+  continue(): void {
+    this.process?.send({ type: 'continue' });
+  }
+
   /** End the engine process at once. */
   kill(): void {
     if (!this.exited) this.process?.kill();

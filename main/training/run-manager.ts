@@ -121,6 +121,26 @@ export class RunManager {
     return this.summary(id);
   }
 
+  /**
+   * Hold a run at its next step boundary, its engine and memory kept, or let it go on. The status
+   * follows the engine's own pause and continue events, so every watcher (and the run folder)
+   * sees it.
+   */
+  async pause(id: string, paused: boolean): Promise<RunSummary> {
+    const run = this.live.get(id);
+    if (!run) throw new WhetstoneError('BAD_ARGUMENT', `Run ${id} is not running.`);
+    if (!run.job) {
+      throw new WhetstoneError(
+        'BAD_ARGUMENT',
+        `Run ${id} was started by an earlier Whetstone, whose channel to its engine is gone, so it cannot be paused from here.`,
+        'Cancel it (it writes a checkpoint) and resume it: the resumed run can be paused.',
+      );
+    }
+    if (paused) run.job.pause();
+    else run.job.continue();
+    return this.summary(id);
+  }
+
   /** Send `id`'s history, then its live batches; a finished run gets its history only. */
   watch(id: string, listener: RunListener): () => void {
     const run = this.live.get(id);
@@ -261,8 +281,12 @@ export class RunManager {
     return engine.run(job, {
       onEvents: (events) => {
         const batch = events as RunEvent[];
-        if (run.status === 'starting' && batch.some((e) => e.type === 'step' || e.type === 'hello'))
-          run.status = 'running';
+        for (const e of batch) {
+          if (e.type === 'pause') run.status = 'paused';
+          else if (e.type === 'continue') run.status = 'running';
+          else if (run.status === 'starting' && (e.type === 'step' || e.type === 'hello'))
+            run.status = 'running';
+        }
         run.history.push(...batch);
         this.broadcast(run, batch);
       },
@@ -275,7 +299,7 @@ export class RunManager {
     let finish!: () => void;
     const run: LiveRun = {
       id,
-      status: 'running',
+      status: runStatus(history, true),
       history: [...history],
       listeners: new Set(),
       pid,
@@ -288,6 +312,7 @@ export class RunManager {
       skip: history.length,
       intervalMs: this.followMs,
       onEvents: (events) => {
+        run.status = runStatus([...run.history, ...events], true);
         run.history.push(...events);
         this.broadcast(run, events);
       },

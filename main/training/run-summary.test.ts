@@ -31,6 +31,16 @@ describe('run summary', () => {
     );
   });
 
+  it('a pause without a continue is paused while live; continue and steps make it running', () => {
+    const pause: RunEvent = { type: 'pause', step: 1, elapsedMs: 10 };
+    expect(runStatus([start, step(1), pause], true)).toBe('paused');
+    expect(runStatus([start, step(1), pause, { type: 'continue', step: 1 }], true)).toBe('running');
+    // A paused run whose engine is gone is an interrupted one.
+    expect(runStatus([start, step(1), pause], false)).toBe('failed');
+    const done: RunEvent = { type: 'done', summary: { cancelled: true } };
+    expect(runStatus([start, step(1), pause, done], false)).toBe('cancelled');
+  });
+
   it('summarizes progress, the peak, the spec and why a run failed', () => {
     const events: RunEvent[] = [
       start,

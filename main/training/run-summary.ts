@@ -21,11 +21,13 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 export function runStatus(events: RunEvent[], live: boolean): RunStatus {
   let status: RunStatus = 'starting';
   for (const e of events) {
-    if (e.type === 'start' || e.type === 'resume' || e.type === 'step') status = 'running';
+    if (e.type === 'start' || e.type === 'resume' || e.type === 'step' || e.type === 'continue')
+      status = 'running';
+    else if (e.type === 'pause') status = 'paused';
     else if (e.type === 'done') status = isCancelled(e) ? 'cancelled' : 'finished';
     else if (e.type === 'error') status = 'failed';
   }
-  if (status === 'starting' || status === 'running') {
+  if (status === 'starting' || status === 'running' || status === 'paused') {
     if (!live) return 'failed';
     // An engine working on a run that had ended before is a resume that has not reported yet.
     return status;
@@ -76,6 +78,8 @@ export function summarize(input: SummaryInput): RunSummary {
     createdAt: input.createdAt,
   };
   const method = str(spec.method);
+  const peft = str(spec.peft);
+  if (peft !== undefined) summary.peft = peft;
   const model = str(spec.model);
   const data = str(spec.data);
   if (method !== undefined) summary.method = method;

@@ -17,7 +17,8 @@ export interface Studio {
   dataDir: string;
   work: string;
   page: Page;
-  shot(name: string): Promise<string>;
+  /** A screenshot of the whole page, or with `viewport` what the window shows (sticky parts too). */
+  shot(name: string, options?: { viewport?: boolean }): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -71,9 +72,9 @@ export async function startStudio(): Promise<Studio> {
     dataDir,
     work,
     page,
-    shot: async (name) => {
+    shot: async (name, options = {}) => {
       const path = join(shots, `${name}.png`);
-      await page.screenshot({ path, fullPage: true });
+      await page.screenshot({ path, fullPage: options.viewport !== true });
       return path;
     },
     stop: async () => {

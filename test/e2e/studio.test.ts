@@ -15,6 +15,14 @@ const attr = async (page: Page, testId: string, name: string) =>
 const points = async (page: Page, chart: string) =>
   Number(await attr(page, `chart-${chart}`, 'data-points'));
 
+/** The Run screen's durations ("12s", "1m 05s", "1h 02m") in seconds. */
+function seconds(text: string): number {
+  const unit: Record<string, number> = { h: 3600, m: 60, s: 1 };
+  let total = 0;
+  for (const [, n, u] of text.matchAll(/(\d+)([hms])/g)) total += Number(n) * unit[u!]!;
+  return total;
+}
+
 /** Wait until `check` holds (polled in Node, so it may use the page's locators). */
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000) {
   const end = Date.now() + timeoutMs;
@@ -65,6 +73,8 @@ describe('studio (web mode, Chromium)', () => {
     expect(await page.getByTestId('detected-format').textContent()).toMatch(/alpaca.*confidence/);
     expect(await page.locator('[data-testid="preview-row"] mark.train').count()).toBeGreaterThan(0);
     await page.getByTestId('token-stats').waitFor();
+    // A small file is read whole; the note says so (a large one: its first rows only).
+    expect(await page.getByTestId('coverage').textContent()).toMatch(/^All \d+ rows/);
     await studio.shot('2-dataset');
 
     // Method: LOMO, a long target so the run is still going when it is cancelled.
@@ -74,8 +84,26 @@ describe('studio (web mode, Chromium)', () => {
     await page.getByLabel('Batch', { exact: true }).fill('2');
     await page.getByLabel('Sequence length').fill('48');
     await page.getByTestId('memory-fit').waitFor();
-    expect(await page.getByTestId('memory-fit').textContent()).toMatch(/Fits/);
-    await studio.shot('3-method');
+    const fullFit = (await page.getByTestId('memory-fit').textContent()) ?? '';
+    expect(fullFit).toMatch(/Fits/);
+    // What trains: LoRA with rank 4 on every linear layer; the estimate follows the settings.
+    await page.getByTestId('adapter-lora').click();
+    await page.getByTestId('adapter-advanced').locator('summary').click();
+    await page.getByLabel('Rank r').fill('4');
+    await page.getByLabel('Target modules').fill('all-linear');
+    await until('the LoRA estimate', async () => {
+      const text = (await page.getByTestId('memory-fit').textContent()) ?? '';
+      return /Fits/.test(text) && text !== fullFit;
+    });
+    // The settings row is in view above the Start bar at 1280×800, in light and dark.
+    const settingsBox = (await page.getByLabel('Steps', { exact: true }).boundingBox())!;
+    const barBox = (await page.locator('.start-bar').boundingBox())!;
+    expect(settingsBox.y + settingsBox.height).toBeLessThanOrEqual(barBox.y);
+    await page.locator('.content').evaluate((e) => e.scrollTo(0, 0));
+    await studio.shot('3-method', { viewport: true });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await studio.shot('3-method-dark', { viewport: true });
+    await page.emulateMedia({ colorScheme: 'light' });
     await page.getByRole('button', { name: 'Start training' }).click();
 
     // Run: the loss chart gains points and the memory chart moves while the engine trains.
@@ -85,10 +113,41 @@ describe('studio (web mode, Chromium)', () => {
     // Each chart redraws on its own throttle (at most 4× a second): wait for the memory chart too.
     await until('memory points', async () => (await points(page, 'memory')) > before.memory);
     expect(await attr(page, 'chart-memory', 'data-last')).toMatch(/[1-9].* live .* peak/);
+    // Device memory beside it, named for what it measures (web mode trains on wasm here).
+    expect(await page.getByTestId('chart-device').locator('figcaption').textContent()).toMatch(
+      /Device memory \(MiB\): (wasm heap|engine process RSS|GPU buffers allocated)/,
+    );
+    expect(await attr(page, 'chart-device', 'data-last')).toMatch(/[1-9].* now · .* peak/);
     expect(
       await page.locator('[data-testid="chart-loss"] path.recharts-curve').count(),
     ).toBeGreaterThan(0);
     await studio.shot('4-training');
+
+    // Pause holds the run at a step boundary; the step counter stops; Continue goes on.
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await until(
+      'paused',
+      async () => (await page.getByTestId('run-status').textContent()) === 'paused',
+    );
+    const stepOf = async () =>
+      Number((await page.getByTestId('run-step').textContent())?.split('/')[0]);
+    const heldAt = await stepOf();
+    expect(await page.getByTestId('run-eta').textContent()).toBe('paused');
+    await studio.shot('4b-paused', { viewport: true });
+    // A second window reattaches and is told the run is paused.
+    const other = await page
+      .context()
+      .browser()!
+      .newPage({ viewport: { width: 1280, height: 800 } });
+    await other.goto(studio.url);
+    await other.getByRole('button', { name: /^Runs/ }).click();
+    await other.locator('table.runs tbody tr').first().waitFor();
+    expect(await other.locator('table.runs tbody tr').first().textContent()).toMatch(/paused/);
+    await other.close();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await stepOf()).toBe(heldAt);
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
+    await until('running again', async () => (await stepOf()) >= heldAt + 3);
 
     await page.getByRole('button', { name: /^Cancel/ }).click();
     await until(
@@ -99,11 +158,15 @@ describe('studio (web mode, Chromium)', () => {
     const resume = page.getByRole('button', { name: /^Resume from step/ });
     await resume.waitFor();
     await studio.shot('5-cancelled');
+    const elapsedText = async () => (await page.getByTestId('run-elapsed').textContent()) ?? '';
+    const elapsedBefore = await elapsedText();
     await resume.click();
     await until('resumed steps', async () => {
       const step = Number((await page.getByTestId('run-step').textContent())?.split('/')[0]);
       return step >= stoppedAt + 3;
     });
+    // Elapsed counts on from the first session's training time, not from zero.
+    expect(seconds(await elapsedText())).toBeGreaterThanOrEqual(seconds(elapsedBefore));
     await page.getByRole('button', { name: /^Cancel/ }).click();
     await until(
       'cancelled again',
@@ -115,15 +178,25 @@ describe('studio (web mode, Chromium)', () => {
     await page.getByRole('button', { name: /^Runs/ }).click();
     const row = page.locator('table.runs tbody tr').first();
     await row.waitFor();
-    expect(await row.textContent()).toMatch(/cancelled.*lomo.*llama/);
+    expect(await row.textContent()).toMatch(/cancelled.*lomo \+ LoRA.*llama/);
     expect(await row.textContent()).toMatch(/KiB|MiB/);
     await row.getByRole('checkbox').check();
     await page.getByTestId('chart-compare').waitFor();
     await studio.shot('7-runs');
 
-    // Export: merged weights into the run's exports/ folder, checked on disk.
+    // Export: a typed destination outside the run's exports folder is refused, with the way out.
     await page.getByRole('button', { name: /^Export/ }).click();
+    await page.getByLabel(/^Destination/).fill(join(studio.work, 'elsewhere', 'tuned'));
+    await page.getByRole('button', { name: 'Set', exact: true }).click();
     await page.getByRole('button', { name: 'Export merged weights' }).click();
+    const refused = page.getByRole('alert');
+    await refused.waitFor();
+    expect(await refused.textContent()).toMatch(/will not write an export.*exports folder/);
+    await studio.shot('8a-export-refused');
+    await page.getByRole('button', { name: 'Use the run’s folder' }).click();
+    // Merged weights into the run's exports/ folder, with a progress bar, checked on disk.
+    await page.getByRole('button', { name: 'Export merged weights' }).click();
+    await page.getByTestId('export-progress').waitFor();
     const result = page.getByTestId('export-result');
     await result.waitFor({ timeout: 60_000 });
     const out = (await result.locator('.path').textContent())!.trim();
@@ -138,6 +211,17 @@ describe('studio (web mode, Chromium)', () => {
     expect(tuned.length).toBe(base.length);
     expect(tuned.equals(base)).toBe(false); // the checkpoint's weights, not the base's
     await studio.shot('8-export');
+    // A LoRA run also exports as its PEFT adapter alone.
+    await page.getByLabel(/^Adapter only/).check();
+    await page.getByRole('button', { name: 'Export the adapter' }).click();
+    await until('the adapter export', async () =>
+      /adapter/.test((await result.textContent()) ?? ''),
+    );
+    const adapterOut = (await result.locator('.path').textContent())!.trim();
+    expect(adapterOut).toMatch(/exports\/adapter-step-\d+$/);
+    for (const file of ['adapter_config.json', 'adapter_model.safetensors']) {
+      expect((await stat(join(adapterOut, file))).isFile()).toBe(true);
+    }
 
     // Playground: the same prompt through base and tuned.
     await page.getByRole('button', { name: /^Playground/ }).click();

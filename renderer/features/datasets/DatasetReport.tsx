@@ -82,13 +82,24 @@ function Problems({ report }: { report: InspectReport }) {
   );
 }
 
+/** What the figures cover: the whole file, or its first rows when the preview stopped early. */
+export function coverage(report: Pick<InspectReport, 'rows' | 'partial'>): string {
+  return report.partial
+    ? `Format, statistics and problems cover the first ${report.rows.toLocaleString('en')} rows; the file has more, and training reads all of them.`
+    : `All ${report.rows.toLocaleString('en')} rows of the file were read.`;
+}
+
 export function DatasetReport({ report }: { report: InspectReport }) {
   return (
     <div className="report">
       <p className="detected" data-testid="detected-format">
         <strong>{report.format}</strong>
         {report.task && <> · template {report.task}</>} · {Math.round(report.confidence * 100)}%
-        confidence · {report.validRows} of {report.rows} rows valid · {report.fileType}
+        confidence · {report.validRows} of {report.rows}
+        {report.partial ? ' (first)' : ''} rows valid · {report.fileType}
+      </p>
+      <p className="hint" data-testid="coverage">
+        {coverage(report)}
       </p>
       <Preview report={report} />
       <Lengths report={report} />

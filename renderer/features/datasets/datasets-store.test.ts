@@ -3,7 +3,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { WhetstoneApi } from '../../../main/contract.js';
 import { setApi } from '../../lib/api.js';
-import { useDatasets } from './datasets-store.js';
+import { coverage } from './DatasetReport.js';
+import { PREVIEW_ROW_LIMIT, useDatasets } from './datasets-store.js';
 
 type Calls = { channel: string; input: Record<string, unknown> }[];
 
@@ -53,6 +54,8 @@ describe('datasets store', () => {
     expect(calls.find((c) => c.channel === 'data:inspect')!.input).toMatchObject({
       path: '/data/uploads/x/a.jsonl',
       model: '/models/m',
+      // The preview reads a bounded head of the file, however large it is.
+      limit: PREVIEW_ROW_LIMIT,
     });
     expect(useDatasets.getState()).toMatchObject({
       path: '/data/uploads/x/a.jsonl',
@@ -79,5 +82,12 @@ describe('datasets store', () => {
     expect(useDatasets.getState().error).toBeUndefined();
     expect(useDatasets.getState().report?.format).toBe('classification');
     expect(calls.at(-1)!.input).toMatchObject({ template: 'sst2', columns: 'sentence=text' });
+  });
+});
+
+describe('what the preview covers', () => {
+  it('says the figures cover the first rows of a larger file, or all of a small one', () => {
+    expect(coverage({ rows: 2000, partial: true })).toMatch(/first 2,000 rows.*has more/);
+    expect(coverage({ rows: 37, partial: false })).toBe('All 37 rows of the file were read.');
   });
 });

@@ -8,6 +8,12 @@ import type { InspectReport } from '../../../engine/data/inspect.js';
 import type { ExampleEntry } from '../../../main/examples.js';
 import { call, errorInfo } from '../../lib/api.js';
 
+/**
+ * Rows the preview reads: enough for format detection and length statistics, and a 1 GiB file
+ * still answers in about a second. Training reads the whole file.
+ */
+export const PREVIEW_ROW_LIMIT = 2000;
+
 /** main/contract.ts's MAX_UPLOAD_BASE64, repeated: the renderer imports only types from main. */
 const MAX_UPLOAD_BASE64 = 1000 * 1000;
 
@@ -114,6 +120,7 @@ export const useDatasets = create<DatasetsState>((set, get) => ({
       const report = await call('data:inspect', {
         path,
         rows: 4,
+        limit: PREVIEW_ROW_LIMIT,
         ...(model && { model }),
         ...(choices.format && { format: choices.format }),
         ...(choices.columns && { columns: choices.columns }),

@@ -1,11 +1,16 @@
 // Export: a run's newest checkpoint merged into its base model, written as a Hugging Face folder
-// (the run's exports/ folder, or a destination the user names). Adapters arrive with PEFT.
+// (the run's exports/ folder, a folder inside it, or a folder picked on the desktop), with its
+// progress and then the path written.
 import { useEffect } from 'react';
 import { EmptyState } from '../../components/EmptyState.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { PathField } from '../../components/PathField.js';
 import { useRuns } from '../runs/runs-store.js';
-import { useExport } from './export-store.js';
+import { formatBytes } from '../../lib/format.js';
+import { methodLabel } from '../methods/adapters.js';
+import { progressFraction, useExport } from './export-store.js';
+
+const desktop = window.whetstone !== undefined;
 
 export function ExportScreen() {
   const x = useExport();
@@ -20,6 +25,10 @@ export function ExportScreen() {
     if (!s.runId && current) s.choose(current);
   }, []);
   const chosen = exportable.find((r) => r.id === x.runId);
+  const fraction = progressFraction(x.progress);
+  const adapterRun = chosen?.peft !== undefined && chosen.peft !== 'full';
+  const format = adapterRun ? x.format : 'merged';
+  const p = x.progress;
   return (
     <div className="screen">
       <h2>Export</h2>
@@ -37,7 +46,7 @@ export function ExportScreen() {
               </option>
               {exportable.map((r) => (
                 <option key={r.id} value={r.id}>
-                  {r.id} — {r.method}, step {r.checkpointStep}, {r.status}
+                  {r.id} — {methodLabel(r.method, r.peft)}, step {r.checkpointStep}, {r.status}
                 </option>
               ))}
             </select>
@@ -45,20 +54,51 @@ export function ExportScreen() {
           <fieldset className="formats">
             <legend>Format</legend>
             <label className="check">
-              <input type="radio" name="format" defaultChecked />
+              <input
+                type="radio"
+                name="format"
+                checked={x.format === 'merged'}
+                onChange={() => x.setFormat('merged')}
+              />
               Merged weights (Hugging Face folder: config, tokenizer, model.safetensors)
             </label>
-            <label className="check disabled">
-              <input type="radio" name="format" disabled />
-              Adapter (PEFT) — arrives with LoRA and QLoRA
+            <label className={`check${adapterRun ? '' : ' disabled'}`}>
+              <input
+                type="radio"
+                name="format"
+                disabled={!adapterRun}
+                checked={x.format === 'adapter'}
+                onChange={() => x.setFormat('adapter')}
+              />
+              {adapterRun
+                ? 'Adapter only (PEFT folder: adapter_config.json, adapter_model.safetensors)'
+                : 'Adapter (PEFT) — for runs that trained an adapter (LoRA, QLoRA, …)'}
             </label>
           </fieldset>
           <PathField
-            label="Destination (empty: the run’s exports/ folder)"
-            placeholder={chosen ? `${chosen.dir}/exports/merged-step-${chosen.checkpointStep}` : ''}
+            // Cleared with "Use the run’s folder": the typed text goes too.
+            key={x.destination === '' ? 'run-folder' : 'typed'}
+            label={
+              desktop
+                ? 'Destination (empty: the run’s exports/ folder; or choose a folder)'
+                : 'Destination (empty: the run’s exports/ folder; a typed one must be inside it)'
+            }
+            placeholder={
+              chosen ? `${chosen.dir}/exports/${format}-step-${chosen.checkpointStep}` : ''
+            }
             action="Set"
             onOpen={(p) => x.setDestination(p)}
           />
+          {desktop && chosen && (
+            <button
+              type="button"
+              onClick={() =>
+                void x.pickFolder(`${chosen.id}-${format}-step-${chosen.checkpointStep}`)
+              }
+            >
+              Choose a folder…
+            </button>
+          )}
           {x.destination !== '' && (
             <p className="hint">
               Writing to <span className="mono">{x.destination}</span>{' '}
@@ -72,21 +112,32 @@ export function ExportScreen() {
               type="button"
               className="primary"
               disabled={!chosen || x.busy}
-              onClick={() => void x.exportMerged()}
+              onClick={() => void x.exportRun()}
             >
-              Export merged weights
+              {format === 'adapter' ? 'Export the adapter' : 'Export merged weights'}
             </button>
             {x.busy && (
-              <span className="progress" role="status">
-                <progress /> Loading the base model, merging step {chosen?.checkpointStep} and
-                writing…
+              <span className="progress" role="status" data-testid="export-progress">
+                <progress
+                  max={1}
+                  {...(fraction !== undefined && { value: fraction })}
+                  aria-label="Export progress"
+                />
+                {p?.phase === 'write' && p.total !== undefined
+                  ? `Writing the weights: ${formatBytes(p.done)} of ${formatBytes(p.total)}`
+                  : p?.phase === 'load' && p.total !== undefined
+                    ? `Loading step ${chosen?.checkpointStep}: tensor ${p.done} of ${p.total}`
+                    : `Starting the export of step ${chosen?.checkpointStep}…`}
               </span>
             )}
           </div>
           {x.error && <ErrorNote error={x.error} />}
           {x.result && (
             <section className="card ok" data-testid="export-result">
-              <h3>Exported step {x.result.step}</h3>
+              <h3>
+                Exported step {x.result.step}{' '}
+                {x.result.format === 'adapter' ? '(adapter)' : '(merged weights)'}
+              </h3>
               <p className="mono path">{x.result.out}</p>
               <p className="hint">{x.result.files.join(' · ')}</p>
             </section>

@@ -7,9 +7,11 @@ import { useNav } from '../../lib/nav-store.js';
 import { useDatasets } from '../datasets/datasets-store.js';
 import { useModels } from '../models/models-store.js';
 import { useRuns } from '../runs/runs-store.js';
-import { adapterChoices, comingCards, formatLr, methodCards } from './catalog.js';
+import { AdapterPicker } from './AdapterPicker.js';
+import { estimateKey } from './adapters.js';
+import { formatLr, methodCards } from './catalog.js';
 import { MemoryFit } from './MemoryFit.js';
-import { useMethods } from './methods-store.js';
+import { buildStartSpec, useMethods } from './methods-store.js';
 import { SettingsForm } from './SettingsForm.js';
 
 export function MethodsScreen() {
@@ -21,28 +23,14 @@ export function MethodsScreen() {
   const go = useNav((s) => s.go);
   useEffect(() => void useMethods.getState().loadSystem(), []);
   const { method, settings } = m;
+  const adapterKey = estimateKey(m.peft, m.adapter);
   useEffect(() => {
     if (model) void useMethods.getState().runEstimate(model);
-  }, [model, method, settings.batch, settings.seq, settings.checkpointing, settings.peft]);
+  }, [model, method, settings.batch, settings.seq, settings.checkpointing, adapterKey]);
 
   const start = async () => {
     if (!model || !data) return;
-    const id = await runs.start({
-      model,
-      data,
-      method,
-      ...settings,
-      zoOneSided: false,
-      rslora: false,
-      zoSignForm: 'projected',
-      pagedOptim: 'auto',
-      evalFraction: 0.1,
-      // Validation points often enough to draw a line, without slowing a long run.
-      evalEvery: Math.min(100, Math.max(5, Math.round(settings.steps / 10))),
-      ...(choices.format && { format: choices.format }),
-      ...(choices.columns && { columns: choices.columns }),
-      ...(choices.template && { template: choices.template }),
-    });
+    const id = await runs.start(buildStartSpec(m, model, data, choices));
     if (id) go('run');
   };
 
@@ -68,23 +56,8 @@ export function MethodsScreen() {
           </button>
         ))}
       </div>
-      <fieldset className="adapters">
-        <legend>What trains</legend>
-        {adapterChoices.map((a) => (
-          <label key={a.value} className="check">
-            <input
-              type="radio"
-              name="peft"
-              value={a.value}
-              checked={settings.peft === a.value}
-              onChange={() => m.set('peft', a.value)}
-            />
-            <strong>{a.title}</strong> <span className="hint">{a.text}</span>
-          </label>
-        ))}
-      </fieldset>
-      <p className="hint coming">Coming: {comingCards.join(', ')}.</p>
       <SettingsForm method={method} settings={settings} set={m.set} />
+      <AdapterPicker peft={m.peft} adapter={m.adapter} choose={m.choosePeft} set={m.setAdapter} />
       {m.error && <ErrorNote error={m.error} />}
       {!model && (
         <EmptyState title="Choose a model first.">The estimate needs its shapes.</EmptyState>

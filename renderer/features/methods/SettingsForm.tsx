@@ -3,10 +3,11 @@ import type { ReactNode } from 'react';
 import { isZeroOrder, type MethodName } from './catalog.js';
 import type { Settings } from './methods-store.js';
 
-function NumberField(props: {
+export function NumberField(props: {
   label: string;
   value: number;
   step?: string;
+  min?: number;
   onChange: (v: number) => void;
 }) {
   return (
@@ -16,9 +17,36 @@ function NumberField(props: {
         type="number"
         value={props.value}
         step={props.step ?? 'any'}
+        {...(props.min !== undefined && { min: props.min })}
         onChange={(e) => {
           const v = e.target.valueAsNumber;
           if (Number.isFinite(v)) props.onChange(v);
+        }}
+      />
+    </label>
+  );
+}
+
+/** A number that may be left empty: the engine's default then (named in the placeholder). */
+export function OptionalNumberField(props: {
+  label: string;
+  value: number | undefined;
+  placeholder: string;
+  step?: string;
+  onChange: (v: number | undefined) => void;
+}) {
+  return (
+    <label>
+      {props.label}
+      <input
+        type="number"
+        value={props.value ?? ''}
+        placeholder={props.placeholder}
+        step={props.step ?? 'any'}
+        min={0}
+        onChange={(e) => {
+          const v = e.target.valueAsNumber;
+          props.onChange(Number.isFinite(v) ? v : undefined);
         }}
       />
     </label>

@@ -104,20 +104,6 @@ export const methodCards: MethodCard[] = [
   },
 ];
 
-/** What the optimizer trains: every weight, or adapters (engine/peft). */
-export const adapterChoices = [
-  { value: 'full', title: 'All weights', text: 'every weight trains; the method’s own memory' },
-  { value: 'lora', title: 'LoRA', text: 'small adapters (r 8, α 16) on attention; base frozen' },
-  {
-    value: 'qlora',
-    title: 'QLoRA',
-    text: 'LoRA over a 4-bit NF4 base: the least memory (cpu, wasm)',
-  },
-] as const;
-
-/** PEFT methods the issue names that the engine does not train yet. */
-export const comingCards = ['AdaLoRA', 'Prefix tuning', 'Prompt tuning'];
-
 export const isZeroOrder = (m: MethodName) => m.startsWith('zo-') || m === 'forward-grad';
 
 /** A learning rate as people write it: 1e-6, 3e-3, 0.01. */

@@ -4,6 +4,15 @@ import { create } from 'zustand';
 import type { ErrorInfo } from '../../../engine/errors.js';
 import type { EstimateResult, SystemInfo } from '../../../main/contract.js';
 import { call, errorInfo } from '../../lib/api.js';
+import type { DataChoices } from '../datasets/datasets-store.js';
+import type { StartSpec } from '../runs/runs-store.js';
+import {
+  defaultAdapterSettings,
+  estimateFields,
+  startFields,
+  type AdapterSettings,
+  type PeftKind,
+} from './adapters.js';
 import { methodCards, type MethodName } from './catalog.js';
 
 export interface Settings {
@@ -20,8 +29,6 @@ export interface Settings {
   zoEps: number;
   zoQueries: number;
   seed: number;
-  /** Full fine-tuning, or adapters: LoRA, or LoRA over an NF4 base (QLoRA). */
-  peft: 'full' | 'lora' | 'qlora';
 }
 
 const lrOf = (m: MethodName) => methodCards.find((c) => c.name === m)?.lr ?? 1e-3;
@@ -40,18 +47,46 @@ export const defaultSettings = (method: MethodName): Settings => ({
   zoEps: 1e-3,
   zoQueries: 1,
   seed: 0,
-  peft: 'full',
 });
+
+/** The runs:start input for these choices: the method's settings and the adapter's own fields. */
+export function buildStartSpec(
+  s: { method: MethodName; settings: Settings; peft: PeftKind; adapter: AdapterSettings },
+  model: string,
+  data: string,
+  choices: DataChoices,
+): StartSpec {
+  return {
+    model,
+    data,
+    method: s.method,
+    ...s.settings,
+    ...startFields(s.peft, s.adapter),
+    zoOneSided: false,
+    zoSignForm: 'projected',
+    evalFraction: 0.1,
+    // Validation points often enough to draw a line, without slowing a long run.
+    evalEvery: Math.min(100, Math.max(5, Math.round(s.settings.steps / 10))),
+    ...(choices.format && { format: choices.format }),
+    ...(choices.columns && { columns: choices.columns }),
+    ...(choices.template && { template: choices.template }),
+  };
+}
 
 interface MethodsState {
   method: MethodName;
   settings: Settings;
+  /** What trains: every weight, or an adapter of this kind with `adapter`'s settings. */
+  peft: PeftKind;
+  adapter: AdapterSettings;
   system?: SystemInfo;
   estimate?: EstimateResult;
   estimating: boolean;
   error?: ErrorInfo;
   choose: (method: MethodName) => void;
   set: <K extends keyof Settings>(key: K, value: Settings[K]) => void;
+  choosePeft: (peft: PeftKind) => void;
+  setAdapter: <K extends keyof AdapterSettings>(key: K, value: AdapterSettings[K]) => void;
   loadSystem: () => Promise<void>;
   runEstimate: (model: string) => Promise<void>;
 }
@@ -59,11 +94,16 @@ interface MethodsState {
 export const useMethods = create<MethodsState>((set, get) => ({
   method: 'lomo',
   settings: defaultSettings('lomo'),
+  peft: 'full',
+  adapter: defaultAdapterSettings(),
   estimating: false,
   choose: (method) =>
     set((s) => ({ method, settings: { ...s.settings, lr: lrOf(method) }, estimate: undefined })),
   set: (key, value) =>
     set((s) => ({ settings: { ...s.settings, [key]: value }, estimate: undefined })),
+  choosePeft: (peft) => set({ peft, estimate: undefined }),
+  setAdapter: (key, value) =>
+    set((s) => ({ adapter: { ...s.adapter, [key]: value }, estimate: undefined })),
   loadSystem: async () => {
     try {
       set({ system: await call('system:info', {}) });
@@ -72,7 +112,7 @@ export const useMethods = create<MethodsState>((set, get) => ({
     }
   },
   runEstimate: async (model) => {
-    const { method, settings } = get();
+    const { method, settings, peft, adapter } = get();
     set({ estimating: true, error: undefined });
     try {
       const estimate = await call('models:estimate', {
@@ -81,7 +121,7 @@ export const useMethods = create<MethodsState>((set, get) => ({
         batch: settings.batch,
         seq: settings.seq,
         checkpointing: settings.checkpointing,
-        peft: settings.peft,
+        ...estimateFields(peft, adapter),
       });
       set({ estimate, estimating: false });
     } catch (err) {

@@ -25,6 +25,7 @@ export function FirstStart({ model }: { model: ExampleEntry }) {
     if (sample) await useDatasets.getState().open(sample.path, model.path);
     const methods = useMethods.getState();
     methods.choose(exampleRecipe.method);
+    methods.choosePeft('full'); // the recipe trains every weight, whatever was picked before
     for (const [key, value] of Object.entries(exampleRecipe.settings)) {
       methods.set(key as keyof typeof exampleRecipe.settings, value);
     }

@@ -1,5 +1,6 @@
 // A run's live charts: loss (train and validation), learning rate, gradient norm or projected
-// gradient, tensor memory (live and peak) and tokens per second; smoothed and downsampled.
+// gradient, tensor memory (live and peak), the backend's device memory (now and peak) and
+// tokens per second; smoothed and downsampled.
 import type { ReactNode } from 'react';
 import {
   CartesianGrid,
@@ -11,7 +12,14 @@ import {
   XAxis,
   YAxis,
 } from 'recharts';
-import { downsample, smooth, type RunSeries, type StepPoint } from './series.js';
+import {
+  deviceRows,
+  deviceSourceLabels,
+  downsample,
+  smooth,
+  type RunSeries,
+  type StepPoint,
+} from './series.js';
 
 const MAX_POINTS = 300;
 const MiB = 1024 * 1024;
@@ -68,6 +76,12 @@ export function RunCharts(props: { series: RunSeries; smoothing: number; logScal
     live: p.liveBytes / MiB,
     peak: p.peakBytes / MiB,
   }));
+  const device = downsample(deviceRows(props.series.steps), MAX_POINTS).map((r) => ({
+    step: r.step,
+    now: r.now / MiB,
+    peak: r.peak / MiB,
+  }));
+  const source = props.series.deviceSource;
   const last = props.series.steps[props.series.steps.length - 1];
   const scale = props.logScale ? ('log' as const) : ('auto' as const);
   const hasGrad = steps.some((p) => p.grad !== undefined);
@@ -118,6 +132,24 @@ export function RunCharts(props: { series: RunSeries; smoothing: number; logScal
           <Line dataKey="peak" stroke="var(--warn)" dot={false} isAnimationActive={false} />
         </LineChart>
       </Chart>
+      {device.length > 0 && source && (
+        <Chart
+          id="device"
+          title={`Device memory (MiB): ${deviceSourceLabels[source]}`}
+          points={device.length}
+          last={`${device[device.length - 1]!.now.toFixed(1)} now · ${(props.series.peakDeviceBytes / MiB).toFixed(1)} peak`}
+        >
+          <LineChart data={device}>
+            <CartesianGrid stroke="var(--line)" strokeDasharray="3 3" />
+            <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} {...axis} />
+            <YAxis {...axis} width={56} domain={['auto', 'auto']} />
+            <Tooltip {...tooltip} />
+            <Legend />
+            <Line dataKey="now" stroke="var(--accent)" dot={false} isAnimationActive={false} />
+            <Line dataKey="peak" stroke="var(--warn)" dot={false} isAnimationActive={false} />
+          </LineChart>
+        </Chart>
+      )}
       <Chart
         id="lr"
         title="Learning rate"

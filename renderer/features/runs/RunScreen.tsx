@@ -1,11 +1,13 @@
-// Run: the current run's live charts, step counter, elapsed time and ETA, cancel and resume,
-// smoothing and log scale. Charts stay after the run ends.
+// Run: the current run's live charts, step counter, elapsed time and ETA, pause and continue,
+// cancel and resume, smoothing and log scale. Charts stay after the run ends.
 import { EmptyState } from '../../components/EmptyState.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { formatBytes, formatDuration, formatLoss } from '../../lib/format.js';
 import { useNav } from '../../lib/nav-store.js';
+import { methodLabel } from '../methods/adapters.js';
 import { RunCharts } from './RunCharts.js';
 import { useRuns } from './runs-store.js';
+import { deviceSourceLabels } from './series.js';
 
 export function RunScreen() {
   const r = useRuns();
@@ -24,7 +26,9 @@ export function RunScreen() {
     );
   }
   const last = view.series.steps[view.series.steps.length - 1];
-  const live = view.status === 'running' || view.status === 'starting';
+  const paused = view.status === 'paused';
+  const live = view.status === 'running' || view.status === 'starting' || paused;
+  const pending = r.pending[id];
   const resumable =
     (view.status === 'cancelled' || view.status === 'failed') &&
     summary?.checkpointStep !== undefined;
@@ -37,6 +41,11 @@ export function RunScreen() {
         <span className={`status status-${view.status}`} data-testid="run-status">
           {view.status}
         </span>
+        {pending && (
+          <span className="hint" aria-live="polite">
+            {pending === 'pause' ? 'Pausing after this step…' : 'Continuing…'}
+          </span>
+        )}
       </div>
       <dl className="facts inline run-stats">
         <dt>Step</dt>
@@ -47,15 +56,35 @@ export function RunScreen() {
         <dt>Loss</dt>
         <dd>{formatLoss(last?.loss)}</dd>
         <dt>Elapsed</dt>
-        <dd>{formatDuration(last?.elapsedMs ?? 0)}</dd>
+        <dd data-testid="run-elapsed">{formatDuration(last?.elapsedMs ?? 0)}</dd>
         <dt>ETA</dt>
-        <dd>{live && last ? formatDuration(last.etaMs) : '—'}</dd>
-        <dt>Peak</dt>
+        <dd data-testid="run-eta">
+          {paused ? 'paused' : live && last ? formatDuration(last.etaMs) : '—'}
+        </dd>
+        <dt>Tensor peak</dt>
         <dd>{formatBytes(view.series.peakBytes)}</dd>
+        {view.series.deviceSource && (
+          <>
+            <dt>Device peak</dt>
+            <dd title={deviceSourceLabels[view.series.deviceSource]}>
+              {formatBytes(view.series.peakDeviceBytes)}
+            </dd>
+          </>
+        )}
         <dt>Method</dt>
-        <dd>{summary?.method ?? '—'}</dd>
+        <dd>{methodLabel(summary?.method, summary?.peft)}</dd>
       </dl>
       <div className="actions">
+        {live && view.status !== 'starting' && (
+          <button
+            type="button"
+            className={paused ? 'primary' : undefined}
+            disabled={pending !== undefined}
+            onClick={() => void r.pause(id, !paused)}
+          >
+            {paused ? 'Continue' : 'Pause'}
+          </button>
+        )}
         {live && (
           <button type="button" onClick={() => void r.cancel(id)}>
             Cancel (saves a checkpoint)

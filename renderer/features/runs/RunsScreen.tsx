@@ -1,6 +1,7 @@
 // Runs: the history with status, method, model, final loss and peak memory; compare runs on one
 // chart, open one, resume a stopped or failed one, and find its folder.
 import { useEffect, useState } from 'react';
+import { methodLabel } from '../methods/adapters.js';
 import { EmptyState } from '../../components/EmptyState.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { formatBytes, formatLoss } from '../../lib/format.js';
@@ -68,7 +69,7 @@ export function RunsScreen() {
                 <td>
                   <span className={`status status-${run.status}`}>{run.status}</span>
                 </td>
-                <td>{run.method ?? '—'}</td>
+                <td>{methodLabel(run.method, run.peft)}</td>
                 <td title={run.model}>{base(run.model)}</td>
                 <td>
                   {run.step}

@@ -1,7 +1,7 @@
 // The runs slice's stream reducer: catch-up replaces, live batches append and move the status.
 import { describe, expect, it } from 'vitest';
 import type { RunEvent, RunStreamMessage } from '../../../main/contract.js';
-import { reduceMessage, statusAfter } from './runs-store.js';
+import { reduceMessage, settles, statusAfter } from './runs-store.js';
 
 const step = (n: number) => ({
   type: 'step',
@@ -57,5 +57,36 @@ describe('statusAfter', () => {
     expect(statusAfter('cancelled', [{ type: 'resume' }])).toBe('running');
     expect(statusAfter('running', [{ type: 'done', summary: {} }])).toBe('finished');
     expect(statusAfter('running', [{ type: 'error' }])).toBe('failed');
+  });
+
+  it('follows the engine’s pause and continue', () => {
+    expect(statusAfter('running', [step(3), { type: 'pause', step: 3 }])).toBe('paused');
+    expect(statusAfter('paused', [{ type: 'continue', step: 3 }, step(4)])).toBe('running');
+    // Cancelled while paused: the final event wins.
+    expect(statusAfter('paused', [{ type: 'done', summary: { cancelled: true } }])).toBe(
+      'cancelled',
+    );
+  });
+});
+
+describe('a pending pause or continue', () => {
+  it('settles when the engine reports the state asked for, or the run ends', () => {
+    expect(settles('pause', 'running')).toBe(false);
+    expect(settles('pause', 'paused')).toBe(true);
+    expect(settles('continue', 'paused')).toBe(false);
+    expect(settles('continue', 'running')).toBe(true);
+    expect(settles('pause', 'cancelled')).toBe(true);
+    expect(settles(undefined, 'paused')).toBe(false);
+  });
+
+  it('a paused history from main (a reattached window) shows paused', () => {
+    const view = reduceMessage(undefined, {
+      kind: 'events',
+      runId: 'r',
+      status: 'paused',
+      catchUp: true,
+      events: [{ type: 'start' }, step(1), { type: 'pause', step: 1 }],
+    });
+    expect(view.status).toBe('paused');
   });
 });

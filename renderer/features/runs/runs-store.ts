@@ -23,7 +23,9 @@ export interface RunView {
 export function statusAfter(status: RunStatus, events: RunEvent[]): RunStatus {
   let s = status;
   for (const e of events) {
-    if (e.type === 'start' || e.type === 'resume' || e.type === 'step') s = 'running';
+    if (e.type === 'start' || e.type === 'resume' || e.type === 'step' || e.type === 'continue')
+      s = 'running';
+    else if (e.type === 'pause') s = 'paused';
     else if (e.type === 'done') {
       const summary = e.summary as { cancelled?: unknown } | undefined;
       s = summary?.cancelled === true ? 'cancelled' : 'finished';
@@ -73,6 +75,10 @@ interface RunsState {
   refresh: () => Promise<void>;
   start: (spec: StartSpec) => Promise<string | undefined>;
   cancel: (runId: string) => Promise<void>;
+  /** Runs asked to pause or continue whose engine has not answered yet (it waits for a step). */
+  pending: Record<string, 'pause' | 'continue'>;
+  /** Hold a run at its next step boundary, or let it go on. */
+  pause: (runId: string, paused: boolean) => Promise<void>;
   resume: (runId: string) => Promise<void>;
   /** Follow a run's events (history first); resubscribes after a resume. */
   watch: (runId: string) => void;
@@ -85,12 +91,23 @@ interface RunsState {
 }
 
 const stops = new Map<string, () => void>();
+
+const without = <T>(record: Record<string, T>, key: string): Record<string, T> =>
+  Object.fromEntries(Object.entries(record).filter(([k]) => k !== key));
+
+/** Whether `status` answers a pending pause or continue. */
+export function settles(pending: 'pause' | 'continue' | undefined, status: RunStatus): boolean {
+  if (pending === undefined) return false;
+  if (status !== 'running' && status !== 'paused' && status !== 'starting') return true;
+  return pending === 'pause' ? status === 'paused' : status === 'running';
+}
 const FLUSH_MS = 250;
 
 export const useRuns = create<RunsState>((set, get) => ({
   list: [],
   views: {},
   compare: [],
+  pending: {},
   smoothing: 0.6,
   logScale: false,
   refresh: async () => {
@@ -119,6 +136,17 @@ export const useRuns = create<RunsState>((set, get) => ({
       set({ error: errorInfo(err) });
     }
   },
+  pause: async (runId, paused) => {
+    set((s) => ({
+      error: undefined,
+      pending: { ...s.pending, [runId]: paused ? 'pause' : 'continue' },
+    }));
+    try {
+      await call('runs:pause', { runId, paused });
+    } catch (err) {
+      set((s) => ({ error: errorInfo(err), pending: without(s.pending, runId) }));
+    }
+  },
   resume: async (runId) => {
     set({ error: undefined });
     try {
@@ -142,7 +170,11 @@ export const useRuns = create<RunsState>((set, get) => ({
       const before = get().views[runId];
       const view = pending.reduce<RunView | undefined>(reduceMessage, before)!;
       pending = [];
-      set((s) => ({ views: { ...s.views, [runId]: view } }));
+      set((s) => ({
+        views: { ...s.views, [runId]: view },
+        // The engine answered (paused, running again, or ended): nothing is pending any more.
+        pending: settles(s.pending[runId], view.status) ? without(s.pending, runId) : s.pending,
+      }));
       if (view.status !== before?.status) void get().refresh();
     };
     const stop = watchRun(runId, (message) => {

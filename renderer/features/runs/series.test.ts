@@ -2,7 +2,7 @@
 // downsample to a bounded size, smoothing follows the slider, runs merge on one axis.
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../../main/contract.js';
-import { applyEvents, downsample, emptySeries, mergeRuns, smooth } from './series.js';
+import { applyEvents, deviceRows, downsample, emptySeries, mergeRuns, smooth } from './series.js';
 
 const step = (n: number, loss: number, extra: Record<string, unknown> = {}): RunEvent => ({
   type: 'step',
@@ -15,6 +15,26 @@ const step = (n: number, loss: number, extra: Record<string, unknown> = {}): Run
   elapsedMs: n * 10,
   etaMs: 100 - n,
   ...extra,
+});
+
+describe('device memory', () => {
+  it('keeps each step’s device figure and its source; the peak is the running maximum', () => {
+    const dev = (n: number, bytes: number) =>
+      step(n, 1, {
+        memory: { liveBytes: 1, peakBytes: 2, deviceBytes: bytes, deviceSource: 'wasm-heap' },
+      });
+    const s = applyEvents(emptySeries(), [dev(1, 500), dev(2, 900), dev(3, 700)]);
+    expect(s.deviceSource).toBe('wasm-heap');
+    expect(s.peakDeviceBytes).toBe(900);
+    expect(deviceRows(s.steps)).toEqual([
+      { step: 1, now: 500, peak: 500 },
+      { step: 2, now: 900, peak: 900 },
+      { step: 3, now: 700, peak: 900 },
+    ]);
+    // Older runs without the figure chart nothing.
+    expect(deviceRows(applyEvents(emptySeries(), [step(1, 1)]).steps)).toEqual([]);
+    expect(applyEvents(emptySeries(), [step(1, 1)]).deviceSource).toBeUndefined();
+  });
 });
 
 describe('applyEvents', () => {

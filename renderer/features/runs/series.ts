@@ -11,6 +11,8 @@ export interface StepPoint {
   grad?: number;
   liveBytes: number;
   peakBytes: number;
+  /** The backend's device memory after the step (what it measures: RunSeries.deviceSource). */
+  deviceBytes?: number;
   tokensPerSec: number;
   elapsedMs: number;
   etaMs: number;
@@ -26,9 +28,26 @@ export interface RunSeries {
   evals: EvalPoint[];
   /** Highest tensor bytes seen in the run. */
   peakBytes: number;
+  /** Highest device memory seen in the run, and what the engine measured it as. */
+  peakDeviceBytes: number;
+  deviceSource?: DeviceSource;
 }
 
-export const emptySeries = (): RunSeries => ({ steps: [], evals: [], peakBytes: 0 });
+export type DeviceSource = 'webgpu-allocated' | 'wasm-heap' | 'process-rss';
+
+/** What each backend's device figure is, in words a user can check against their tools. */
+export const deviceSourceLabels: Record<DeviceSource, string> = {
+  'webgpu-allocated': 'GPU buffers allocated (WebGPU)',
+  'wasm-heap': 'wasm heap',
+  'process-rss': 'engine process RSS',
+};
+
+export const emptySeries = (): RunSeries => ({
+  steps: [],
+  evals: [],
+  peakBytes: 0,
+  peakDeviceBytes: 0,
+});
 
 const num = (v: unknown): number | undefined =>
   typeof v === 'number' && Number.isFinite(v) ? v : undefined;
@@ -42,6 +61,8 @@ export function applyEvents(series: RunSeries, events: RunEvent[]): RunSeries {
   let steps = [...series.steps];
   let evals = [...series.evals];
   let peakBytes = series.peakBytes;
+  let peakDeviceBytes = series.peakDeviceBytes;
+  let deviceSource = series.deviceSource;
   for (const e of charted) {
     if (e.type === 'step') {
       const step = num(e.step);
@@ -49,7 +70,12 @@ export function applyEvents(series: RunSeries, events: RunEvent[]): RunSeries {
       if (step === undefined || loss === undefined) continue;
       const last = steps[steps.length - 1];
       if (last && last.step >= step) steps = steps.filter((p) => p.step < step);
-      const memory = (e.memory ?? {}) as { liveBytes?: unknown; peakBytes?: unknown };
+      const memory = (e.memory ?? {}) as Record<string, unknown>;
+      const deviceBytes = num(memory.deviceBytes);
+      const source = memory.deviceSource;
+      if (typeof source === 'string' && source in deviceSourceLabels) {
+        deviceSource = source as DeviceSource;
+      }
       const grad = num(e.gradNorm) ?? num(e.projectedGrad) ?? NaN;
       const point: StepPoint = {
         step,
@@ -58,12 +84,14 @@ export function applyEvents(series: RunSeries, events: RunEvent[]): RunSeries {
         ...(Number.isFinite(grad) && { grad: Math.abs(grad) }),
         liveBytes: num(memory.liveBytes) ?? 0,
         peakBytes: num(memory.peakBytes) ?? 0,
+        ...(deviceBytes !== undefined && { deviceBytes }),
         tokensPerSec: num(e.tokensPerSec) ?? 0,
         elapsedMs: num(e.elapsedMs) ?? 0,
         etaMs: num(e.etaMs) ?? 0,
       };
       steps.push(point);
       peakBytes = Math.max(peakBytes, point.peakBytes);
+      if (deviceBytes !== undefined) peakDeviceBytes = Math.max(peakDeviceBytes, deviceBytes);
     } else if (e.type === 'eval') {
       const step = num(e.step);
       const loss = num(e.loss);
@@ -72,7 +100,25 @@ export function applyEvents(series: RunSeries, events: RunEvent[]): RunSeries {
       evals.push({ step, loss });
     }
   }
-  return { steps, evals, peakBytes };
+  return {
+    steps,
+    evals,
+    peakBytes,
+    peakDeviceBytes,
+    ...(deviceSource !== undefined && { deviceSource }),
+  };
+}
+
+/** Device memory per step and its running peak, for the chart beside tensor memory. */
+export function deviceRows(points: StepPoint[]): { step: number; now: number; peak: number }[] {
+  let peak = 0;
+  const rows: { step: number; now: number; peak: number }[] = [];
+  for (const p of points) {
+    if (p.deviceBytes === undefined) continue;
+    peak = Math.max(peak, p.deviceBytes);
+    rows.push({ step: p.step, now: p.deviceBytes, peak });
+  }
+  return rows;
 }
 
 type Numeric<T> = { [K in keyof T as T[K] extends number | undefined ? K : never]: T[K] };
