@@ -203,6 +203,8 @@ export const contract = {
     input: z
       .object({
         model: z.string().min(1),
+        /** Generate with this run's newest checkpoint (its weights, adapter, prefix or prompt). */
+        runId: z.string().min(1).optional(),
         prompt: z.string(),
         /** Wrap the prompt as a user turn with the model's chat template. */
         chat: z.boolean().optional(),

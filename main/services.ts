@@ -124,9 +124,12 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
       const model = await guard.check('model', input.model);
       return (await job({ kind: 'estimate', ...input, model })) as unknown as EstimateResult;
     },
-    'models:generate': async (input) => {
-      const model = await guard.check('model', input.model);
-      return (await job({ kind: 'generate', ...input, model })) as unknown as GenerateResult;
+    'models:generate': async ({ runId, ...input }) => {
+      // A run generates over its own base: the model it trained, recorded in its spec.
+      const run = runId === undefined ? undefined : await runs.summary(runId);
+      const model = run?.model ?? (await guard.check('model', input.model));
+      const spec = { kind: 'generate' as const, ...input, model, ...(run && { run: run.dir }) };
+      return (await job(spec)) as unknown as GenerateResult;
     },
     'data:inspect': async ({ path, ...rest }) => {
       const data = await guard.check('dataset', path);

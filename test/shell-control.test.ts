@@ -9,6 +9,7 @@ import type {
   EstimateResult,
   ExportProgress,
   ExportResult,
+  GenerateResult,
   RunEvent,
   RunSummary,
 } from '../main/contract.js';
@@ -153,6 +154,20 @@ describe('exports', () => {
     const result = await client.call<ExportResult>('runs:export', { runId: run.id, out });
     expect(result.out).toBe(out);
     expect((await stat(join(out, 'model.safetensors'))).isFile()).toBe(true);
+
+    // The playground's tuned side: generating from the run equals generating from its export.
+    const ask = { prompt: 'The stone', maxNewTokens: 6 };
+    const fromRun = await client.call<GenerateResult>('models:generate', {
+      ...ask,
+      model: fixturePath('llama'),
+      runId: run.id,
+    });
+    await client.call('paths:add', { kind: 'model', path: out });
+    const fromExport = await client.call<GenerateResult>('models:generate', { ...ask, model: out });
+    expect(fromRun.text).toBe(fromExport.text);
+    expect(fromRun.newTokens).toBe(6);
+    const unknown = await client.invoke('models:generate', { ...ask, model: out, runId: 'nope' });
+    expect(unknown).toMatchObject({ ok: false, error: { code: 'RUN_NOT_FOUND' } });
   });
 });
 

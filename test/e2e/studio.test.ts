@@ -229,7 +229,7 @@ describe('studio (web mode, Chromium)', () => {
     await page.getByLabel('Tuned model from run').selectOption(runId);
     await until('tuned model', async () =>
       ((await page.getByTestId('output-tuned').locator('.path').textContent()) ?? '').includes(
-        'merged-step',
+        `run ${runId}, step`,
       ),
     );
     await page.getByLabel('Prompt').fill('Write a sentence about the sea.');
@@ -281,7 +281,7 @@ describe('first start (web mode, Chromium)', () => {
     await page.getByLabel('Tuned model from run').selectOption(runId);
     await until('tuned model', async () =>
       ((await page.getByTestId('output-tuned').locator('.path').textContent()) ?? '').includes(
-        'merged-step-150',
+        `run ${runId}, step`,
       ),
     );
     expect(await page.getByLabel('Prompt').inputValue()).toMatch(/whetstone/);

@@ -1,5 +1,5 @@
 // Playground: one prompt, the base model and the tuned one side by side (greedy decoding, so
-// the difference is the training's). The tuned side is a run's checkpoint, exported merged.
+// the difference is the training's). The tuned side is a run's newest checkpoint.
 import { useEffect } from 'react';
 import { EmptyState } from '../../components/EmptyState.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
@@ -12,7 +12,9 @@ function Output(props: { title: string; side: Side; testId: string }) {
   return (
     <section className="card output" data-testid={props.testId}>
       <h3>{props.title}</h3>
-      <p className="path">{side.model ?? 'no model'}</p>
+      <p className="path">
+        {side.run ? `run ${side.run.id}, step ${side.run.step}` : (side.model ?? 'no model')}
+      </p>
       {side.busy && <p aria-live="polite">Generating…</p>}
       {side.error && <ErrorNote error={side.error} />}
       {side.result && (
@@ -42,7 +44,7 @@ export function PlaygroundScreen() {
   return (
     <div className="screen">
       <h2>Playground</h2>
-      {tunable.length === 0 && !p.tuned.model && (
+      {tunable.length === 0 && !p.tuned.run && (
         <EmptyState title="No tuned model yet.">
           Finish or cancel a run; its newest checkpoint becomes the tuned side.
         </EmptyState>
@@ -51,13 +53,15 @@ export function PlaygroundScreen() {
         <label className="block">
           Tuned model from run
           <select
-            value={p.preparing ?? ''}
+            value={p.tuned.run?.id ?? ''}
             onChange={(e) => {
               const run = tunable.find((r) => r.id === e.target.value);
-              if (run) void p.useRun(run.id, run.model);
+              if (run?.model !== undefined && run.checkpointStep !== undefined) {
+                p.useRun({ id: run.id, model: run.model, checkpointStep: run.checkpointStep });
+              }
             }}
           >
-            <option value="">{p.tuned.model ? 'Choose another run…' : 'Choose a run…'}</option>
+            <option value="">{p.tuned.run ? 'Choose another run…' : 'Choose a run…'}</option>
             {tunable.map((r) => (
               <option key={r.id} value={r.id}>
                 {r.id} — {r.method}, step {r.checkpointStep}
@@ -66,8 +70,6 @@ export function PlaygroundScreen() {
           </select>
         </label>
       )}
-      {p.preparing && <p aria-live="polite">Exporting the run’s checkpoint as a model…</p>}
-      {p.prepareError && <ErrorNote error={p.prepareError} />}
       <form
         className="prompt"
         onSubmit={(e) => {
