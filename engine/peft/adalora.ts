@@ -6,6 +6,7 @@ import { tf, type Tensor2D } from '../backend/tf.js';
 import type { LinearFn, LinearSpec } from '../models/layers/linear.js';
 import type { Params } from '../models/params.js';
 import type { DropoutSwitch, LoraModule } from './lora.js';
+import { initSeed } from './config.js';
 
 export const adaQ = (module: string) => `${module}.lora_A`;
 export const adaP = (module: string) => `${module}.lora_B`;
@@ -87,11 +88,11 @@ export function addAdaLoraParams(
   const modules = new Map<string, AdaLoraModule>();
   const scale = adaloraScale(alpha, o.initR);
   for (const [i, spec] of targets.entries()) {
-    const s = seed * 7919 + 2 * i;
+    const s = initSeed(seed, 2 * i);
     params.add(adaQ(spec.name), tf.randomNormal([o.initR, spec.inFeatures], 0, 0.02, 'float32', s));
     params.add(
       adaP(spec.name),
-      tf.randomNormal([spec.outFeatures, o.initR], 0, 0.02, 'float32', s + 1),
+      tf.randomNormal([spec.outFeatures, o.initR], 0, 0.02, 'float32', initSeed(seed, 2 * i + 1)),
     );
     params.add(adaE(spec.name), tf.zeros([o.initR, 1]));
     const pattern = Array.from({ length: o.initR }, () => true);

@@ -55,7 +55,13 @@ export function selectTargets(specs: LinearSpec[], targets: string[]): LinearSpe
   return chosen;
 }
 
-/** The factor the adapter's product is scaled by. */
+/**
+ * The seed of one adapter tensor's initialisation. Always odd: tfjs's randomNormal draws an
+ * unseeded (irreproducible) stream for seed 0, and run seeds start at 0.
+ */
+export const initSeed = (runSeed: number, index: number): number =>
+  2 * (runSeed * 7919 + index) + 1;
+
 /** LoRA options from a job's fields (`loraTargets` comma-separated). */
 export function loraFields(f: {
   loraR?: number | undefined;
@@ -78,6 +84,7 @@ export function loraFields(f: {
   };
 }
 
+/** The factor the adapter's product is scaled by. */
 export function loraScale(o: Pick<LoraOptions, 'r' | 'alpha' | 'rslora'>): number {
   return o.rslora ? o.alpha / Math.sqrt(o.r) : o.alpha / o.r;
 }

@@ -5,7 +5,7 @@
 import { tf, type Tensor2D } from '../backend/tf.js';
 import type { LinearFn, LinearSpec } from '../models/layers/linear.js';
 import type { Params } from '../models/params.js';
-import { loraScale, type LoraOptions } from './config.js';
+import { initSeed, loraScale, type LoraOptions } from './config.js';
 
 export const loraA = (module: string) => `${module}.lora_A.weight`;
 export const loraB = (module: string) => `${module}.lora_B.weight`;
@@ -33,7 +33,7 @@ export function addLoraParams(
     const bound = 1 / Math.sqrt(spec.inFeatures);
     params.add(
       loraA(spec.name),
-      tf.randomUniform([o.r, spec.inFeatures], -bound, bound, 'float32', seed * 7919 + i),
+      tf.randomUniform([o.r, spec.inFeatures], -bound, bound, 'float32', initSeed(seed, i)),
     );
     params.add(loraB(spec.name), tf.zeros([spec.outFeatures, o.r]));
     modules.set(spec.name, { spec, scale });

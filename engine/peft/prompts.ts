@@ -9,6 +9,7 @@ import { tf, type Rank, type Tensor2D, type Tensor3D, type Tensor4D } from '../b
 import type { CausalLM, ModelPart, VirtualPrefix } from '../models/causal-lm.js';
 import type { ModelConfig } from '../models/config.js';
 import { KVCache } from '../models/layers/kv-cache.js';
+import { initSeed } from './config.js';
 import type { LinearSpec } from '../models/layers/linear.js';
 
 export const PROMPT_EMBEDDINGS = 'prompt_embeddings';
@@ -213,8 +214,7 @@ export function initialPrompt(
   textIds?: number[],
 ): Tensor2D {
   const shape = promptShape(kind, base.config, embedWidth(base), n);
-  // tfjs draws an unseeded stream for seed 0, so the run's seed maps to an odd, nonzero one.
-  if (!textIds) return tf.randomNormal(shape, 0, 1, 'float32', 2 * seed + 1);
+  if (!textIds) return tf.randomNormal(shape, 0, 1, 'float32', initSeed(seed, 0));
   const ids = tf.tensor2d(textIds, [1, n], 'int32');
   try {
     if (kind === 'prompt') return tf.tidy(() => tf.reshape(base.tokenEmbeddings(ids), shape));
