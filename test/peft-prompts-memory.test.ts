@@ -81,6 +81,8 @@ describe('prefix and prompt tuning memory on a 27M-parameter model', () => {
     ['prefix', 'zo-sgd'],
     ['prompt', 'zo-sgd'],
     ['prompt', 'zo-adam'],
+    ['prefix', 'forward-grad'],
+    ['prompt', 'forward-grad'],
   ] as const)(
     '%s with %s: the estimate is within a tenth of the measured peak',
     async (kind, method) => {

@@ -38,6 +38,8 @@ describe('prefix and prompt tuning runs', () => {
     ['prompt', 'fo-adamw', '0.3', 12, 0.5],
     ['prefix', 'zo-sgd', '1', 60, 0.3],
     ['prompt', 'zo-sgd', '1', 60, 0.3],
+    ['prefix', 'forward-grad', '1', 40, 0.3],
+    ['prompt', 'forward-grad', '1', 40, 0.3],
   ] as const)('%s with %s lowers the loss', async (peft, method, lr, steps, drop) => {
     const losses = await train(`${peft}-${method}`, [
       '--peft', peft, '--method', method, '--lr', lr, '--steps', String(steps), '--zo-eps', '1e-2', '--zo-queries', '4',

@@ -64,10 +64,28 @@ export const jvpRules: Record<string, JvpRule> = {
   Mean: linearIn('x'),
   Neg: linearIn('x'),
   BroadcastTo: linearIn('x'),
+  Tile: linearIn('x'),
   ExpandDims: linearIn('input'),
   GatherV2: linearIn('x'),
   Cast: (a) => (a.attrs.dtype === 'float32' ? linearIn('x')(a) : []),
 
+  // Inputs '0', '1', … (an array, as the kernel takes them): the tangents joined the same way,
+  // zeros for inputs without one.
+  Concat: (a) => {
+    const names = Object.keys(a.inputs);
+    if (names.every((n) => a.tangent(n) === undefined)) return [];
+    const zeros: Tensor[] = [];
+    const tangents = names.map((n) => {
+      const t = a.tangent(n);
+      if (t) return t;
+      const z = tf.zerosLike(a.inputs[n]!);
+      zeros.push(z);
+      return z;
+    });
+    const out = run(a, tangents as unknown as Record<string, Tensor>);
+    tf.dispose(zeros);
+    return out;
+  },
   Add: (a) => [sumOf([a.tangent('a'), a.tangent('b')], a.outputs[0]!)],
   Sub: (a) => {
     const tb = a.tangent('b');

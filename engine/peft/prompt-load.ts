@@ -88,14 +88,6 @@ export function checkPromptMethod(kind: PeftKind, method: string, checkpointing:
       'Use fo-adamw or fo-sgd (without --checkpointing), or a zeroth-order method such as zo-sgd.',
     );
   }
-  // Its tangent tape has no forward-mode rule for the concatenation the prefix needs.
-  if (method === 'forward-grad') {
-    throw new WhetstoneError(
-      'BAD_ARGUMENT',
-      `forward-grad does not train --peft ${kind} yet.`,
-      'Use zo-sgd (or another zeroth-order method), fo-adamw or fo-sgd.',
-    );
-  }
 }
 
 /** Prefix and prompt tuning change no weight, so there is nothing to merge. */
