@@ -100,6 +100,9 @@ describe('prefix and prompt tuning runs', () => {
   it('refuses methods that recompute part by part, and estimates both kinds', async () => {
     const lomo = await runCli(['train', '--model', fixturePath('llama'), '--data', data, '--method', 'lomo', '--peft', 'prefix', '--steps', '1', '--out', join(work, 'lomo'), '--json']); // prettier-ignore
     expect(lomo.last).toMatchObject({ type: 'error', code: 'BAD_ARGUMENT' });
+    // The estimate (the studio's memory check before Start) refuses it the same way.
+    const lomoEstimate = await runCli(['estimate', '--model', fixturePath('llama'), '--method', 'adalomo', '--peft', 'prompt', '--json']); // prettier-ignore
+    expect(lomoEstimate.last).toMatchObject({ type: 'error', code: 'BAD_ARGUMENT' });
     const estimate = (peft: string) =>
       runCli(['estimate', '--model', fixturePath('llama'), '--method', 'fo-adamw', '--peft', peft, '--json']); // prettier-ignore
     const [full, prefix, prompt] = await Promise.all([

@@ -7,6 +7,7 @@ import { defaultTargets, LORA_DEFAULTS, loraFields, selectTargets } from '../pef
 import { quantizedModules } from '../peft/load.js';
 import { adaloraOptions } from '../peft/adalora.js';
 import { embedWidthOf, promptTerms } from '../peft/prompt-estimate.js';
+import { checkPromptMethod } from '../peft/prompt-load.js';
 import { isPromptKind, VIRTUAL_TOKEN_DEFAULTS } from '../peft/prompts.js';
 import { estimateTrainingMemory, type MemoryEstimate } from '../train/estimate.js';
 import type { JobContext, JobResult } from './run-job.js';
@@ -27,6 +28,8 @@ export async function estimateJob(spec: EstimateSpec, _ctx: JobContext): Promise
 export async function estimateRun(
   spec: Omit<EstimateSpec, 'kind' | 'pagedOptim'> & { pagedOptim: boolean },
 ): Promise<{ estimate: MemoryEstimate; seq: number }> {
+  // The same refusal a run would meet, before any memory figure suggests it would work.
+  checkPromptMethod(spec.peft, spec.method, spec.checkpointing);
   const checked = await checkModel(spec.model);
   try {
     const model = checked.arch.create(checked.config, new Params());
