@@ -133,10 +133,11 @@ describe.each(['llama', 'gpt2', 'opt-post-ln'] as const)('%s gradients', (name) 
         const numeric = ((await at(eps)) - (await at(-eps))) / (2 * eps);
         prompt.assign(original);
         u.dispose();
-        expect(
-          Math.abs(analytic - numeric) / Math.abs(analytic),
-          `${analytic} vs ${numeric}`,
-        ).toBeLessThan(2e-2);
+        // 2% of the derivative, plus the float32 noise of a central difference of two losses
+        // (≈ 1e-6 each, over 2ε): small directional derivatives are dominated by it.
+        expect(Math.abs(analytic - numeric), `${analytic} vs ${numeric}`).toBeLessThan(
+          2e-2 * Math.abs(analytic) + 2e-3,
+        );
       }
       tf.dispose([value, g, x, mask, original]);
       free(pm.model);
