@@ -206,7 +206,7 @@ describe('first start (web mode, Chromium)', () => {
     const base = page.getByTestId('output-base').locator('.generation');
     await tuned.waitFor();
     await base.waitFor();
-    // The pretrained base ends the chat turn at once; the tuned model answers in the data's style.
+    // The pretrained base writes loose words after the chat header; the tuned one, the data's answer.
     expect((await tuned.textContent())!.trim().length).toBeGreaterThan(10);
     expect(await tuned.textContent()).not.toBe(await base.textContent());
     await studio.shot('first-4-playground');
