@@ -209,6 +209,7 @@ describe('first start (web mode, Chromium)', () => {
     // The pretrained base writes loose words after the chat header; the tuned one, the data's answer.
     expect((await tuned.textContent())!.trim().length).toBeGreaterThan(10);
     expect(await tuned.textContent()).not.toBe(await base.textContent());
+    expect(await tuned.textContent()).toMatch(/^\s*A whetstone is a flat block of abrasive stone/);
     await studio.shot('first-4-playground');
   }, 300_000);
 });
