@@ -290,9 +290,10 @@ describe('first start (web mode, Chromium)', () => {
     const base = page.getByTestId('output-base').locator('.generation');
     await tuned.waitFor();
     await base.waitFor();
-    // The pretrained base ends the chat turn at once; the tuned model answers in the data's style.
+    // The pretrained base writes loose words after the chat header; the tuned one, the data's answer.
     expect((await tuned.textContent())!.trim().length).toBeGreaterThan(10);
     expect(await tuned.textContent()).not.toBe(await base.textContent());
+    expect(await tuned.textContent()).toMatch(/^\s*A whetstone is a flat block of abrasive stone/);
     await studio.shot('first-4-playground');
   }, 300_000);
 });
