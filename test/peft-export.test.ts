@@ -130,6 +130,34 @@ function free(model: CausalLM): void {
   model.dispose();
 }
 
+describe('AdaLoRA run', () => {
+  it('its adapter (pruned ranks) applied by PyTorch and its merged folder give the run’s logits', async () => {
+    const base = fixturePath('gpt2');
+    const run = await train('adalora', base, [
+      '--peft', 'adalora', '--steps', '8', '--adalora-init-r', '6', '--adalora-target-r', '3',
+      '--adalora-tinit', '1', '--adalora-tfinal', '2', '--adalora-delta-t', '1',
+    ]); // prettier-ignore
+    const adapter = join(work, 'adalora-adapter');
+    const merged = join(work, 'adalora-merged');
+    await exportRun(run, 'adapter', adapter);
+    await exportRun(run, 'merged', merged);
+    const config = JSON.parse(await readFile(join(adapter, 'adapter_config.json'), 'utf8')) as {
+      rank_pattern: Record<string, boolean[]>;
+    };
+    const kept = Object.values(config.rank_pattern).map((p) => p.filter(Boolean).length);
+    expect(Math.min(...kept)).toBeLessThan(6); // ranks were pruned
+    const { pm } = await loadRunModel(run);
+    const ours = await logits(pm.model);
+    free(pm.model);
+    const mergedLogits = await cliLogits(merged, join(work, 'adalora-merged-logits.safetensors'));
+    expect(relativeError(mergedLogits, ours)).toBeLessThan(1e-5);
+    if (torch) {
+      const out = join(work, 'adalora-torch.safetensors');
+      expect(relativeError(ours, await torchLogits(base, out, adapter))).toBeLessThan(1e-4);
+    }
+  });
+});
+
 describe.each(architectureFixtures)('%s LoRA run', (name) => {
   it('exports a PEFT adapter and a merged folder that agree with the run and with PyTorch', async () => {
     const base = fixturePath(name);

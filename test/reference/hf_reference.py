@@ -9,7 +9,9 @@ model.safetensors or a sharded index) and token ids, and writes logits as safete
 
 With ADAPTER_DIR (a PEFT LoRA folder: adapter_config.json + adapter_model.safetensors), every
 adapted weight becomes W + (lora_alpha/r)·B A (alpha/sqrt(r) with use_rslora), transposed for
-fan_in_fan_out (GPT-2's Conv1D), as PEFT's merge defines it.
+fan_in_fan_out (GPT-2's Conv1D), as PEFT's merge defines it. An ADALORA folder holds each module's
+kept ranks (lora_A [k, in], lora_E [k, 1], lora_B [out, k]); its weight becomes
+W + lora_alpha/(init_r + 1e-5)·B (A ⊙ E), PEFT's AdaLoRA merge (ranknum stays init_r).
 
 IDS.json holds [[ids], ...]; every sequence is run on its own; OUT has `logits` [B, T, V]
 (float32, zero past each sequence's end).
@@ -235,20 +237,30 @@ def opt_logits(cfg, w, ids):
     return h @ head.T
 
 
-def apply_lora(weights, adapter_dir):
-    """Fold a PEFT LoRA adapter into `weights` (in place); returns how many modules it changed."""
-    cfg = json.load(open(os.path.join(adapter_dir, "adapter_config.json")))
-    assert cfg["peft_type"] == "LORA", cfg["peft_type"]
+def lora_deltas(cfg, tensors, module):
+    """The module's ΔW [out, in] from a LORA or ADALORA adapter's tensors."""
+    key = f"base_model.model.{module}"
+    if cfg["peft_type"] == "ADALORA":
+        a, e, b = tensors[f"{key}.lora_A"], tensors[f"{key}.lora_E"], tensors[f"{key}.lora_B"]
+        assert a.shape[0] == e.shape[0] == b.shape[1] and e.shape[1] == 1, (module, a.shape, e.shape, b.shape)
+        return cfg["lora_alpha"] / (cfg["init_r"] + 1e-5) * (b @ (a * e))
     r, alpha = cfg["r"], cfg["lora_alpha"]
     scale = alpha / math.sqrt(r) if cfg.get("use_rslora") else alpha / r
+    a = tensors[f"{key}.lora_A.weight"]  # [r, in]
+    b = tensors[f"{key}.lora_B.weight"]  # [out, r]
+    assert a.shape[0] == r and b.shape[1] == r, (module, a.shape, b.shape)
+    return scale * (b @ a)
+
+
+def apply_lora(weights, adapter_dir):
+    """Fold a PEFT LoRA or AdaLoRA adapter into `weights` (in place); returns how many modules it changed."""
+    cfg = json.load(open(os.path.join(adapter_dir, "adapter_config.json")))
+    assert cfg["peft_type"] in ("LORA", "ADALORA"), cfg["peft_type"]
     tensors = read_safetensors(os.path.join(adapter_dir, "adapter_model.safetensors"))
     prefix = "base_model.model."
     modules = sorted({k[len(prefix):].rsplit(".lora_", 1)[0] for k in tensors})
     for module in modules:
-        a = tensors[f"{prefix}{module}.lora_A.weight"]  # [r, in]
-        b = tensors[f"{prefix}{module}.lora_B.weight"]  # [out, r]
-        assert a.shape[0] == r and b.shape[1] == r, (module, a.shape, b.shape)
-        delta = scale * (b @ a)  # [out, in]
+        delta = lora_deltas(cfg, tensors, module)  # [out, in]
         if cfg.get("fan_in_fan_out"):
             delta = delta.T
         name = module + ".weight"
