@@ -83,8 +83,8 @@ export const trainFields = {
   clipValue: z.number().positive().optional(),
   /** FO methods: recompute activations block by block (LOMO and AdaLomo always do). */
   checkpointing: z.boolean().default(false),
-  /** Zeroth-order methods: perturbation scale μ. */
-  zoEps: z.number().positive().default(1e-3),
+  /** Zeroth-order methods: perturbation scale μ (default 1e-3; adapters larger, defaultZoEps). */
+  zoEps: z.number().positive().optional(),
   /** Zeroth-order methods: random directions averaged per step. */
   zoQueries: z.number().int().positive().max(1024).default(1),
   /** Zeroth-order methods: (f(θ+μz) − f(θ))/μ instead of the two-sided difference. */

@@ -167,7 +167,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
       lr: [
         'lr',
         'number',
-        'learning rate (default: fo-sgd/lomo 1e-2, fo-adamw 1e-4, adalomo 1e-3, zo-adam 1e-5, other zeroth-order 1e-6)',
+        'learning rate (default: fo-sgd/lomo 1e-2, fo-adamw 1e-4, adalomo 1e-3, zo-adam 1e-5, other zeroth-order 1e-6; zeroth-order ×50 with LoRA kinds, ×1e4 with prefix/prompt)',
       ],
       'grad-accum': ['gradAccum', 'number', 'micro-batches per step (FO methods; default 1)'],
       schedule: ['schedule', 'string', 'constant | linear | cosine (default linear)'],
@@ -175,7 +175,11 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
       'weight-decay': ['weightDecay', 'number', 'weight decay (default 0)'],
       'max-grad-norm': ['maxGradNorm', 'number', 'clip the global gradient norm'],
       'clip-value': ['clipValue', 'number', 'clamp gradient elements to [-v, v]'],
-      'zo-eps': ['zoEps', 'number', 'zeroth-order: perturbation scale μ (default 1e-3)'],
+      'zo-eps': [
+        'zoEps',
+        'number',
+        'zeroth-order: perturbation scale μ (default 1e-3; 1e-2 with LoRA kinds, 1e-1 with prefix/prompt)',
+      ],
       'zo-queries': ['zoQueries', 'number', 'zeroth-order: random directions per step (default 1)'],
       'zo-one-sided': ['zoOneSided', 'boolean', 'zeroth-order: (f(θ+μz) − f(θ))/μ estimate'],
       'zo-sign-form': [

@@ -18,7 +18,7 @@ import { loadAdaLoraWeights, readAdaLoraAdapter } from '../export/adalora-adapte
 import { loadPromptAdapterWeights, readPromptAdapterOptions } from '../export/prompt-adapter.js';
 import { checkPromptMethod, promptFields } from '../peft/prompt-load.js';
 import { isPromptKind } from '../peft/prompts.js';
-import { createMethod, DEFAULT_LR } from '../optim/create-method.js';
+import { createMethod, defaultLr } from '../optim/create-method.js';
 import { ZoMethod } from '../optim/zo.js';
 import { ZoHistoryFile } from '../train/zo-history-file.js';
 import type { TrainMethod } from '../optim/method.js';
@@ -222,7 +222,7 @@ async function runTraining(
       evalMasks: data.eval.map((e) => e.mask),
       schedule: {
         kind: spec.schedule,
-        lr: spec.lr ?? DEFAULT_LR[spec.method],
+        lr: spec.lr ?? defaultLr(spec.method, spec.peft),
         warmupSteps: spec.warmup,
         totalSteps: maxSteps,
       },

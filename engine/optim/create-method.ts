@@ -5,6 +5,8 @@ import type { CausalLM } from '../models/causal-lm.js';
 import { FoMethod } from './fo.js';
 import { ForwardGradMethod } from './forward-grad.js';
 import { LomoMethod } from './lomo.js';
+import type { PeftKind } from '../peft/config.js';
+import { isZerothOrder } from '../protocol.js';
 import type { MethodName, StepHooks, TrainMethod } from './method.js';
 import { ZO_DEFAULTS, ZoMethod } from './zo.js';
 
@@ -15,7 +17,10 @@ export interface MethodConfig {
   maxGradNorm?: number;
   clipValue?: number;
   gradAccum?: number;
+  /** Default: defaultZoEps(peft). */
   zoEps?: number;
+  /** What trains; it sets the zeroth-order perturbation's default scale. */
+  peft?: PeftKind;
   zoQueries?: number;
   zoOneSided?: boolean;
   zoSignForm?: 'projected' | 'elementwise';
@@ -42,6 +47,30 @@ export const DEFAULT_LR: Record<MethodName, number> = {
   'zo-adam': 1e-5,
   'forward-grad': 1e-6,
 };
+
+/**
+ * Zeroth-order methods on adapters take MeZO's PEFT settings (REFERENCE.md): LoRA at 50× the
+ * full fine-tuning rate (1e-6 → 5e-5) with μ 1e-2, prefix tuning at 10⁴× (→ 1e-2) with μ 1e-1.
+ * The rule follows what trains (a few parameters of larger effect), so every zeroth-order method
+ * scales alike; backprop methods keep their rates.
+ */
+const ZO_ADAPTER_DEFAULTS: Record<PeftKind, { lrScale: number; eps: number }> = {
+  full: { lrScale: 1, eps: ZO_DEFAULTS.eps },
+  lora: { lrScale: 50, eps: 1e-2 },
+  qlora: { lrScale: 50, eps: 1e-2 },
+  adalora: { lrScale: 50, eps: 1e-2 },
+  prefix: { lrScale: 1e4, eps: 1e-1 },
+  prompt: { lrScale: 1e4, eps: 1e-1 },
+};
+
+/** The learning rate a run takes when none is given. */
+export function defaultLr(method: MethodName, peft: PeftKind = 'full'): number {
+  const scale = isZerothOrder(method) ? ZO_ADAPTER_DEFAULTS[peft].lrScale : 1;
+  return DEFAULT_LR[method] * scale;
+}
+
+/** The zeroth-order perturbation scale μ a run takes when none is given. */
+export const defaultZoEps = (peft: PeftKind = 'full'): number => ZO_ADAPTER_DEFAULTS[peft].eps;
 
 export function createMethod(model: CausalLM, c: MethodConfig): TrainMethod {
   const weightDecay = c.weightDecay ?? 0;
@@ -88,7 +117,7 @@ export function createMethod(model: CausalLM, c: MethodConfig): TrainMethod {
       });
     default:
       return new ZoMethod(c.method, model, {
-        eps: c.zoEps ?? ZO_DEFAULTS.eps,
+        eps: c.zoEps ?? defaultZoEps(c.peft),
         queries: c.zoQueries ?? ZO_DEFAULTS.queries,
         oneSided: c.zoOneSided ?? ZO_DEFAULTS.oneSided,
         signForm: c.zoSignForm ?? ZO_DEFAULTS.signForm,

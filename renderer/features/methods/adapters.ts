@@ -98,6 +98,20 @@ export const defaultAdapterSettings = (): AdapterSettings => ({
 /** Paper defaults per kind, for the virtual tokens field's placeholder. */
 export const VIRTUAL_TOKEN_DEFAULTS = { prefix: 5, prompt: 20 } as const;
 
+/**
+ * Zeroth-order methods on adapters start from MeZO's PEFT settings: the method's rate ×50 with
+ * μ 1e-2 for the LoRA kinds, ×10⁴ with μ 1e-1 for prefix and prompt (the engine's defaultLr and
+ * defaultZoEps, engine/optim/create-method.ts; method-defaults.test.ts keeps them equal).
+ */
+export const zoAdapterDefaults: Record<PeftKind, { lrScale: number; eps: number }> = {
+  full: { lrScale: 1, eps: 1e-3 },
+  lora: { lrScale: 50, eps: 1e-2 },
+  qlora: { lrScale: 50, eps: 1e-2 },
+  adalora: { lrScale: 50, eps: 1e-2 },
+  prefix: { lrScale: 1e4, eps: 1e-1 },
+  prompt: { lrScale: 1e4, eps: 1e-1 },
+};
+
 export const usesLora = (k: PeftKind) => k === 'lora' || k === 'qlora' || k === 'adalora';
 export const usesVirtualTokens = (k: PeftKind): k is 'prefix' | 'prompt' =>
   k === 'prefix' || k === 'prompt';

@@ -12,8 +12,9 @@ import {
   startFields,
   type AdapterSettings,
   type PeftKind,
+  zoAdapterDefaults,
 } from './adapters.js';
-import { methodCards, type MethodName } from './catalog.js';
+import { isZeroOrder, methodCards, type MethodName } from './catalog.js';
 
 export interface Settings {
   steps: number;
@@ -32,6 +33,12 @@ export interface Settings {
 }
 
 const lrOf = (m: MethodName) => methodCards.find((c) => c.name === m)?.lr ?? 1e-3;
+
+/** The learning rate and μ a method starts with for what trains (the engine's defaults). */
+export function methodDefaults(method: MethodName, peft: PeftKind): { lr: number; zoEps: number } {
+  const zo = zoAdapterDefaults[peft];
+  return { lr: lrOf(method) * (isZeroOrder(method) ? zo.lrScale : 1), zoEps: zo.eps };
+}
 
 export const defaultSettings = (method: MethodName): Settings => ({
   steps: 60,
@@ -98,10 +105,19 @@ export const useMethods = create<MethodsState>((set, get) => ({
   adapter: defaultAdapterSettings(),
   estimating: false,
   choose: (method) =>
-    set((s) => ({ method, settings: { ...s.settings, lr: lrOf(method) }, estimate: undefined })),
+    set((s) => ({
+      method,
+      settings: { ...s.settings, ...methodDefaults(method, s.peft) },
+      estimate: undefined,
+    })),
   set: (key, value) =>
     set((s) => ({ settings: { ...s.settings, [key]: value }, estimate: undefined })),
-  choosePeft: (peft) => set({ peft, estimate: undefined }),
+  choosePeft: (peft) =>
+    set((s) => ({
+      peft,
+      settings: { ...s.settings, ...methodDefaults(s.method, peft) },
+      estimate: undefined,
+    })),
   setAdapter: (key, value) =>
     set((s) => ({ adapter: { ...s.adapter, [key]: value }, estimate: undefined })),
   loadSystem: async () => {

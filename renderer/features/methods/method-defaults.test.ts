@@ -1,0 +1,41 @@
+// The studio starts each method with the learning rate and μ the engine would pick for it and for
+// what trains, so the numbers a user sees are the ones a CLI run without --lr/--zo-eps takes.
+// A test may read the engine's values to compare; the studio itself never imports them.
+/* eslint-disable no-restricted-imports */
+import { describe, expect, it } from 'vitest';
+import { defaultLr, defaultZoEps } from '../../../engine/optim/create-method.js';
+import { methodNames, peftKinds } from '../../../engine/protocol.js';
+import { methodDefaults, useMethods } from './methods-store.js';
+
+describe('method defaults', () => {
+  it('the studio and the engine agree for every method and adapter kind', () => {
+    for (const method of methodNames) {
+      for (const peft of peftKinds) {
+        const studio = methodDefaults(method, peft);
+        expect(studio.lr, `${method} ${peft}`).toBeCloseTo(defaultLr(method, peft), 12);
+        expect(studio.zoEps, `${method} ${peft}`).toBe(defaultZoEps(peft));
+      }
+    }
+  });
+
+  it('zeroth-order on adapters takes MeZO’s PEFT settings; backprop keeps its rate', () => {
+    expect(defaultLr('zo-sgd', 'full')).toBe(1e-6);
+    expect(defaultLr('zo-sgd', 'lora')).toBeCloseTo(5e-5, 12);
+    expect(defaultZoEps('lora')).toBe(1e-2);
+    expect(defaultLr('zo-sgd', 'prefix')).toBeCloseTo(1e-2, 12);
+    expect(defaultZoEps('prefix')).toBe(1e-1);
+    expect(defaultLr('fo-adamw', 'prompt')).toBe(defaultLr('fo-adamw', 'full'));
+  });
+
+  it('picking a kind or a method resets the rate and μ to their defaults', () => {
+    const s = useMethods.getState();
+    s.choose('zo-sgd');
+    s.choosePeft('prompt');
+    expect(useMethods.getState().settings).toMatchObject({ lr: 1e-2, zoEps: 0.1 });
+    useMethods.getState().choose('fo-adamw');
+    expect(useMethods.getState().settings.lr).toBe(1e-4);
+    useMethods.getState().choosePeft('full');
+    useMethods.getState().choose('zo-sgd');
+    expect(useMethods.getState().settings).toMatchObject({ lr: 1e-6, zoEps: 1e-3 });
+  });
+});
