@@ -2,50 +2,29 @@
 // the weights dominate: LOMO at most 0.7× FO-SGD and 0.4× FO-AdamW, LOMO never holding more than
 // one part's gradients, the zeroth-order family at inference plus one tensor-sized temporary
 // (plus MMT's and Adam's state), and `whetstone estimate`'s formula within 10% of every peak.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { memory } from '../engine/backend/memory.js';
-import { initBackend } from '../engine/backend/select.js';
 import { tf } from '../engine/backend/tf.js';
-import { writeFixtureModel } from '../engine/fixtures/fixture-model.js';
 import { forwardLogits } from '../engine/models/causal-lm.js';
-import { checkModel, loadModel, type CheckedModel } from '../engine/models/load.js';
+import { loadModel } from '../engine/models/load.js';
 import { Params } from '../engine/models/params.js';
 import { createMethod } from '../engine/optim/create-method.js';
 import type { MethodName } from '../engine/optim/method.js';
 import { estimateTrainingMemory } from '../engine/train/estimate.js';
 import { toBatch } from '../engine/train/text-data.js';
-import { memoryModelSpec } from './fixtures.js';
+import { memoryModel, memoryRows } from './memory-model.js';
 
 const B = 1;
 const T = 16;
-let dir: string;
-let checked: CheckedModel;
+const fixture = memoryModel('floors');
 
-beforeAll(async () => {
-  // wasm: the fastest backend here; the byte counts are the same on every backend.
-  await initBackend({ backend: 'wasm' });
-  dir = await mkdtemp(join(tmpdir(), 'whetstone-floors-'));
-  await writeFixtureModel({ ...memoryModelSpec, out: join(dir, 'm') });
-  checked = await checkModel(join(dir, 'm'));
-  await checked.source.close();
-}, 300_000);
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-const batchRows = () =>
-  Array.from({ length: B }, (_, r) =>
-    Array.from({ length: T }, (_, t) => ((r * 131 + t * 7) % 4000) + 4),
-  );
+const batchRows = () => memoryRows(B, T);
 
 async function measure(
   method: MethodName,
   checkpointing = false,
 ): Promise<{ peak: number; weights: number }> {
-  const model = await loadModel(join(dir, 'm'));
+  const model = await loadModel(fixture.path);
   model.params.setTrainable();
   const trainer = createMethod(model, { method, checkpointing });
   const batch = toBatch(batchRows(), T, 0);
@@ -82,10 +61,10 @@ describe('memory floors on a 27M-parameter model', () => {
       const { peak, weights } = await measure(method, checkpointing);
       expect(weights).toBeGreaterThan(100e6); // weights dominate
       peaks.set(`${method}${checkpointing && !method.includes('lomo') ? '+ckpt' : ''}`, peak);
-      const shell = checked.arch.create(checked.config, new Params());
+      const shell = fixture.checked.arch.create(fixture.checked.config, new Params());
       const estimate = estimateTrainingMemory({
         model: shell,
-        shapes: checked.shapes,
+        shapes: fixture.checked.shapes,
         method,
         batch: B,
         seq: T,
@@ -107,7 +86,7 @@ describe('memory floors on a 27M-parameter model', () => {
   });
 
   it('zeroth-order methods need inference plus one tensor-sized temporary (plus their state)', async () => {
-    const model = await loadModel(join(dir, 'm'));
+    const model = await loadModel(fixture.path);
     const weights = model.params.bytes();
     const largestTensor = Math.max(...[...model.params.entries()].map(([, v]) => v.size * 4));
     const ids = tf.tensor2d(batchRows(), [B, T], 'int32');
@@ -128,7 +107,7 @@ describe('memory floors on a 27M-parameter model', () => {
   });
 
   it('LOMO never holds more than one part of the model’s gradients at a time', async () => {
-    const model = await loadModel(join(dir, 'm'));
+    const model = await loadModel(fixture.path);
     const weights = model.params.bytes();
     const size = (names: string[]) => names.reduce((s, n) => s + model.params.get(n).size * 4, 0);
     const parts = ['embed' as const, 'head' as const, ...Array.from({ length: 8 }, (_, i) => i)];

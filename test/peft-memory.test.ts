@@ -18,6 +18,7 @@ import { loadPeftModel, peftSpec, quantizedModules } from '../engine/peft/load.j
 import { estimateTrainingMemory } from '../engine/train/estimate.js';
 import { toBatch } from '../engine/train/text-data.js';
 import { memoryModelSpec } from './fixtures.js';
+import { memoryRows } from './memory-model.js';
 
 const B = 1;
 const T = 16;
@@ -49,10 +50,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const rows = () =>
-  Array.from({ length: B }, (_, r) =>
-    Array.from({ length: T }, (_, t) => ((r * 131 + t * 7) % 4000) + 4),
-  );
+const rows = () => memoryRows(B, T);
 
 async function measure(
   kind: 'lora' | 'qlora',

@@ -1,13 +1,7 @@
 // Prefix and prompt tuning memory on the 27M-parameter Llama of the memory tests: `whetstone
 // estimate`'s formula within 10% of the measured peak for the methods that train them.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { memory } from '../engine/backend/memory.js';
-import { initBackend } from '../engine/backend/select.js';
-import { writeFixtureModel } from '../engine/fixtures/fixture-model.js';
-import { checkModel, type CheckedModel } from '../engine/models/load.js';
 import { Params } from '../engine/models/params.js';
 import { createMethod } from '../engine/optim/create-method.js';
 import type { MethodName } from '../engine/optim/method.js';
@@ -16,31 +10,16 @@ import { embedWidthOf, promptTerms } from '../engine/peft/prompt-estimate.js';
 import { VIRTUAL_TOKEN_DEFAULTS, type PromptKind } from '../engine/peft/prompts.js';
 import { estimateTrainingMemory } from '../engine/train/estimate.js';
 import { toBatch } from '../engine/train/text-data.js';
-import { memoryModelSpec } from './fixtures.js';
+import { memoryModel, memoryRows } from './memory-model.js';
 
 const B = 4;
 const T = 32;
-let dir: string;
-let checked: CheckedModel;
+const fixture = memoryModel('prompts-memory');
 
-beforeAll(async () => {
-  await initBackend({ backend: 'wasm' });
-  dir = await mkdtemp(join(tmpdir(), 'whetstone-prompts-memory-'));
-  await writeFixtureModel({ ...memoryModelSpec, out: join(dir, 'm') });
-  checked = await checkModel(join(dir, 'm'));
-  await checked.source.close();
-}, 300_000);
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-const rows = () =>
-  Array.from({ length: B }, (_, r) =>
-    Array.from({ length: T }, (_, t) => ((r * 131 + t * 7) % 4000) + 4),
-  );
+const rows = () => memoryRows(B, T);
 
 async function measure(kind: PromptKind, method: MethodName) {
-  const pm = await loadPeftModel(join(dir, 'm'), peftSpec(kind));
+  const pm = await loadPeftModel(fixture.path, peftSpec(kind));
   const trainer = createMethod(pm.model, { method });
   const batch = toBatch(rows(), T, 0);
   memory.resetPeak();
@@ -56,12 +35,12 @@ async function measure(kind: PromptKind, method: MethodName) {
 }
 
 function estimate(kind: PromptKind, method: MethodName) {
-  const shell = checked.arch.create(checked.config, new Params());
+  const shell = fixture.checked.arch.create(fixture.checked.config, new Params());
   const n = VIRTUAL_TOKEN_DEFAULTS[kind];
-  const width = embedWidthOf(checked.shapes, checked.config.hidden);
+  const width = embedWidthOf(fixture.checked.shapes, fixture.checked.config.hidden);
   const e = estimateTrainingMemory({
     model: shell,
-    shapes: checked.shapes,
+    shapes: fixture.checked.shapes,
     method,
     batch: B,
     seq: T,
