@@ -5,12 +5,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { WhetstoneError } from '../errors.js';
-import { tf } from '../backend/tf.js';
 import { SafetensorsFile } from '../io/safetensors.js';
 import { writeSafetensors } from '../io/safetensors-writer.js';
 import { selectTargets, type LoraOptions } from '../peft/config.js';
 import type { PeftModel } from '../peft/load.js';
 import { loraA, loraB } from '../peft/lora.js';
+import { assignStored } from './adapter-tensor.js';
 import { writeFolderAtomic } from './atomic-folder.js';
 import { writeAdaLoraAdapter } from './adalora-adapter.js';
 
@@ -156,16 +156,12 @@ export async function loadAdapterWeights(dir: string, pm: PeftModel): Promise<vo
           'The adapter was trained on another architecture or with other target modules.',
         );
       }
-      const variable = pm.model.params.get(name);
-      const { values, shape } = await file.read(stored);
-      if (shape.join(',') !== variable.shape.join(',')) {
-        throw new WhetstoneError(
-          'TENSOR_SHAPE_MISMATCH',
-          `${file.path}: "${stored}" has shape [${shape.join(', ')}], the model expects [${variable.shape.join(', ')}].`,
-          'The adapter belongs to a model of another size, or its rank differs from adapter_config.json.',
-        );
-      }
-      tf.tidy(() => variable.assign(tf.tensor(values, shape, 'float32')));
+      await assignStored(
+        file,
+        stored,
+        pm.model.params.get(name),
+        'The adapter belongs to a model of another size, or its rank differs from adapter_config.json.',
+      );
     }
     if (expected.size > 0) {
       throw new WhetstoneError(

@@ -5,12 +5,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { WhetstoneError } from '../errors.js';
-import { tf } from '../backend/tf.js';
 import { SafetensorsFile } from '../io/safetensors.js';
 import { writeSafetensors } from '../io/safetensors-writer.js';
 import type { PeftModel } from '../peft/load.js';
 import { kvWidth, PROMPT_EMBEDDINGS, type PromptKind } from '../peft/prompts.js';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from './peft-adapter.js';
+import { assignStored } from './adapter-tensor.js';
 import { writeFolderAtomic } from './atomic-folder.js';
 
 const PEFT_TYPES: Record<PromptKind, string> = {
@@ -144,16 +144,12 @@ export async function loadPromptAdapterWeights(dir: string, pm: PeftModel): Prom
         'Pass a PEFT prefix- or prompt-tuning adapter folder.',
       );
     }
-    const variable = pm.model.params.get(PROMPT_EMBEDDINGS);
-    const { values, shape } = await file.read(stored);
-    if (shape.join(',') !== variable.shape.join(',')) {
-      throw new WhetstoneError(
-        'TENSOR_SHAPE_MISMATCH',
-        `${file.path}: "${stored}" has shape [${shape.join(', ')}], this model expects [${variable.shape.join(', ')}].`,
-        'The adapter was made for a model of another size or architecture.',
-      );
-    }
-    tf.tidy(() => variable.assign(tf.tensor(values, shape, 'float32')));
+    await assignStored(
+      file,
+      stored,
+      pm.model.params.get(PROMPT_EMBEDDINGS),
+      'The adapter was made for a model of another size or architecture.',
+    );
   } finally {
     await file.close();
   }
