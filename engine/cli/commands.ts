@@ -167,7 +167,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
       lr: [
         'lr',
         'number',
-        'learning rate (default: fo-sgd/lomo 1e-2, fo-adamw 1e-4, adalomo 1e-3, zo-adam 1e-5, other zeroth-order 1e-6; zeroth-order ×50 with LoRA kinds, ×1e4 with prefix/prompt)',
+        'learning rate (default: fo-sgd/lomo 1e-2, fo-adamw 1e-4, adalomo 1e-3, zo-adam 1e-5, other zeroth-order 1e-6; zeroth-order ×50 with LoRA kinds, ×1e4 with prefix/prompt; fo-adamw 1e-2 prefix, 3e-2 prompt)',
       ],
       'grad-accum': ['gradAccum', 'number', 'micro-batches per step (FO methods; default 1)'],
       schedule: ['schedule', 'string', 'constant | linear | cosine (default linear)'],

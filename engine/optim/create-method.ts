@@ -49,28 +49,30 @@ export const DEFAULT_LR: Record<MethodName, number> = {
 };
 
 /**
- * Zeroth-order methods on adapters take MeZO's PEFT settings (REFERENCE.md): LoRA at 50× the
- * full fine-tuning rate (1e-6 → 5e-5) with μ 1e-2, prefix tuning at 10⁴× (→ 1e-2) with μ 1e-1.
- * The rule follows what trains (a few parameters of larger effect), so every zeroth-order method
- * scales alike; backprop methods keep their rates.
+ * Adapters train a few parameters of larger effect, and take larger steps. Zeroth-order methods
+ * take MeZO's PEFT settings (REFERENCE.md): LoRA at 50× the full fine-tuning rate (1e-6 → 5e-5)
+ * with μ 1e-2, prefix tuning at 10⁴× (→ 1e-2) with μ 1e-1, every zeroth-order method scaled
+ * alike. FO-AdamW takes PEFT's guides' rates for prompt (3e-2) and prefix tuning (1e-2); other
+ * backprop methods keep theirs.
  */
-const ZO_ADAPTER_DEFAULTS: Record<PeftKind, { lrScale: number; eps: number }> = {
-  full: { lrScale: 1, eps: ZO_DEFAULTS.eps },
-  lora: { lrScale: 50, eps: 1e-2 },
-  qlora: { lrScale: 50, eps: 1e-2 },
-  adalora: { lrScale: 50, eps: 1e-2 },
-  prefix: { lrScale: 1e4, eps: 1e-1 },
-  prompt: { lrScale: 1e4, eps: 1e-1 },
+const ADAPTER_DEFAULTS: Record<PeftKind, { zoLrScale: number; eps: number; adamwLr?: number }> = {
+  full: { zoLrScale: 1, eps: ZO_DEFAULTS.eps },
+  lora: { zoLrScale: 50, eps: 1e-2 },
+  qlora: { zoLrScale: 50, eps: 1e-2 },
+  adalora: { zoLrScale: 50, eps: 1e-2 },
+  prefix: { zoLrScale: 1e4, eps: 1e-1, adamwLr: 1e-2 },
+  prompt: { zoLrScale: 1e4, eps: 1e-1, adamwLr: 3e-2 },
 };
 
 /** The learning rate a run takes when none is given. */
 export function defaultLr(method: MethodName, peft: PeftKind = 'full'): number {
-  const scale = isZerothOrder(method) ? ZO_ADAPTER_DEFAULTS[peft].lrScale : 1;
-  return DEFAULT_LR[method] * scale;
+  const d = ADAPTER_DEFAULTS[peft];
+  if (method === 'fo-adamw' && d.adamwLr !== undefined) return d.adamwLr;
+  return DEFAULT_LR[method] * (isZerothOrder(method) ? d.zoLrScale : 1);
 }
 
 /** The zeroth-order perturbation scale μ a run takes when none is given. */
-export const defaultZoEps = (peft: PeftKind = 'full'): number => ZO_ADAPTER_DEFAULTS[peft].eps;
+export const defaultZoEps = (peft: PeftKind = 'full'): number => ADAPTER_DEFAULTS[peft].eps;
 
 export function createMethod(model: CausalLM, c: MethodConfig): TrainMethod {
   const weightDecay = c.weightDecay ?? 0;

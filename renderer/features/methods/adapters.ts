@@ -99,17 +99,21 @@ export const defaultAdapterSettings = (): AdapterSettings => ({
 export const VIRTUAL_TOKEN_DEFAULTS = { prefix: 5, prompt: 20 } as const;
 
 /**
- * Zeroth-order methods on adapters start from MeZO's PEFT settings: the method's rate ×50 with
- * μ 1e-2 for the LoRA kinds, ×10⁴ with μ 1e-1 for prefix and prompt (the engine's defaultLr and
- * defaultZoEps, engine/optim/create-method.ts; method-defaults.test.ts keeps them equal).
+ * Adapters start from larger steps: zeroth-order methods at the method's rate ×50 with μ 1e-2
+ * for the LoRA kinds, ×10⁴ with μ 1e-1 for prefix and prompt (MeZO's PEFT settings); FO-AdamW at
+ * 1e-2 for prefix and 3e-2 for prompt tuning (PEFT's guides). The engine's defaultLr and
+ * defaultZoEps (engine/optim/create-method.ts); method-defaults.test.ts keeps them equal.
  */
-export const zoAdapterDefaults: Record<PeftKind, { lrScale: number; eps: number }> = {
-  full: { lrScale: 1, eps: 1e-3 },
-  lora: { lrScale: 50, eps: 1e-2 },
-  qlora: { lrScale: 50, eps: 1e-2 },
-  adalora: { lrScale: 50, eps: 1e-2 },
-  prefix: { lrScale: 1e4, eps: 1e-1 },
-  prompt: { lrScale: 1e4, eps: 1e-1 },
+export const adapterDefaults: Record<
+  PeftKind,
+  { zoLrScale: number; eps: number; adamwLr?: number }
+> = {
+  full: { zoLrScale: 1, eps: 1e-3 },
+  lora: { zoLrScale: 50, eps: 1e-2 },
+  qlora: { zoLrScale: 50, eps: 1e-2 },
+  adalora: { zoLrScale: 50, eps: 1e-2 },
+  prefix: { zoLrScale: 1e4, eps: 1e-1, adamwLr: 1e-2 },
+  prompt: { zoLrScale: 1e4, eps: 1e-1, adamwLr: 3e-2 },
 };
 
 export const usesLora = (k: PeftKind) => k === 'lora' || k === 'qlora' || k === 'adalora';

@@ -12,7 +12,7 @@ import {
   startFields,
   type AdapterSettings,
   type PeftKind,
-  zoAdapterDefaults,
+  adapterDefaults,
 } from './adapters.js';
 import { isZeroOrder, methodCards, type MethodName } from './catalog.js';
 
@@ -36,8 +36,12 @@ const lrOf = (m: MethodName) => methodCards.find((c) => c.name === m)?.lr ?? 1e-
 
 /** The learning rate and μ a method starts with for what trains (the engine's defaults). */
 export function methodDefaults(method: MethodName, peft: PeftKind): { lr: number; zoEps: number } {
-  const zo = zoAdapterDefaults[peft];
-  return { lr: lrOf(method) * (isZeroOrder(method) ? zo.lrScale : 1), zoEps: zo.eps };
+  const d = adapterDefaults[peft];
+  const lr =
+    method === 'fo-adamw' && d.adamwLr !== undefined
+      ? d.adamwLr
+      : lrOf(method) * (isZeroOrder(method) ? d.zoLrScale : 1);
+  return { lr, zoEps: d.eps };
 }
 
 export const defaultSettings = (method: MethodName): Settings => ({
