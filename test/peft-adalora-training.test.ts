@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SafetensorsFile } from '../engine/io/safetensors.js';
 import { latestCheckpoint } from '../engine/train/checkpoint.js';
-import { runCli } from './cli.js';
+import { lossesOf, runCli, trainLlamaFixture } from './cli.js';
 import { fixturePath, writeSentencesJsonl } from './fixtures.js';
 
 let work: string;
@@ -23,15 +23,8 @@ afterAll(async () => {
 });
 
 async function train(out: string, args: string[]) {
-  const run = await runCli([
-    'train', '--model', fixturePath('llama'), '--data', data, '--batch', '4', '--seq', '24',
-    '--schedule', 'constant', '--peft', 'adalora', '--out', join(work, out), '--json', ...args,
-  ]); // prettier-ignore
-  expect(run.code, run.stderr + JSON.stringify(run.last)).toBe(0);
-  return {
-    losses: run.events.filter((e) => e.type === 'step').map((e) => e.loss as number),
-    evals: run.events.filter((e) => e.type === 'eval').map((e) => e.loss as number),
-  };
+  const run = await trainLlamaFixture(data, join(work, out), ['--peft', 'adalora', ...args]);
+  return { losses: lossesOf(run), evals: lossesOf(run, 'eval') };
 }
 
 interface AdaState {

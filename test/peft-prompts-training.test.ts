@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SafetensorsFile } from '../engine/io/safetensors.js';
 import { latestCheckpoint } from '../engine/train/checkpoint.js';
-import { runCli } from './cli.js';
+import { lossesOf, mean, runCli, trainLlamaFixture } from './cli.js';
 import { fixturePath, writeSentencesJsonl } from './fixtures.js';
 
 let work: string;
@@ -22,15 +22,8 @@ afterAll(async () => {
 });
 
 async function train(out: string, args: string[]) {
-  const run = await runCli([
-    'train', '--model', fixturePath('llama'), '--data', data, '--batch', '4', '--seq', '24',
-    '--schedule', 'constant', '--out', join(work, out), '--json', ...args,
-  ]); // prettier-ignore
-  expect(run.code, run.stderr + JSON.stringify(run.last)).toBe(0);
-  return run.events.filter((e) => e.type === 'step').map((e) => e.loss as number);
+  return lossesOf(await trainLlamaFixture(data, join(work, out), args));
 }
-
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe('prefix and prompt tuning runs', () => {
   it.each([
