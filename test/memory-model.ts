@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { initBackend } from '../engine/backend/select.js';
 import { writeFixtureModel } from '../engine/fixtures/fixture-model.js';
+import { estimateRun } from '../engine/jobs/estimate.js';
 import { checkModel, type CheckedModel } from '../engine/models/load.js';
+import { jobSpecSchema, type JobSpec } from '../engine/protocol.js';
+import type { MemoryEstimate } from '../engine/train/estimate.js';
 import { memoryModelSpec } from './fixtures.js';
 
 export interface MemoryModel {
@@ -45,3 +48,18 @@ export const memoryRows = (b: number, t: number): number[][] =>
   Array.from({ length: b }, (_, r) =>
     Array.from({ length: t }, (_, i) => ((r * 131 + i * 7) % 4000) + 4),
   );
+
+/**
+ * The estimate `whetstone estimate` (and the studio) gives for a model folder and the job's
+ * fields, through the estimate job itself.
+ */
+export async function estimateOf(
+  model: string,
+  fields: Record<string, unknown>,
+): Promise<MemoryEstimate> {
+  const spec = jobSpecSchema.parse({ kind: 'estimate', model, ...fields }) as Extract<
+    JobSpec,
+    { kind: 'estimate' }
+  >;
+  return (await estimateRun({ ...spec, pagedOptim: spec.pagedOptim === 'on' })).estimate;
+}

@@ -3,20 +3,16 @@
 // step with the allocator's hooks and wrapper in place.
 import { describe, expect, it } from 'vitest';
 import { memory } from '../engine/backend/memory.js';
-import { Params } from '../engine/models/params.js';
 import { createMethod } from '../engine/optim/create-method.js';
 import type { MethodName } from '../engine/optim/method.js';
 import { ADALORA_DEFAULTS, disposeAdaLora } from '../engine/peft/adalora.js';
 import { AdaLoraAllocator, withAdaLora } from '../engine/peft/adalora-train.js';
-import { selectTargets } from '../engine/peft/config.js';
 import { loadPeftModel, peftSpec } from '../engine/peft/load.js';
-import { estimateTrainingMemory } from '../engine/train/estimate.js';
 import { toBatch } from '../engine/train/text-data.js';
-import { memoryModel, memoryRows } from './memory-model.js';
+import { estimateOf, memoryModel, memoryRows } from './memory-model.js';
 
 const B = 1;
 const T = 16;
-const R = ADALORA_DEFAULTS.initR;
 const fixture = memoryModel('adalora-memory');
 
 const rows = () => memoryRows(B, T);
@@ -45,21 +41,15 @@ async function measure(method: MethodName, checkpointing: boolean) {
   return { peak, weights };
 }
 
-function estimate(method: MethodName, checkpointing: boolean) {
-  const shell = fixture.checked.arch.create(fixture.checked.config, new Params());
-  const targets = selectTargets(shell.linearSpecs(), ['all-linear']);
-  const e = estimateTrainingMemory({
-    model: shell,
-    shapes: fixture.checked.shapes,
+const estimate = (method: MethodName, checkpointing: boolean) =>
+  estimateOf(fixture.path, {
     method,
     batch: B,
     seq: T,
     checkpointing,
-    peft: { kind: 'adalora', targets, r: R },
+    peft: 'adalora',
+    loraTargets: 'all-linear',
   });
-  shell.dispose();
-  return e;
-}
 
 describe('AdaLoRA memory on a 27M-parameter model', () => {
   it.each([
@@ -71,7 +61,7 @@ describe('AdaLoRA memory on a 27M-parameter model', () => {
     '%s (checkpointing %s): the estimate is within a tenth of the measured peak',
     async (method, ckpt) => {
       const { peak, weights } = await measure(method, ckpt);
-      const e = estimate(method, ckpt);
+      const e = await estimate(method, ckpt);
       expect(e.weightBytes).toBe(weights);
       expect(e.peakBytes / peak, `estimate ${e.peakBytes} vs measured ${peak}`).toBeGreaterThan(
         0.9,

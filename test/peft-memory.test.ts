@@ -15,17 +15,15 @@ import { createMethod } from '../engine/optim/create-method.js';
 import type { MethodName } from '../engine/optim/method.js';
 import { selectTargets } from '../engine/peft/config.js';
 import { loadPeftModel, peftSpec, quantizedModules } from '../engine/peft/load.js';
-import { estimateTrainingMemory } from '../engine/train/estimate.js';
 import { toBatch } from '../engine/train/text-data.js';
 import { memoryModelSpec } from './fixtures.js';
-import { memoryRows } from './memory-model.js';
+import { estimateOf, memoryRows } from './memory-model.js';
 
 const B = 1;
 const T = 16;
 const R = 8;
 let dir: string;
 let checked: CheckedModel;
-let smallVocab: CheckedModel;
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm' });
@@ -43,8 +41,6 @@ beforeAll(async () => {
     vocab: 512,
     seed: 10,
   });
-  smallVocab = await checkModel(join(dir, 'v'));
-  await smallVocab.source.close();
 }, 300_000);
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -77,28 +73,24 @@ async function measure(
   return { peak, weights };
 }
 
-function estimate(
+/** The estimate for model folder `model` ('m' or 'v') with LoRA of rank R on every linear layer. */
+const estimate = (
   kind: 'lora' | 'qlora',
   method: MethodName,
   checkpointing = false,
-  m = checked,
-  pagedOptim = false,
-) {
-  const shell = m.arch.create(m.config, new Params());
-  const targets = selectTargets(shell.linearSpecs(), ['all-linear']);
-  const e = estimateTrainingMemory({
-    model: shell,
-    shapes: m.shapes,
+  model = 'm',
+  paged = false,
+) =>
+  estimateOf(join(dir, model), {
     method,
     batch: B,
     seq: T,
     checkpointing,
-    peft: { kind, targets, r: R, quantized: quantizedModules(shell.linearSpecs()) },
-    pagedOptim,
+    peft: kind,
+    loraR: R,
+    loraTargets: 'all-linear',
+    pagedOptim: paged ? 'on' : 'off',
   });
-  shell.dispose();
-  return e;
-}
 
 /** Elements of each adapter tensor (A [r, in], B [out, r]) of every linear layer. */
 function targetSizes(): number[] {
@@ -126,7 +118,7 @@ describe('PEFT memory on a 27M-parameter model', () => {
     '%s with %s (checkpointing %s): the estimate is within a tenth of the measured peak',
     async (kind, method, ckpt) => {
       const { peak, weights } = await measure(kind, method, ckpt);
-      const e = estimate(kind, method, ckpt);
+      const e = await estimate(kind, method, ckpt);
       // The stored weights are counted exactly (NF4 codes and scales included).
       expect(e.weightBytes).toBe(weights);
       expect(e.peakBytes / peak, `estimate ${e.peakBytes} vs measured ${peak}`).toBeGreaterThan(
@@ -144,7 +136,7 @@ describe('PEFT memory on a 27M-parameter model', () => {
       ['lora', lora],
       ['qlora', qlora],
     ] as const) {
-      const e = estimate(kind, 'fo-adamw', true, smallVocab);
+      const e = await estimate(kind, 'fo-adamw', true, 'v');
       expect(e.peakBytes / m.peak, kind).toBeGreaterThan(0.9);
       expect(e.peakBytes / m.peak, kind).toBeLessThan(1.1);
     }
@@ -155,8 +147,8 @@ describe('PEFT memory on a 27M-parameter model', () => {
     async (kind) => {
       const device = await measure(kind, 'fo-adamw', false);
       const host = await measure(kind, 'fo-adamw', false, 'm', true);
-      const e = estimate(kind, 'fo-adamw', false, checked, true);
-      const unpaged = estimate(kind, 'fo-adamw', false, checked, false);
+      const e = await estimate(kind, 'fo-adamw', false, 'm', true);
+      const unpaged = await estimate(kind, 'fo-adamw', false, 'm', false);
       const stateBytes = unpaged.optimizerBytes; // 2 × the adapter's bytes
       const largest = Math.max(...targetSizes()) * 4;
       const saved = device.peak - host.peak;

@@ -2,15 +2,12 @@
 // estimate`'s formula within 10% of the measured peak for the methods that train them.
 import { describe, expect, it } from 'vitest';
 import { memory } from '../engine/backend/memory.js';
-import { Params } from '../engine/models/params.js';
 import { createMethod } from '../engine/optim/create-method.js';
 import type { MethodName } from '../engine/optim/method.js';
 import { loadPeftModel, peftSpec } from '../engine/peft/load.js';
-import { embedWidthOf, promptTerms } from '../engine/peft/prompt-estimate.js';
-import { VIRTUAL_TOKEN_DEFAULTS, type PromptKind } from '../engine/peft/prompts.js';
-import { estimateTrainingMemory } from '../engine/train/estimate.js';
+import type { PromptKind } from '../engine/peft/prompts.js';
 import { toBatch } from '../engine/train/text-data.js';
-import { memoryModel, memoryRows } from './memory-model.js';
+import { estimateOf, memoryModel, memoryRows } from './memory-model.js';
 
 const B = 4;
 const T = 32;
@@ -34,22 +31,8 @@ async function measure(kind: PromptKind, method: MethodName) {
   return { peak, weights };
 }
 
-function estimate(kind: PromptKind, method: MethodName) {
-  const shell = fixture.checked.arch.create(fixture.checked.config, new Params());
-  const n = VIRTUAL_TOKEN_DEFAULTS[kind];
-  const width = embedWidthOf(fixture.checked.shapes, fixture.checked.config.hidden);
-  const e = estimateTrainingMemory({
-    model: shell,
-    shapes: fixture.checked.shapes,
-    method,
-    batch: B,
-    seq: T,
-    checkpointing: false,
-    peft: { kind, targets: [], r: 0, prompt: promptTerms(shell, kind, n, width, T) },
-  });
-  shell.dispose();
-  return e;
-}
+const estimate = (kind: PromptKind, method: MethodName) =>
+  estimateOf(fixture.path, { method, batch: B, seq: T, peft: kind });
 
 describe('prefix and prompt tuning memory on a 27M-parameter model', () => {
   it.each([
@@ -66,7 +49,7 @@ describe('prefix and prompt tuning memory on a 27M-parameter model', () => {
     '%s with %s: the estimate is within a tenth of the measured peak',
     async (kind, method) => {
       const { peak, weights } = await measure(kind, method);
-      const e = estimate(kind, method);
+      const e = await estimate(kind, method);
       expect(e.weightBytes).toBe(weights);
       expect(e.peakBytes / peak, `estimate ${e.peakBytes} vs measured ${peak}`).toBeGreaterThan(
         0.9,
