@@ -210,7 +210,7 @@ export function deviceFigure(backendName = tf.getBackend()): DeviceFigure {
     const heap = backend.wasm?.HEAPU8?.buffer.byteLength;
     if (heap !== undefined) return { source: 'wasm-heap', bytes: heap };
   }
-  return { source: 'process-rss', bytes: process.memoryUsage().rss };
+  return { source: 'process-rss', bytes: process.memoryUsage.rss() };
 }
 
 /** One reading of every memory figure. */
@@ -218,7 +218,7 @@ export async function sampleMemory(): Promise<MemorySample> {
   return {
     liveBytes: memory.liveBytes,
     peakBytes: memory.peakBytes,
-    rssBytes: process.memoryUsage().rss,
+    rssBytes: process.memoryUsage.rss(),
     device: await sampleDeviceMemory(),
   };
 }

@@ -109,7 +109,7 @@ export async function runJob(
         peakBytes: result.peakBytes ?? memory.peakBytes,
         weightBytes: result.weightBytes,
         liveBytes: memory.liveBytes,
-        rssBytes: process.memoryUsage().rss,
+        rssBytes: process.memoryUsage.rss(),
       },
       elapsedMs: Math.round(performance.now() - started),
     });
