@@ -4,10 +4,11 @@
 import { z } from 'zod';
 import { dataFields } from './data/options.js';
 import type { ErrorInfo } from './errors.js';
+import { backendNames } from './backend/types.js';
 
 export const PROTOCOL_VERSION = 1;
 
-export const backendNames = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export { backendNames };
 export type BackendChoice = (typeof backendNames)[number];
 
 const modelDir = z.string().min(1);

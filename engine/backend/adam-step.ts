@@ -12,7 +12,7 @@ import {
 } from './custom-kernels.js';
 import { tf, type Tensor } from './tf.js';
 
-const ADAM_STEP = 'WhetstoneAdamStep';
+export const ADAM_STEP = 'WhetstoneAdamStep';
 
 export interface AdamStepAttrs {
   /** Decoupled weight decay factor for θ (1 for none). */

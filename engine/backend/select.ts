@@ -1,5 +1,5 @@
 // Picks the tensor backend at start-up: the one asked for (option, then WHETSTONE_BACKEND), or the
-// best that starts here, in the order tensorflow > webgpu > wasm > cpu. A forced backend that
+// best that starts here, in the order tensorflow > webgpu > native > wasm > cpu. A forced backend that
 // cannot start is an error; in auto mode each failure is recorded and the next one is tried.
 import { WhetstoneError } from '../errors.js';
 import { createLogger } from '../log.js';
@@ -15,6 +15,7 @@ import {
   type LoadedBackend,
   type SkippedBackend,
 } from './types.js';
+import { startNative } from './native/backend.js';
 import { startWasm } from './wasm.js';
 import { finishWebGpuRelease, prepareWebGpuRelease, startWebGpu } from './webgpu.js';
 
@@ -35,6 +36,7 @@ async function startCpu(): Promise<LoadedBackend> {
 export const defaultLoaders: Record<BackendName, BackendLoader> = {
   tensorflow: tensorflowLoader(),
   webgpu: startWebGpu,
+  native: startNative,
   wasm: startWasm,
   cpu: startCpu,
 };
@@ -42,7 +44,8 @@ export const defaultLoaders: Record<BackendName, BackendLoader> = {
 const fallbackHints: Record<BackendName, string> = {
   tensorflow:
     'Install @tensorflow/tfjs-node-gpu (CUDA 11.2 + cuDNN 8.1) or @tensorflow/tfjs-node with internet access, or use --backend webgpu, wasm or cpu.',
-  webgpu: 'Use --backend wasm or cpu.',
+  webgpu: 'Use --backend native, wasm or cpu.',
+  native: 'Use --backend wasm or cpu.',
   wasm: 'Use --backend cpu.',
   cpu: 'This is a bug: the cpu backend is pure JavaScript.',
 };

@@ -1,9 +1,12 @@
 // Shared types of backend selection: what a backend loader returns, and how it says "not here".
 
-export const backendNames = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export const backendNames = ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 
 /** A tensor backend, best first in `backendNames`. */
 export type BackendName = (typeof backendNames)[number];
+
+/** Backends whose tensors live in host memory, so host RAM is their device memory. */
+export const hostMemoryBackends: readonly string[] = ['native', 'wasm', 'cpu'];
 
 /** A better backend that was not used, and why (short, for people). */
 export interface SkippedBackend {

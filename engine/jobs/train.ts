@@ -28,6 +28,7 @@ import { RunDir } from '../train/run-dir.js';
 import { BatchSampler } from '../train/text-data.js';
 import { trainLoop } from '../train/trainer.js';
 import { sampleDeviceMemory } from '../backend/memory.js';
+import { hostMemoryBackends } from '../backend/types.js';
 import { decidePaging } from '../optim/paged.js';
 import { estimateRun } from './estimate.js';
 import type { JobContext, JobResult } from './run-job.js';
@@ -277,7 +278,7 @@ async function runTraining(
 async function runPaging(spec: TrainSpec, backend: string) {
   const facts = { mode: spec.pagedOptim, method: spec.method, backend, peakBytes: 0 };
   const asks = spec.pagedOptim === 'auto' && spec.method === 'fo-adamw';
-  if (!asks || backend === 'cpu' || backend === 'wasm') return decidePaging(facts);
+  if (!asks || hostMemoryBackends.includes(backend)) return decidePaging(facts);
   const [{ estimate }, device] = await Promise.all([
     estimateRun({ ...spec, pagedOptim: false }),
     sampleDeviceMemory(backend),

@@ -5,6 +5,7 @@
 import { WhetstoneError } from '../errors.js';
 import { tf, type Tensor, type Variable } from '../backend/tf.js';
 import { adamwUpdate, type AdamWOptions } from './updates.js';
+import { hostMemoryBackends } from '../backend/types.js';
 
 /** A tensor held in host memory, as checkpoints save and restore it. */
 export interface HostTensor {
@@ -106,7 +107,7 @@ export function decidePaging(f: PagingFacts): { paged: boolean; reason: string }
     return { paged: false, reason: `${f.method} keeps no AdamW moments` };
   }
   if (f.mode !== 'auto') return { paged: f.mode === 'on', reason: `--paged-optim ${f.mode}` };
-  if (f.backend === 'cpu' || f.backend === 'wasm') {
+  if (hostMemoryBackends.includes(f.backend)) {
     return { paged: false, reason: `the ${f.backend} backend's device memory is host memory` };
   }
   if (f.freeDeviceBytes === undefined) {

@@ -1,0 +1,61 @@
+// The `native` backend: tfjs's cpu backend (tensors in ordinary ArrayBuffers, so the host's RAM is
+// the only ceiling) with the kernels training spends its time on replaced by the C++ addon's
+// (OpenBLAS GEMM, threaded elementwise, reductions, softmax, data movement). Every other kernel is
+// the cpu backend's own, so the two agree by construction wherever the addon is not used.
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { tf } from '../tf.js';
+import '../adam-step.js';
+import '../noise.js';
+import '../../peft/nf4-kernel.js';
+import { BackendUnavailable, type LoadedBackend } from '../types.js';
+import { loadAddon, type NativeAddon } from './addon.js';
+import { registerNativeCustomKernels } from './custom.js';
+import { fastPaths, registerNativeKernels } from './kernels.js';
+
+export const NATIVE = 'native';
+
+let registered = false;
+
+/** Register the backend and its kernels once: the cpu kernels, then the native fast paths. */
+function register(addon: NativeAddon): void {
+  if (registered) return;
+  registered = true;
+  tf.registerBackend(NATIVE, () => {
+    const backend = new MathBackendCPU();
+    // The cpu backend prints an "install tfjs-node" banner on first use; not for this one.
+    (backend as unknown as { firstUse: boolean }).firstUse = false;
+    return backend;
+  });
+  for (const config of tf.getKernelsForBackend('cpu')) {
+    if (!tf.getKernel(config.kernelName, NATIVE))
+      tf.registerKernel({ ...config, backendName: NATIVE });
+  }
+  registerNativeKernels(NATIVE, addon);
+  registerNativeCustomKernels(NATIVE, addon);
+}
+
+/** Kernels that run in C++ on this backend (the rest are the cpu backend's). */
+export const nativeKernelNames = (): string[] => Object.keys(fastPaths).sort();
+
+/** Start the native backend and make it tfjs's current one. */
+export async function startNative(): Promise<LoadedBackend> {
+  let addon: NativeAddon;
+  try {
+    addon = loadAddon();
+  } catch (err) {
+    throw new BackendUnavailable(
+      (err as Error).message,
+      'Build it with `npm run build:native` (needs a C++ compiler and libopenblas-dev on Linux, Xcode on macOS).',
+    );
+  }
+  register(addon);
+  if (!(await tf.setBackend(NATIVE))) {
+    throw new BackendUnavailable('the native backend failed to initialise');
+  }
+  const { blas, threads } = addon.info();
+  return {
+    device: `CPU (native, ${blas.trim()}, ${threads} thread${threads === 1 ? '' : 's'})`,
+    gpu: false,
+    software: false,
+  };
+}

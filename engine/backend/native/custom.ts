@@ -1,0 +1,47 @@
+// Whetstone's own kernels (AdamStep, NF4 dequantize) in C++ for the native backend.
+import { ADAM_STEP, type AdamStepAttrs } from '../adam-step.js';
+import { tf } from '../tf.js';
+import { NF4_DEQUANTIZE, type Nf4DequantizeAttrs } from '../../peft/nf4-kernel.js';
+import { ABSMAX_BLOCK, DYNAMIC_CODE, NF4_BLOCK, NF4_CODE } from '../../peft/nf4.js';
+import type { NativeAddon } from './addon.js';
+import type { CpuStorage } from './kernels.js';
+
+const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
+
+function replace(kernelName: string, backendName: string, kernelFunc: tf.KernelFunc): void {
+  if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
+  tf.registerKernel({ kernelName, backendName, kernelFunc });
+}
+
+export function registerNativeCustomKernels(backendName: string, addon: NativeAddon): void {
+  replace(ADAM_STEP, backendName, ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as CpuStorage;
+    const read = (t: tf.TensorInfo) => b.data.get(t.dataId).values as Float32Array;
+    const { x, m, v } = inputs as Record<'x' | 'm' | 'v', tf.TensorInfo>;
+    const a = attrs as unknown as AdamStepAttrs;
+    const out = new Float32Array(size(x.shape));
+    addon.adamStep(read(x), read(m), read(v), out, a.decay, a.scale, a.vScale, a.eps);
+    return b.makeTensorInfo(x.shape, 'float32', out);
+  });
+  replace(NF4_DEQUANTIZE, backendName, ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as CpuStorage;
+    const read = (t: tf.TensorInfo) => b.data.get(t.dataId).values;
+    const { codes, absmaxCodes, absmaxScales } = inputs as Record<
+      'codes' | 'absmaxCodes' | 'absmaxScales',
+      tf.TensorInfo
+    >;
+    const { shape } = attrs as unknown as Nf4DequantizeAttrs;
+    const out = new Float32Array(size(shape));
+    addon.nf4Dequantize(
+      read(codes) as Int32Array,
+      read(absmaxCodes) as Int32Array,
+      read(absmaxScales) as Float32Array,
+      NF4_CODE,
+      DYNAMIC_CODE,
+      out,
+      NF4_BLOCK,
+      ABSMAX_BLOCK,
+    );
+    return b.makeTensorInfo(shape, 'float32', out);
+  });
+}
