@@ -155,6 +155,18 @@ Napi::Value Slice(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// padInto(x, shape, before, out, outShape): out already holds the constant
+Napi::Value PadInto(const Napi::CallbackInfo& info) {
+  const Shape s = shape(info[1], "shape"), b = shape(info[2], "before"), o = shape(info[4], "outShape");
+  if (b.size() != s.size() || o.size() != s.size())
+    throw Napi::RangeError::New(info.Env(), "padInto: before and outShape must have the input's rank");
+  for (size_t i = 0; i < s.size(); ++i)
+    if (b[i] < 0 || b[i] + s[i] > o[i]) throw Napi::RangeError::New(info.Env(), "padInto: out of bounds");
+  ws::pad_into(data<uint32_t>(info[0], "x", size_t(size_of(s))), s, b,
+               data<uint32_t>(info[3], "out", size_t(size_of(o))), o);
+  return info.Env().Undefined();
+}
+
 // adamStep(x, m, v, out, decay, scale, vScale, eps)
 Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   const size_t n = view(info[0], "x").bytes / 4;
@@ -190,6 +202,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gather", Napi::Function::New(env, Gather));
   exports.Set("segmentSum", Napi::Function::New(env, SegmentSum));
   exports.Set("slice", Napi::Function::New(env, Slice));
+  exports.Set("padInto", Napi::Function::New(env, PadInto));
   exports.Set("adamStep", Napi::Function::New(env, AdamStep));
   exports.Set("nf4Dequantize", Napi::Function::New(env, Nf4Dequantize));
   return exports;

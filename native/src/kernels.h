@@ -48,6 +48,10 @@ int64_t segment_sum(const float* x, const int32_t* ids, float* out, int64_t rows
 void slice(const uint32_t* x, const Shape& shape, const Shape& begin, const Shape& size,
            uint32_t* out);
 
+/** out (out_shape, pre-filled by the caller) gets x at offset `before` per axis; 4-byte elements. */
+void pad_into(const uint32_t* x, const Shape& shape, const Shape& before, uint32_t* out,
+              const Shape& out_shape);
+
 /** out = decay·x − scale·m / (sqrt(v_scale·v) + eps), in double and rounded once, exactly as
  * the JS loop of engine/backend/adam-step.ts. */
 void adam_step(const float* x, const float* m, const float* v, float* out, size_t n, double decay,

@@ -113,4 +113,31 @@ void slice(const uint32_t* x, const Shape& shape, const Shape& begin, const Shap
   });
 }
 
+void pad_into(const uint32_t* x, const Shape& shape, const Shape& before, uint32_t* out,
+              const Shape& out_shape) {
+  const size_t rank = shape.size();
+  Shape out_strides(rank);
+  int64_t s = 1;
+  for (size_t i = rank; i-- > 0;) {
+    out_strides[i] = s;
+    s *= out_shape[i];
+  }
+  // Each row of x's last axis is one contiguous copy into out.
+  const int64_t run = rank == 0 ? 1 : shape[rank - 1];
+  int64_t rows = 1;
+  for (size_t d = 0; d + 1 < rank; ++d) rows *= shape[d];
+  const int64_t last_offset = rank == 0 ? 0 : before[rank - 1];
+  const size_t grain = std::max<size_t>(1, kGrain / size_t(std::max<int64_t>(1, run)));
+  parallel_for(size_t(rows), grain, [&](size_t lo, size_t hi) {
+    for (size_t r = lo; r < hi; ++r) {
+      int64_t rem = int64_t(r), off = last_offset;
+      for (size_t d = rank - 1; d-- > 0;) {
+        off += (before[d] + rem % shape[d]) * out_strides[d];
+        rem /= shape[d];
+      }
+      std::memcpy(out + off, x + int64_t(r) * run, size_t(run) * 4);
+    }
+  });
+}
+
 }  // namespace ws

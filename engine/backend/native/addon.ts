@@ -59,6 +59,13 @@ export interface NativeAddon {
     segments: number,
   ): number;
   slice(x: Word32Array, shape: number[], begin: number[], size: number[], out: Word32Array): void;
+  padInto(
+    x: Word32Array,
+    shape: number[],
+    before: number[],
+    out: Word32Array,
+    outShape: number[],
+  ): void;
   adamStep(
     x: Float32Array,
     m: Float32Array,

@@ -222,6 +222,25 @@ const slice: FastPath = ({ inputs, backend, attrs }, addon) => {
   return backend.makeTensorInfo(sz, x.dtype, out);
 };
 
+const pad: FastPath = ({ inputs, backend, attrs }, addon) => {
+  const { x } = inputs as { x: tf.TensorInfo };
+  const xv = words(backend, x);
+  if (!xv) return undefined;
+  const paddings = attrs.paddings as [number, number][];
+  const outShape = x.shape.map((d, i) => paddings[i]![0] + d + paddings[i]![1]);
+  const out = newWords(x.dtype, size(outShape));
+  const value = Number(attrs.constantValue ?? 0);
+  if (value !== 0) out.fill(value);
+  addon.padInto(
+    xv,
+    x.shape,
+    paddings.map((p) => p[0]),
+    out,
+    outShape,
+  );
+  return backend.makeTensorInfo(outShape, x.dtype, out);
+};
+
 /** kernel name → its native fast path. */
 export const fastPaths: Record<string, FastPath> = {
   BatchMatMul: batchMatMul,
@@ -230,6 +249,7 @@ export const fastPaths: Record<string, FastPath> = {
   GatherV2: gather,
   UnsortedSegmentSum: unsortedSegmentSum,
   Slice: slice,
+  PadV2: pad,
   ...Object.fromEntries(Object.entries(binaryOps).map(([name, op]) => [name, binary(op)])),
   ...Object.fromEntries(Object.entries(unaryOps).map(([name, op]) => [name, unary(op)])),
   ...Object.fromEntries(Object.entries(reduceOps).map(([name, op]) => [name, reduce(op)])),

@@ -151,7 +151,7 @@ describe.skipIf(!available)(`native backend ${note}`, () => {
     expect(await maxDiff(() => tf.logSoftmax(tf.mul(normals(7, [4, 3000]), 5)))).toBeLessThan(1e-4);
   });
 
-  it('transpose, slice and gather move float32 and int32 alike', async () => {
+  it('transpose, slice, pad and gather move float32 and int32 alike', async () => {
     const ints = () =>
       tf.tensor(
         Array.from({ length: 2 * 3 * 4 * 5 }, (_, i) => i),
@@ -170,6 +170,29 @@ describe.skipIf(!available)(`native backend ${note}`, () => {
     expect(await maxDiff(() => tf.slice(normals(9, [4, 6, 8]), [1, 2, 3], [2, 3, 4]))).toBe(0);
     expect(await maxDiff(() => tf.slice(ints(), [0, 1, 0, 2], [2, -1, 4, 3]))).toBe(0);
     expect(await maxDiff(() => tf.slice(normals(9, [4, 6, 8]), [0, 0, 4], [4, 6, 4]))).toBe(0);
+    expect(
+      await maxDiff(() =>
+        tf.pad(
+          normals(9, [3, 4, 5]),
+          [
+            [1, 0],
+            [0, 2],
+            [3, 1],
+          ],
+          0.5,
+        ),
+      ),
+    ).toBe(0);
+    expect(
+      await maxDiff(() =>
+        tf.pad(ints(), [
+          [0, 0],
+          [1, 1],
+          [0, 0],
+          [2, 0],
+        ]),
+      ),
+    ).toBe(0);
     const ids = () => tf.tensor([3, 0, 3, 1], [2, 2], 'int32');
     expect(await maxDiff(() => tf.gather(normals(10, [5, 6]), ids()))).toBe(0);
     expect(await maxDiff(() => tf.gather(normals(10, [4, 5, 6]), ids(), 1))).toBe(0);
