@@ -33,7 +33,7 @@ export const peftKinds = ['full', 'lora', 'qlora', 'adalora', 'prefix', 'prompt'
 export const pagedOptimModes = ['auto', 'on', 'off'] as const;
 export const exportFormats = ['merged', 'adapter'] as const;
 
-/** What is trained: every weight, or an adapter (REFERENCE.md, "PEFT"). */
+/** What is trained: every weight, or an adapter (docs/methods.md#adapters-peft). */
 export const peftFields = {
   peft: z.enum(peftKinds).default('full'),
   loraR: z.number().int().positive().optional(),

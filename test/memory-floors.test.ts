@@ -1,4 +1,4 @@
-// Memory floors (ARCHITECTURE.md, "Memory accounting"), measured on a 27M-parameter Llama where
+// Memory floors (docs/memory.md#each-methods-floor), measured on a 27M-parameter Llama where
 // the weights dominate: LOMO at most 0.7× FO-SGD and 0.4× FO-AdamW, LOMO never holding more than
 // one part's gradients, the zeroth-order family at inference plus one tensor-sized temporary
 // (plus MMT's and Adam's state), and `whetstone estimate`'s formula within 10% of every peak.

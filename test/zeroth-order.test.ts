@@ -1,8 +1,9 @@
-// The zeroth-order family against direct implementations of REFERENCE.md's formulas, on the wasm
-// backend (its noise kernel is the reference loop, bit for bit) with the reference noise (engine/util/counter-rng.ts): the estimator's expectation is
-// the gradient, perturb/restore is exact to float32 rounding, each update rule is its formula,
-// zo-cons keeps the best candidate, Forward-Grad's JVP is the directional derivative, and every
-// method lowers the loss.
+// The zeroth-order family against direct implementations of the formulas in
+// docs/methods.md#the-zeroth-order-family, on the wasm backend (its noise kernel is the reference
+// loop, bit for bit) with the reference noise (engine/util/counter-rng.ts): the estimator's
+// expectation is the gradient, perturb/restore is exact to float32 rounding, each update rule is
+// its formula, zo-cons keeps the best candidate, Forward-Grad's JVP is the directional derivative,
+// and every method lowers the loss.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../engine/backend/select.js';
 import { tf } from '../engine/backend/tf.js';

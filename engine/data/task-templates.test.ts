@@ -4,7 +4,7 @@ import { builtinTemplates, userTemplate, type TaskTemplate } from './task-templa
 const full = (t: TaskTemplate, row: Record<string, string>) =>
   t.candidates(row).map((c) => c.context + c.continuation);
 
-describe('task templates (REFERENCE.md "Task alignment", MeZO templates.py)', () => {
+describe('task templates (docs/formats.md#task-alignment, MeZO templates.py)', () => {
   it('SST-2: <sentence> It was → " terrible" | " great"', () => {
     const c = builtinTemplates.sst2!.candidates({ sentence: 'A gripping, honest film.' });
     expect(c).toEqual([

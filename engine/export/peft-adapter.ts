@@ -1,6 +1,6 @@
 // LoRA adapters in PEFT's layout, both ways: `adapter_config.json` plus `adapter_model.safetensors`
 // with keys `base_model.model.<module>.lora_A.weight` [r, in] and `.lora_B.weight` [out, r], the
-// files `PeftModel.from_pretrained` reads (REFERENCE.md, "PEFT adapter files").
+// files `PeftModel.from_pretrained` reads (docs/formats.md#peft-adapters).
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';

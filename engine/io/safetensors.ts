@@ -1,6 +1,6 @@
 // safetensors reader: the header is read and validated completely on open (so a broken file is
 // refused before any weight is used), then each tensor is read from disk on demand, one at a time.
-// Format: ../../../shared/REFERENCE.md, "safetensors".
+// Format: docs/formats.md#safetensors.
 import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { WhetstoneError } from '../errors.js';

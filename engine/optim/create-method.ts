@@ -33,7 +33,8 @@ export interface MethodConfig {
 
 /**
  * Learning rates when none is given: the papers' values for full fine-tuning (the zeroth-order
- * ones are MeZO's for OPT-13B, REFERENCE.md; small models take larger rates).
+ * ones are MeZO's for OPT-13B, docs/methods.md#default-learning-rates-and-μ; small models take
+ * larger rates).
  */
 export const DEFAULT_LR: Record<MethodName, number> = {
   'fo-sgd': 1e-2,
@@ -50,10 +51,10 @@ export const DEFAULT_LR: Record<MethodName, number> = {
 
 /**
  * Adapters train a few parameters of larger effect, and take larger steps. Zeroth-order methods
- * take MeZO's PEFT settings (REFERENCE.md): LoRA at 50× the full fine-tuning rate (1e-6 → 5e-5)
- * with μ 1e-2, prefix tuning at 10⁴× (→ 1e-2) with μ 1e-1, every zeroth-order method scaled
- * alike. FO-AdamW takes PEFT's guides' rates for prompt (3e-2) and prefix tuning (1e-2); other
- * backprop methods keep theirs.
+ * take MeZO's PEFT settings (docs/methods.md#default-learning-rates-and-μ): LoRA at 50× the full
+ * fine-tuning rate (1e-6 → 5e-5) with μ 1e-2, prefix tuning at 10⁴× (→ 1e-2) with μ 1e-1, every
+ * zeroth-order method scaled alike. FO-AdamW takes PEFT's guides' rates for prompt (3e-2) and
+ * prefix tuning (1e-2); other backprop methods keep theirs.
  */
 const ADAPTER_DEFAULTS: Record<PeftKind, { zoLrScale: number; eps: number; adamwLr?: number }> = {
   full: { zoLrScale: 1, eps: ZO_DEFAULTS.eps },

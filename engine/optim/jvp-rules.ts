@@ -1,7 +1,8 @@
 // Forward-mode derivative rules, one per tfjs kernel the models run: given the kernel's inputs,
-// attributes, outputs and the tangents of its inputs, the tangents of its outputs. Each sits
-// beside the kernel it differentiates as the forward would (CONVENTIONS.md: forward and JVP
-// side by side). Kernels linear in their first input reuse the kernel on the tangent.
+// attributes, outputs and the tangents of its inputs, the tangents of its outputs. Each sits beside
+// the kernel it differentiates as the forward would (forward and JVP side by side,
+// docs/methods.md#forward-grad). Kernels linear in their first input reuse the kernel on the
+// tangent.
 import { tf, type Tensor } from '../backend/tf.js';
 
 export interface RuleArgs {

@@ -1,7 +1,7 @@
-// The zeroth-order family (MeZO arXiv 2305.17333; ZO-Bench arXiv 2402.11592): gradients
-// estimated from forward passes only, ĝ = (1/q) Σᵢ gᵢ·zᵢ with gᵢ = (f(θ+μzᵢ) − f(θ−μzᵢ)) / 2μ
-// (or one-sided (f(θ+μzᵢ) − f(θ)) / μ). zᵢ is never stored: it is regenerated from its seed,
-// tensor by tensor, for the perturbation, the restore and the update (REFERENCE.md).
+// The zeroth-order family (MeZO arXiv 2305.17333; ZO-Bench arXiv 2402.11592): gradients estimated
+// from forward passes only, ĝ = (1/q) Σᵢ gᵢ·zᵢ with gᵢ = (f(θ+μzᵢ) − f(θ−μzᵢ)) / 2μ (or one-sided
+// (f(θ+μzᵢ) − f(θ)) / μ). zᵢ is never stored: it is regenerated from its seed, tensor by tensor,
+// for the perturbation, the restore and the update (docs/methods.md#the-zeroth-order-family).
 //   zo-sgd   θ ← θ − η ĝ
 //   zo-sign  θ ← θ − η sign(gᵢ)·zᵢ (projected, ZO-Bench's code) or sign(gᵢ)·sign(zᵢ) (element-wise)
 //   zo-mmt   m ← 0.9 m + ĝ; θ ← θ − η m

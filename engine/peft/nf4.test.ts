@@ -103,7 +103,8 @@ describe('NF4', () => {
   });
 
   it('holds the NF4 codebook of bitsandbytes exactly', () => {
-    // bitsandbytes functional.py (REFERENCE.md): 7 negative and 8 positive normal quantiles.
+    // bitsandbytes functional.py (docs/methods.md#qlora-nf4-with-double-quantization): 7 negative
+    // and 8 positive normal quantiles.
     const published = [
       -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
       -0.18477343022823334, -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725,

@@ -1,6 +1,7 @@
-// NF4 with double quantization, in bitsandbytes' layout (REFERENCE.md, "PEFT"): 4-bit codes per
-// block of 64, two per byte with the first element in the high nibble, and the blocks' absmax
-// scales themselves quantized (mean-subtracted, 8-bit dynamic map, blocks of 256).
+// NF4 with double quantization, in bitsandbytes' layout
+// (docs/methods.md#qlora-nf4-with-double-quantization): 4-bit codes per block of 64, two per byte
+// with the first element in the high nibble, and the blocks' absmax scales themselves quantized
+// (mean-subtracted, 8-bit dynamic map, blocks of 256).
 import { WhetstoneError } from '../errors.js';
 import { tf, type Tensor, type Tensor1D } from '../backend/tf.js';
 

@@ -1,7 +1,7 @@
-// Peak-memory prediction before a run, from each method's formula (ARCHITECTURE.md, "Memory
-// accounting"): weights, gradients, optimizer state and activations, all float32. The activation
-// terms count the tensors a block keeps for its backward pass; test/memory.test.ts holds the
-// prediction within 10% of the measured peak.
+// Peak-memory prediction before a run, from each method's formula (docs/memory.md#the-estimator):
+// weights, gradients, optimizer state and activations, all float32. The activation terms count the
+// tensors a block keeps for its backward pass; test/memory-floors.test.ts holds the prediction
+// within 10% of the measured peak.
 import type { CausalLM } from '../models/causal-lm.js';
 import { fullStorage, peftStorage, type PeftShape } from './estimate-peft.js';
 import type { MethodName } from '../optim/method.js';

@@ -1,6 +1,7 @@
 // "What trains": every weight, or an adapter over a frozen base (engine/peft). Each card says what
-// it trades and its paper's defaults (REFERENCE.md, "PEFT"); the settings map one to one onto the
-// engine's protocol fields (engine/protocol.ts, peftFields), and only the chosen kind's are sent.
+// it trades and its paper's defaults (docs/methods.md#adapters-peft); the settings map one to one
+// onto the engine's protocol fields (engine/protocol.ts, peftFields), and only the chosen kind's
+// are sent.
 import type { ChannelInput } from '../../../main/contract.js';
 import type { pagedOptimModes, peftKinds } from '../../../engine/protocol.js';
 
