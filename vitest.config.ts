@@ -22,6 +22,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     globalSetup: ['test/global-setup.ts'],
+    // The default summary, then why tests were skipped (what is missing, how to install it).
+    reporters: ['default', './test/skip-notes.ts'],
     env,
   },
 });

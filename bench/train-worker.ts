@@ -71,6 +71,7 @@ process.stdout.write(
     stepMs: later[Math.floor(later.length / 2)] ?? times[0],
     peakBytes: peak,
     weightBytes: model.params.bytes(),
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
     losses,
   })}\n`,
 );

@@ -1,7 +1,8 @@
 // The dataset pipeline through the CLI: `data inspect`, training on chat and classification
-// data (with and without the template), and classification accuracy from `eval`.
+// data (with and without the template), classification accuracy from `eval`, and files that are
+// not UTF-8 (--encoding) or hold nothing.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -152,5 +153,53 @@ describe('training and evaluating on structured data', () => {
     const confusion = run.last.confusion as number[][];
     expect(confusion.map((row) => row.reduce((a, b) => a + b, 0))).toEqual([1, 1]);
     expect(run.last.accuracy).toBe((confusion[0]![0]! + confusion[1]![1]!) / 2);
+  });
+});
+
+describe('encodings and empty files', () => {
+  it('stops on Latin-1 read as UTF-8 at its line; --encoding latin1 reads it (inspect, eval)', async () => {
+    const csv = join(work, 'latin1.csv');
+    await writeFile(csv, Buffer.from('text,label\nfine,1\ncafé,0\n', 'latin1'));
+    const refused = await runCli(['data', 'inspect', csv, '--json']);
+    expect(refused.last).toMatchObject({
+      type: 'error',
+      code: 'DATASET_INVALID',
+      message: `${csv}: line 3 is not valid UTF-8 (byte 0xE9).`,
+    });
+    expect(String(refused.last.hint)).toContain('--encoding latin1');
+    const read = await runCli(['data', 'inspect', csv, '--encoding', 'latin1', '--json']);
+    expect(read.last).toMatchObject({ type: 'done', rows: 2, validRows: 2 });
+    expect(JSON.stringify(read.last)).toContain('café');
+
+    // eval's plain-text JSONL path reads the file itself.
+    const jsonl = join(work, 'latin1.jsonl');
+    await writeFile(jsonl, Buffer.from('{"text": "un café au lait"}\n', 'latin1'));
+    const evalArgs = ['eval', '--model', fixturePath('llama'), '--data', jsonl, '--json'];
+    expect((await runCli(evalArgs)).last).toMatchObject({
+      type: 'error',
+      message: `${jsonl}: line 1 is not valid UTF-8 (byte 0xE9).`,
+    });
+    const evaluated = await runCli([...evalArgs, '--encoding', 'latin1']);
+    expect(evaluated.last, evaluated.stderr).toMatchObject({ type: 'done' });
+
+    const unknown = await runCli(['data', 'inspect', csv, '--encoding', 'latin2', '--json']);
+    expect(unknown.last).toMatchObject({ type: 'error', code: 'BAD_ARGUMENT' });
+    expect(String(unknown.last.message)).toMatch(/utf-8.*latin1.*utf-16le/);
+  });
+
+  it('names an empty file, or one of blank lines, and says what to add (inspect, eval)', async () => {
+    const empty = join(work, 'empty.jsonl');
+    await writeFile(empty, '');
+    const inspected = await runCli(['data', 'inspect', empty, '--json']);
+    expect(inspected.last).toMatchObject({
+      type: 'error',
+      code: 'DATASET_INVALID',
+      message: `${empty} is empty: there is nothing to train or evaluate on.`,
+    });
+    expect(String(inspected.last.hint)).toMatch(/one JSON object per line.*Add rows/);
+    const blank = join(work, 'blank.jsonl');
+    await writeFile(blank, '\n  \n\n');
+    const evaluated = await runCli(['eval', '--model', fixturePath('llama'), '--data', blank]);
+    expect(evaluated.stderr).toContain(`${blank} holds only blank lines`);
   });
 });

@@ -1,6 +1,8 @@
 // `whetstone serve` as a person runs it: loopback by default with a fresh token printed in the
-// address, a non-loopback host only with --allow-remote (and a warning), Ctrl-C stops it cleanly.
+// address, a non-loopback host only with --allow-remote (and a warning), Ctrl-C stops it cleanly
+// at any moment of its start-up.
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,5 +60,37 @@ describe('whetstone serve', () => {
     );
     server.child.kill('SIGINT');
     expect(await server.exited).toBe(0);
+  });
+
+  // The handler is in place before the first line of output, so from then on a signal ends the
+  // command through it (exit 0), never by the signal's default. Before Node reaches the command
+  // nothing has started, and the default applies as for any program: that moment is not tested.
+  const moments = [
+    { at: 'its first output', after: /starting/, delayMs: 0 },
+    { at: 'start-up, 10 ms after its first output', after: /starting/, delayMs: 10 },
+    { at: 'start-up, 40 ms after its first output', after: /starting/, delayMs: 40 },
+    { at: 'the address line', after: /#token=/, delayMs: 0 },
+  ] as const;
+  it.each(moments)('exits 0 on SIGINT or SIGTERM at $at, every time', async (moment) => {
+    const interrupt = async (signal: NodeJS.Signals) => {
+      const server = serve(['--port', '0']);
+      let sent = false;
+      server.child.stdout.on('data', () => {
+        if (sent || !moment.after.test(server.out.stdout)) return;
+        sent = true;
+        const send = () => server.child.kill(signal);
+        if (moment.delayMs === 0) send();
+        else setTimeout(send, moment.delayMs);
+      });
+      const [code, killedBy] = (await once(server.child, 'exit')) as [number | null, string | null];
+      return { signal, sent, code, killedBy, output: server.out.stdout + server.out.stderr };
+    };
+    // A handful of tries each, side by side: a race shows up as one of them dying by the signal.
+    const runs = await Promise.all(
+      (['SIGINT', 'SIGINT', 'SIGINT', 'SIGTERM'] as const).map(interrupt),
+    );
+    for (const run of runs) {
+      expect(run, run.output).toMatchObject({ sent: true, code: 0, killedBy: null });
+    }
   });
 });

@@ -1,7 +1,7 @@
 // The backprop family against each other and against references: one LOMO step equals one
-// FO-SGD step (with and without clipping, tied embeddings included), AdaLomo fused equals AdaLomo's
-// formulas applied to full-backprop gradients, activation checkpointing and gradient accumulation
-// change nothing, and no method leaks a tensor.
+// FO-SGD step (with and without clipping, tied embeddings included; with both clips, in LOMO's
+// order), AdaLomo fused equals AdaLomo's formulas applied to full-backprop gradients, activation
+// checkpointing and gradient accumulation change nothing, and no method leaks a tensor.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../engine/backend/select.js';
 import { tf, type Tensor } from '../engine/backend/tf.js';
@@ -139,6 +139,85 @@ describe.each(['llama', 'qwen2', 'gpt2'])('%s', (name) => {
     );
     const lomo = await trainedWith(name, (m) => new LomoMethod('lomo', m, clip), [batch], 0.5);
     expectSameUpdate(sgd.before, sgd.after, lomo.after);
+    batch.ids.dispose();
+    batch.mask.dispose();
+  });
+});
+
+/** The gradients of one batch by full backprop, by parameter name. */
+async function gradientsOf(name: string, batch: Batch): Promise<Map<string, Float32Array>> {
+  const model = await load(name);
+  const entries = [...model.params.entries()];
+  const { value, grads } = tf.variableGrads(
+    () => causalLmLoss(forwardLogits(model, batch.ids), batch.ids, batch.mask),
+    entries.map(([, v]) => v),
+  );
+  value.dispose();
+  const out = new Map<string, Float32Array>();
+  for (const [param, v] of entries) out.set(param, (await grads[v.name]!.data()) as Float32Array);
+  Object.values(grads).forEach((g: Tensor) => g.dispose());
+  free(model);
+  return out;
+}
+
+/** Largest gap between a step's update and −lr·clip(g), relative to the largest such update. */
+function gapFrom(
+  run: { before: Map<string, Float32Array>; after: Map<string, Float32Array> },
+  grads: Map<string, Float32Array>,
+  clip: (g: number) => number,
+  lr: number,
+): number {
+  let gap = 0;
+  let scale = 0;
+  for (const [name, g] of grads) {
+    const before = run.before.get(name)!;
+    const after = run.after.get(name)!;
+    for (let i = 0; i < g.length; i++) {
+      const expected = -lr * clip(g[i]!);
+      gap = Math.max(gap, Math.abs(after[i]! - before[i]! - expected));
+      scale = Math.max(scale, Math.abs(expected));
+    }
+  }
+  return gap / scale;
+}
+
+describe('--clip-value with --max-grad-norm', () => {
+  it("LOMO and FO-SGD both clamp, then scale by the raw gradients' norm (LOMO's code)", async () => {
+    const batch = makeBatch(5);
+    const lr = 0.5;
+    const grads = await gradientsOf('qwen2', batch);
+    const all = [...grads.values()].flatMap((g) => [...g]);
+    const norm = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + x * x, 0));
+    // The median magnitude: half the elements are clamped, so the clamp changes the norm too.
+    const clipValue = all.map(Math.abs).sort((a, b) => a - b)[all.length >> 1]!;
+    const clamp = (x: number) => Math.max(-clipValue, Math.min(clipValue, x));
+    const rawNorm = norm(all);
+    const clampedNorm = norm(all.map(clamp));
+    const maxGradNorm = clampedNorm / 10; // the norm clips whichever norm it is taken of
+    const coefficient = (n: number) => Math.min(maxGradNorm / (n + 1e-6), 1);
+
+    const options = { weightDecay: 0, maxGradNorm, clipValue };
+    const sgd = await trainedWith(
+      'qwen2',
+      (m) => new FoMethod('fo-sgd', m, { ...options, checkpointing: false }),
+      [batch],
+      lr,
+    );
+    const lomo = await trainedWith('qwen2', (m) => new LomoMethod('lomo', m, options), [batch], lr);
+    expectSameUpdate(sgd.before, sgd.after, lomo.after);
+
+    const chosen = (g: number) => coefficient(rawNorm) * clamp(g);
+    // The other orders, each of which one method used before: the test tells them apart.
+    const scaledThenClamped = (g: number) => clamp(coefficient(rawNorm) * g);
+    const normOfClamped = (g: number) => coefficient(clampedNorm) * clamp(g);
+    for (const [label, run] of [
+      ['FO-SGD', sgd],
+      ['LOMO', lomo],
+    ] as const) {
+      expect(gapFrom(run, grads, chosen, lr), label).toBeLessThan(1e-3);
+      expect(gapFrom(run, grads, scaledThenClamped, lr), label).toBeGreaterThan(0.05);
+      expect(gapFrom(run, grads, normOfClamped, lr), label).toBeGreaterThan(0.05);
+    }
     batch.ids.dispose();
     batch.mask.dispose();
   });

@@ -33,6 +33,7 @@ export const dataOptions: CommandDef['options'] = {
     'string',
     'loss on: completion (answers, assistant turns; default) | all tokens',
   ],
+  encoding: ['encoding', 'string', "the file's text: utf-8 (default) | latin1 | utf-16le"],
 };
 
 /** Batching choices only training makes. */

@@ -1,6 +1,7 @@
 // Streaming CSV / TSV reader (RFC 4180): quoted fields may hold delimiters, doubled quotes and
 // line breaks; the first record is the header; a byte order mark is ignored. Each record is
 // yielded as {column: text} with the line where it starts.
+import type { TextEncoding } from './encoding.js';
 import { openText, stripBom, type OnProblem, type SourceRow } from './source.js';
 
 const QUOTE = 34;
@@ -12,9 +13,10 @@ export async function* readRecords(
   file: string,
   delimiter: string,
   onProblem: OnProblem,
+  encoding?: TextEncoding,
 ): AsyncGenerator<{ line: number; fields: string[] }> {
   const delim = delimiter.charCodeAt(0);
-  const stream = await openText(file);
+  const stream = await openText(file, encoding);
   let fields: string[] = [];
   let field = '';
   let quoted = false; // inside a quoted field
@@ -135,9 +137,10 @@ export async function* readDelimited(
   file: string,
   delimiter: string,
   onProblem: OnProblem,
+  encoding?: TextEncoding,
 ): AsyncGenerator<SourceRow> {
   let header: string[] | undefined;
-  for await (const { line, fields } of readRecords(file, delimiter, onProblem)) {
+  for await (const { line, fields } of readRecords(file, delimiter, onProblem, encoding)) {
     if (header === undefined) {
       header = fields.map((name) => name.trim());
       continue;

@@ -2,6 +2,7 @@
 // first rows (the confidence is the signal's strength times the share of rows that read
 // cleanly), and overridable by the user's format, column mapping and template.
 import { WhetstoneError } from '../errors.js';
+import type { TextEncoding } from './encoding.js';
 import { toExample, type FormatName, type FormatSpec } from './formats.js';
 import type { SourceRow } from './source.js';
 import { builtinTemplates, userTemplate, type TaskTemplate } from './task-templates.js';
@@ -17,6 +18,8 @@ export interface DataChoices {
   labelWords?: string;
   /** Classification without the template's phrasing (the ablation). */
   noTemplate?: boolean;
+  /** The file's text encoding (default UTF-8). */
+  encoding?: TextEncoding;
 }
 
 export interface Detection {
@@ -26,6 +29,8 @@ export interface Detection {
   /** Every format that was considered, best first. */
   considered: { format: FormatName; task?: string; confidence: number }[];
   columns: string[];
+  /** The encoding the rows were read with, for every later read of the file. */
+  encoding?: TextEncoding;
 }
 
 interface Guess {

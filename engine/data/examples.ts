@@ -2,7 +2,7 @@
 import { detectFormat, type DataChoices, type Detection } from './detect.js';
 import { toExample, type Example } from './formats.js';
 import type { RowProblem } from './problems.js';
-import { readFirstRows, readRows } from './read-rows.js';
+import { noRecordsError, readFirstRows, readRows } from './read-rows.js';
 
 /** Rows read to detect the format: enough to see a few label values, cheap on any file. */
 export const DETECT_ROWS = 200;
@@ -15,8 +15,11 @@ export interface LocatedExample {
 
 /** Detect the format of `file` from its first rows (and the user's choices). */
 export async function detectFile(file: string, choices: DataChoices = {}): Promise<Detection> {
-  const rows = await readFirstRows(file, DETECT_ROWS, () => undefined);
-  return detectFormat(rows, file, choices);
+  const { encoding } = choices;
+  let problems = 0;
+  const rows = await readFirstRows(file, DETECT_ROWS, () => problems++, encoding);
+  if (rows.length === 0 && problems === 0) throw await noRecordsError(file, encoding);
+  return { ...detectFormat(rows, file, choices), ...(encoding && { encoding }) };
 }
 
 export interface ReadHooks {
@@ -41,7 +44,7 @@ export async function* readExamples(
     onProblem(p);
     onUnreadable?.();
   };
-  for await (const row of readRows(file, readerProblem)) {
+  for await (const row of readRows(file, readerProblem, detection.encoding)) {
     onRow?.(row.value);
     const example = toExample(row, detection.spec, file, onProblem);
     if (example) yield { line: row.line, ...(row.unit && { unit: row.unit }), example };

@@ -1,13 +1,18 @@
 // .json datasets: a top-level array of records, streamed element by element (memory bounded by
 // the largest record), or an object — of columns ({"text": [...], "label": [...]}) or holding
 // one array of records ({"data": [...]}) — which has to be read whole.
-import { readFile } from 'node:fs/promises';
 import { WhetstoneError } from '../errors.js';
+import { readTextWhole, type TextEncoding } from './encoding.js';
 import { openText, stripBom, type OnProblem, type SourceRow } from './source.js';
 
-export async function* readJson(file: string, onProblem: OnProblem): AsyncGenerator<SourceRow> {
-  const stream = await openText(file);
+export async function* readJson(
+  file: string,
+  onProblem: OnProblem,
+  encoding?: TextEncoding,
+): AsyncGenerator<SourceRow> {
+  const stream = await openText(file, encoding);
   let kind: '[' | '{' | undefined;
+  let blank = true; // nothing but white space so far: no records, not a malformed file
   try {
     let buf = '';
     let line = 1;
@@ -25,6 +30,7 @@ export async function* readJson(file: string, onProblem: OnProblem): AsyncGenera
       if (kind === undefined) {
         const m = /\S/.exec(buf);
         if (!m) continue;
+        blank = false;
         kind = m[0] === '[' ? '[' : m[0] === '{' ? '{' : undefined;
         if (kind !== '[') break;
         line += countLines(buf, 0, m.index);
@@ -75,8 +81,8 @@ export async function* readJson(file: string, onProblem: OnProblem): AsyncGenera
   } finally {
     stream.destroy();
   }
-  if (kind === '{') yield* readJsonObject(file, onProblem);
-  else if (kind === undefined) {
+  if (kind === '{') yield* readJsonObject(file, onProblem, encoding);
+  else if (kind === undefined && !blank) {
     throw new WhetstoneError(
       'DATASET_INVALID',
       `${file} is neither a JSON array of records nor a JSON object of columns.`,
@@ -95,11 +101,17 @@ function parseElement(text: string, line: number, file: string, onProblem: OnPro
 }
 
 /** An object of equal-length columns, or an object with one array of records in it. */
-async function* readJsonObject(file: string, onProblem: OnProblem): AsyncGenerator<SourceRow> {
+async function* readJsonObject(
+  file: string,
+  onProblem: OnProblem,
+  encoding: TextEncoding = 'utf-8',
+): AsyncGenerator<SourceRow> {
   let value: Record<string, unknown>;
   try {
-    value = JSON.parse(stripBom(await readFile(file, 'utf8'))) as Record<string, unknown>;
+    const text = await readTextWhole(file, encoding);
+    value = JSON.parse(stripBom(text)) as Record<string, unknown>;
   } catch (err) {
+    if (err instanceof WhetstoneError) throw err;
     onProblem({ file, line: 1, message: `not valid JSON (${(err as Error).message})` });
     return;
   }

@@ -1,6 +1,7 @@
 // Streaming JSON Lines reader: one object per line, memory bounded by the longest line, every
 // problem reported with its file and line so a user can fix the exact row.
 import { createInterface } from 'node:readline';
+import type { TextEncoding } from './encoding.js';
 import { describeProblems, type RowProblem } from './problems.js';
 import { openText, stripBom, type OnProblem, type SourceRow } from './source.js';
 
@@ -8,8 +9,12 @@ export { describeProblems, type RowProblem };
 export type JsonlRow = SourceRow;
 
 /** Yield each non-blank line parsed as JSON; malformed lines are passed to `onProblem`. */
-export async function* readJsonl(file: string, onProblem: OnProblem): AsyncGenerator<SourceRow> {
-  const stream = await openText(file);
+export async function* readJsonl(
+  file: string,
+  onProblem: OnProblem,
+  encoding?: TextEncoding,
+): AsyncGenerator<SourceRow> {
+  const stream = await openText(file, encoding);
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let line = 0;
   try {
@@ -33,10 +38,11 @@ export async function* readJsonl(file: string, onProblem: OnProblem): AsyncGener
 /** The `text` field of every row of a plain-text JSONL dataset. */
 export async function readTextRows(
   file: string,
+  encoding?: TextEncoding,
 ): Promise<{ texts: string[]; problems: RowProblem[] }> {
   const problems: RowProblem[] = [];
   const texts: string[] = [];
-  for await (const { line, value } of readJsonl(file, (p) => problems.push(p))) {
+  for await (const { line, value } of readJsonl(file, (p) => problems.push(p), encoding)) {
     const text = (value as { text?: unknown } | null)?.text;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       problems.push({ file, line, message: 'expected a JSON object like {"text": "..."}' });

@@ -8,10 +8,9 @@ describe('dataset options', () => {
       columns: { text: 'review', label: 'stars' },
       format: 'classification',
     });
-    expect(dataChoices({ columns: { text: 'body' }, noTemplate: true })).toEqual({
-      columns: { text: 'body' },
-      noTemplate: true,
-    });
+    expect(
+      dataChoices({ columns: { text: 'body' }, noTemplate: true, encoding: 'latin1' }),
+    ).toEqual({ columns: { text: 'body' }, noTemplate: true, encoding: 'latin1' });
     expect(() => dataChoices({ columns: 'text' })).toThrow(/is not role=column/);
   });
 

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { WhetstoneError } from '../errors.js';
 import type { DataChoices } from './detect.js';
+import { textEncodings } from './encoding.js';
 import { formatNames } from './formats.js';
 
 export const dataFields = {
@@ -24,6 +25,8 @@ export const dataFields = {
   pack: z.boolean().optional(),
   /** Leave out exact duplicate rows. */
   dedup: z.boolean().optional(),
+  /** The file's text encoding (default UTF-8, read strictly). */
+  encoding: z.enum(textEncodings).optional(),
 };
 
 type DataFieldValues = {
@@ -38,6 +41,7 @@ export function dataChoices(spec: DataFieldValues): DataChoices {
     ...(spec.template && { template: spec.template }),
     ...(spec.labelWords && { labelWords: spec.labelWords }),
     ...(spec.noTemplate && { noTemplate: true }),
+    ...(spec.encoding && { encoding: spec.encoding }),
   };
 }
 

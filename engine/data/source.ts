@@ -1,7 +1,9 @@
 // What every file reader yields: one record at a time with the line (or row) it came from, so
 // any file streams with memory bounded by its largest record.
-import { createReadStream, type ReadStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { WhetstoneError } from '../errors.js';
+import { decodeChunks, type TextEncoding } from './encoding.js';
 import type { RowProblem } from './problems.js';
 
 export interface SourceRow {
@@ -14,13 +16,16 @@ export interface SourceRow {
 
 export type OnProblem = (problem: RowProblem) => void;
 
-/** Open `file` as a UTF-8 stream, turning a missing or unreadable file into DATASET_INVALID. */
-export async function openText(file: string): Promise<ReadStream> {
-  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 });
+/**
+ * Open `file` as a stream of text decoded from `encoding` (a stream error: invalid UTF-8 with its
+ * line), turning a missing or unreadable file into DATASET_INVALID.
+ */
+export async function openText(file: string, encoding: TextEncoding = 'utf-8'): Promise<Readable> {
+  const bytes = createReadStream(file, { highWaterMark: 1 << 16 });
   try {
     await new Promise<void>((resolve, reject) => {
-      stream.once('open', () => resolve());
-      stream.once('error', reject);
+      bytes.once('open', () => resolve());
+      bytes.once('error', reject);
     });
   } catch (err) {
     throw new WhetstoneError(
@@ -29,7 +34,10 @@ export async function openText(file: string): Promise<ReadStream> {
       'Check the path.',
     );
   }
-  return stream;
+  const text = Readable.from(decodeChunks(bytes, file, encoding));
+  // Closed before its first read, the decoder never runs: the file is closed here instead.
+  text.once('close', () => bytes.destroy());
+  return text;
 }
 
 /** Strip a UTF-8 byte order mark, which spreadsheet programs write at the start of CSV files. */

@@ -1,10 +1,14 @@
 // Plain .txt datasets: paragraphs separated by blank lines, each one a {"text": ...} record
 // (a line-wrapped paragraph stays one example), streamed with the line where it starts.
 import { createInterface } from 'node:readline';
+import type { TextEncoding } from './encoding.js';
 import { openText, stripBom, type SourceRow } from './source.js';
 
-export async function* readTextFile(file: string): AsyncGenerator<SourceRow> {
-  const stream = await openText(file);
+export async function* readTextFile(
+  file: string,
+  encoding?: TextEncoding,
+): AsyncGenerator<SourceRow> {
+  const stream = await openText(file, encoding);
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let paragraph: string[] = [];
   let start = 0;

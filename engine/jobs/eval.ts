@@ -4,7 +4,7 @@ import { WhetstoneError } from '../errors.js';
 import { detectFile } from '../data/examples.js';
 import { describeProblems, readTextRows } from '../data/jsonl.js';
 import { dataChoices } from '../data/options.js';
-import { fileTypeOf } from '../data/read-rows.js';
+import { fileTypeOf, noRecordsError } from '../data/read-rows.js';
 import { loadTokenizer } from '../io/tokenizer.js';
 import { loadModel } from '../models/load.js';
 import type { JobSpec } from '../protocol.js';
@@ -21,7 +21,7 @@ export async function evalJob(spec: EvalSpec, ctx: JobContext): Promise<JobResul
   if (detection && (detection.spec.format !== 'text' || fileTypeOf(spec.data) !== 'jsonl')) {
     return evalDataJob(spec, ctx, detection);
   }
-  const { texts, problems } = await readTextRows(spec.data);
+  const { texts, problems } = await readTextRows(spec.data, spec.encoding);
   if (problems.length > 0) {
     throw new WhetstoneError(
       'DATASET_INVALID',
@@ -29,13 +29,7 @@ export async function evalJob(spec: EvalSpec, ctx: JobContext): Promise<JobResul
       'Each line must be a JSON object with a non-empty "text" string; fix or remove the rows listed.',
     );
   }
-  if (texts.length === 0) {
-    throw new WhetstoneError(
-      'DATASET_INVALID',
-      `${spec.data} has no rows.`,
-      'Add lines like {"text": "..."}.',
-    );
-  }
+  if (texts.length === 0) throw await noRecordsError(spec.data, spec.encoding);
   await ctx.backend();
   const tokenizer = await loadTokenizer(spec.model);
   const model = await loadModel(spec.model, {

@@ -21,6 +21,7 @@ import {
   ADAMW_DEFAULTS,
   adamwUpdate,
   clipCoefficient,
+  clipGradient,
   createAdamWState,
   sgdUpdate,
   sumOfSquares,
@@ -95,7 +96,7 @@ export class FoMethod implements TrainMethod {
       for (const [name, variable] of this.trainable()) {
         const g = grads.get(name);
         if (!g) continue;
-        const clipped = this.clip(g, coefficient);
+        const clipped = clipGradient(g, coefficient, this.opts.clipValue);
         try {
           await this.apply(name, variable, clipped, lr);
         } finally {
@@ -123,16 +124,6 @@ export class FoMethod implements TrainMethod {
     const loss = ((await value.data()) as Float32Array)[0]!;
     value.dispose();
     return loss;
-  }
-
-  /** The gradient scaled and clamped as asked; `g` itself when there is nothing to do. */
-  private clip(g: Tensor, coefficient: number): Tensor {
-    const { clipValue } = this.opts;
-    if (coefficient === 1 && clipValue === undefined) return g;
-    return tf.tidy(() => {
-      const scaled = coefficient === 1 ? g : tf.mul(g, coefficient);
-      return clipValue === undefined ? scaled : tf.clipByValue(scaled, -clipValue, clipValue);
-    });
   }
 
   private async apply(name: string, variable: Variable, g: Tensor, lr: number): Promise<void> {

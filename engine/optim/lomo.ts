@@ -2,7 +2,7 @@
 // Block-wise backward hands over one part's gradients at a time; each parameter is updated at
 // once and its gradient freed, so the whole model's gradients never exist together. Clipping by
 // global norm needs the norm before any update: a first backward pass computes only the norm.
-import { tf, type Scalar, type Tensor, type Variable } from '../backend/tf.js';
+import type { Scalar, Variable } from '../backend/tf.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { blockwiseBackward } from './blockwise.js';
 import {
@@ -17,8 +17,8 @@ import {
 import {
   ADALOMO_DEFAULTS,
   adalomoUpdate,
-  clipByValue,
   clipCoefficient,
+  clipGradient,
   createAdaLomoState,
   sgdUpdate,
   sumOfSquares,
@@ -68,7 +68,7 @@ export class LomoMethod implements TrainMethod {
       addRegularizerGradients(grads, hooks?.regularizer);
       hooks?.observe?.(grads);
       for (const [name, g] of grads) {
-        const clipped = this.clip(g, coefficient);
+        const clipped = clipGradient(g, coefficient, this.opts.clipValue);
         const param = this.model.params.get(name);
         if (this.name === 'lomo')
           sgdUpdate(param, clipped, { lr, weightDecay: this.opts.weightDecay });
@@ -84,15 +84,16 @@ export class LomoMethod implements TrainMethod {
     return gradNorm === undefined ? { loss } : { loss, gradNorm };
   }
 
-  /** Pass 1 of clip-by-norm: the global gradient norm, one part's gradients alive at a time. */
+  /**
+   * Pass 1 of clip-by-norm: the global norm of the raw gradients (before any clamp, as LOMO's
+   * code and the FO methods take it), one part's gradients alive at a time.
+   */
   private async normPass(batch: Batch): Promise<number> {
     const squares: Scalar[] = [];
     await blockwiseBackward(this.model, batch, (_, grads) => {
       addRegularizerGradients(grads, this.opts.hooks?.regularizer);
       for (const g of grads.values()) {
-        squares.push(
-          sumOfSquares(this.opts.clipValue === undefined ? g : clipByValue(g, this.opts.clipValue)),
-        );
+        squares.push(sumOfSquares(g));
         g.dispose();
       }
     });
@@ -101,14 +102,6 @@ export class LomoMethod implements TrainMethod {
     const value = ((await total.data()) as Float32Array)[0]!;
     total.dispose();
     return Math.sqrt(value);
-  }
-
-  private clip(g: Tensor, coefficient: number): Tensor {
-    if (coefficient === 1 && this.opts.clipValue === undefined) return g;
-    return tf.tidy(() => {
-      const valued = this.opts.clipValue === undefined ? g : clipByValue(g, this.opts.clipValue);
-      return coefficient === 1 ? valued : tf.mul(valued, coefficient);
-    });
   }
 
   state(): MethodState {

@@ -55,7 +55,7 @@ export interface TrainMethod {
 export interface ClipOptions {
   /** Clip the global gradient norm to this (LOMO: two passes). */
   maxGradNorm?: number;
-  /** Clamp every gradient element to [-v, v] (one pass). */
+  /** Clamp every gradient element to [-v, v] (one pass); with both, clamping comes first. */
   clipValue?: number;
 }
 

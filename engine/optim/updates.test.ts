@@ -11,6 +11,7 @@ import {
   adamwUpdate,
   clipByValue,
   clipCoefficient,
+  clipGradient,
   createAdaLomoState,
   createAdamWState,
   sgdUpdate,
@@ -269,6 +270,17 @@ describe('gradient clipping helpers', () => {
     expect(clipCoefficient(4, 1)).toBeCloseTo(1 / (4 + 1e-6), 12);
     expect(clipCoefficient(4, 1)).toBeLessThan(0.25);
   });
+
+  it('clipGradient clamps first, then scales; the gradient itself when nothing is asked', () => {
+    const g = tf.tensor([-3, -0.5, 0, 0.25, 2, 7]);
+    const both = clipGradient(g, 0.5, 1);
+    // Scaled first, 7 would become min(3.5, 1) = 1 rather than 0.5.
+    expectClose(both.dataSync(), [-0.5, -0.25, 0, 0.125, 0.5, 0.5], 'clamp then scale');
+    const scaled = clipGradient(g, 0.5);
+    expectClose(scaled.dataSync(), [-1.5, -0.25, 0, 0.125, 1, 3.5], 'scale only');
+    expect(clipGradient(g, 1)).toBe(g);
+    tf.dispose([g, both, scaled]);
+  });
 });
 
 describe('memory', () => {
@@ -289,6 +301,7 @@ describe('memory', () => {
       adalomoUpdate(vec, gvec, adaVec, t, { ...ADALOMO_DEFAULTS, lr: 0.1 });
       sumOfSquares(grad).dispose();
       clipByValue(grad, 0.1).dispose();
+      clipGradient(grad, 0.5, 0.1).dispose();
     }
     expect(tf.memory().numTensors).toBe(start + 9);
     tf.dispose([param, vec, grad, gvec, adam.m, adam.v, ada.row!, ada.col!, adaVec.full!]);

@@ -202,6 +202,20 @@ export function sumScalars(scalars: Scalar[]): Scalar {
   return tf.tidy(() => scalars.reduce<Scalar>((total, s) => tf.add(total, s), tf.scalar(0)));
 }
 
+/**
+ * A gradient clipped as --clip-value and --max-grad-norm ask, the same for every method, in the
+ * order of LOMO's reference code (OpenLMLab's lomo.py): clamp each element to [−clipValue,
+ * clipValue], then scale by `coefficient` (clipCoefficient of the raw gradients' global norm).
+ * Returns `grad` itself when there is nothing to do, else a new tensor.
+ */
+export function clipGradient(grad: Tensor, coefficient: number, clipValue?: number): Tensor {
+  if (coefficient === 1 && clipValue === undefined) return grad;
+  return tf.tidy(() => {
+    const clamped = clipValue === undefined ? grad : clipByValue(grad, clipValue);
+    return coefficient === 1 ? clamped : tf.mul(clamped, coefficient);
+  });
+}
+
 /** LOMO's clip coefficient from the global norm: min(maxNorm / (totalNorm + 1e-6), 1). */
 export function clipCoefficient(totalNorm: number, maxNorm: number): number {
   return Math.min(maxNorm / (totalNorm + 1e-6), 1);

@@ -15,7 +15,31 @@ export const DEFAULT_PORT = 7433;
 const USAGE =
   'whetstone serve [--port P] [--host 127.0.0.1] [--allow-remote] [--data-dir DIR] [--log-level L]';
 
+/**
+ * SIGINT/SIGTERM from the call on. Listening before the first output and before any await means
+ * Ctrl-C at any moment of start-up goes through this, never the signal's default (death).
+ */
+function listenForStop() {
+  let requested = false;
+  let resolve!: () => void;
+  const stopped = new Promise<void>((r) => (resolve = r));
+  const stop = () => {
+    // Once: a second Ctrl-C during shutdown ends the process the usual way.
+    dispose();
+    requested = true;
+    resolve();
+  };
+  const dispose = () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return { stopped, requested: () => requested, dispose };
+}
+
 export async function main(argv: string[]): Promise<number> {
+  const stop = listenForStop();
   try {
     const { values } = (() => {
       try {
@@ -56,50 +80,48 @@ export async function main(argv: string[]): Promise<number> {
     }
     const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
     const userDataDir = values['data-dir'] ?? defaultUserDataDir();
+    // The terminal is this command's UI: these lines are output, not logging.
+    process.stdout.write(`Whetstone is starting; runs are kept in ${userDataDir}\n`);
     const services = await createServices({
       userDataDir,
       launch: forkEngine,
       appVersion: pkg.version,
       assetsDir: fileURLToPath(new URL('../../../assets', import.meta.url)),
     });
-    const server = await startServer({
-      services,
-      staticDir: fileURLToPath(new URL('../../renderer', import.meta.url)),
-      host,
-      port,
-    }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE')
-        throw new WhetstoneError(
-          'BAD_ARGUMENT',
-          `Port ${port} is in use.`,
-          'Pass --port with another number (0: any free port).',
+    const server = stop.requested()
+      ? undefined
+      : await startServer({
+          services,
+          staticDir: fileURLToPath(new URL('../../renderer', import.meta.url)),
+          host,
+          port,
+        }).catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'EADDRINUSE')
+            throw new WhetstoneError(
+              'BAD_ARGUMENT',
+              `Port ${port} is in use.`,
+              'Pass --port with another number (0: any free port).',
+            );
+          throw err;
+        });
+    if (server && !stop.requested()) {
+      if (!isLoopback(host)) {
+        process.stderr.write(
+          `Warning: serving on ${host}, reachable from other machines. Anyone with the token can train and read the models and datasets you pick; prefer an SSH tunnel to 127.0.0.1.\n`,
         );
-      throw err;
-    });
-    if (!isLoopback(host)) {
-      process.stderr.write(
-        `Warning: serving on ${host}, reachable from other machines. Anyone with the token can train and read the models and datasets you pick; prefer an SSH tunnel to 127.0.0.1.\n`,
-      );
+      }
+      process.stdout.write(`Open ${server.url}\n`);
+      await stop.stopped;
     }
-    // The terminal is this command's UI: these lines are output, not logging.
-    process.stdout.write(`Whetstone is serving runs from ${userDataDir}\nOpen ${server.url}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        process.stdout.write('Stopping: running jobs checkpoint and stop…\n');
-        void services
-          .shutdown()
-          .then(() => server.close())
-          .then(resolve);
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    process.stdout.write('Stopping: running jobs checkpoint and stop…\n');
+    await services.shutdown();
+    await server?.close();
     return 0;
   } catch (err) {
     const error = toErrorInfo(err);
     process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
     return error.code === 'BAD_ARGUMENT' ? 2 : 1;
+  } finally {
+    stop.dispose();
   }
 }

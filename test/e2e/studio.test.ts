@@ -4,9 +4,17 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fixturePath } from '../fixtures.js';
+import { missingBrowser } from './browser.js';
 import { buildRenderer, dropFile, startStudio, type Studio } from './harness.js';
+
+// Without Chromium every test here skips with a note (the summary lists it); where a browser is
+// required this throws, failing the file.
+const skipNote = missingBrowser();
+beforeEach((ctx) => {
+  if (skipNote !== undefined) ctx.skip(skipNote);
+});
 
 const sample = join(import.meta.dirname, '..', '..', 'assets', 'datasets', 'instructions.jsonl');
 
@@ -36,6 +44,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60
 describe('studio (web mode, Chromium)', () => {
   let studio: Studio;
   beforeAll(async () => {
+    if (skipNote !== undefined) return;
     await buildRenderer();
     studio = await startStudio();
   }, 180_000);
@@ -252,6 +261,7 @@ describe('studio (web mode, Chromium)', () => {
 describe('first start (web mode, Chromium)', () => {
   let studio: Studio;
   beforeAll(async () => {
+    if (skipNote !== undefined) return;
     studio = await startStudio();
   }, 180_000);
   afterAll(async () => studio?.stop());

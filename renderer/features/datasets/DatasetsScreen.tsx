@@ -49,7 +49,7 @@ export function DatasetsScreen() {
             </ul>
           </section>
         )}
-        {d.report && (
+        {d.path && (
           <DataChoicesForm
             report={d.report}
             choices={d.choices}

@@ -1,8 +1,12 @@
 // The datasets slice against a fake API: a file dropped on a browser page travels as base64
-// and is inspected with the model; an engine refusal is kept with its hint; choices re-inspect.
+// and is inspected with the model; an engine refusal is kept with its hint; choices re-inspect,
+// the text encoding among them, whose form stays after a refusal.
+import { createElement } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { WhetstoneApi } from '../../../main/contract.js';
 import { setApi } from '../../lib/api.js';
+import { DataChoicesForm } from './DataChoicesForm.js';
 import { coverage } from './DatasetReport.js';
 import { PREVIEW_ROW_LIMIT, useDatasets } from './datasets-store.js';
 
@@ -82,6 +86,29 @@ describe('datasets store', () => {
     expect(useDatasets.getState().error).toBeUndefined();
     expect(useDatasets.getState().report?.format).toBe('classification');
     expect(calls.at(-1)!.input).toMatchObject({ template: 'sst2', columns: 'sentence=text' });
+  });
+
+  it('reads a file that is not UTF-8 once its encoding is chosen, in the form shown after the refusal', async () => {
+    setApi(
+      fakeApi(calls, {
+        'paths:add': (i) => ({ kind: 'dataset', path: i.path }),
+        'data:inspect': (i) =>
+          i.encoding === 'latin1' ? report('text') : new Error('line 3 is not valid UTF-8'),
+      }),
+    );
+    await useDatasets.getState().open('/d/latin1.txt');
+    const { error, report: none, choices } = useDatasets.getState();
+    expect(error?.message).toMatch(/not valid UTF-8/);
+    const form = renderToStaticMarkup(
+      createElement(DataChoicesForm, { report: none, choices, onApply: () => undefined }),
+    );
+    expect(form).toMatch(/Encoding<select><option value="" selected="">UTF-8 \(default\)/);
+    expect(form).toContain('<option value="latin1">Latin-1 / Windows-1252</option>');
+
+    await useDatasets.getState().setChoices({ encoding: 'latin1' });
+    expect(calls.at(-1)!.input).toMatchObject({ path: '/d/latin1.txt', encoding: 'latin1' });
+    expect(useDatasets.getState().error).toBeUndefined();
+    expect(useDatasets.getState().report?.format).toBe('text');
   });
 });
 

@@ -1,8 +1,9 @@
 // Datasets slice: the file chosen (dropped, picked, typed or a sample), what the engine made of
 // it (format, confidence, preview with loss masks, token lengths, problems) and the user's
-// overrides (format, column mapping, template), which re-run the inspection.
+// overrides (format, column mapping, template, text encoding), which re-run the inspection.
 import { create } from 'zustand';
 import type { ErrorInfo } from '../../../engine/errors.js';
+import type { TextEncoding } from '../../../engine/data/encoding.js';
 import type { FormatName } from '../../../engine/data/formats.js';
 import type { InspectReport } from '../../../engine/data/inspect.js';
 import type { ExampleEntry } from '../../../main/examples.js';
@@ -22,6 +23,8 @@ export interface DataChoices {
   /** "role=column,..." as the engine takes it. */
   columns?: string;
   template?: string;
+  /** The file's text encoding when it is not UTF-8. */
+  encoding?: TextEncoding;
 }
 
 interface DatasetsState {
@@ -125,6 +128,7 @@ export const useDatasets = create<DatasetsState>((set, get) => ({
         ...(choices.format && { format: choices.format }),
         ...(choices.columns && { columns: choices.columns }),
         ...(choices.template && { template: choices.template }),
+        ...(choices.encoding && { encoding: choices.encoding }),
       });
       set({ report, loading: false });
     } catch (err) {

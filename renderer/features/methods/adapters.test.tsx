@@ -118,9 +118,14 @@ describe('what trains: fields sent', () => {
         { method: 'adalomo', settings: defaultSettings('adalomo'), peft, adapter: changed },
         '/m',
         '/d.jsonl',
-        { template: 'sst2' },
+        { template: 'sst2', encoding: 'latin1' },
       );
-      expect(spec).toMatchObject({ ...startFields(peft, changed), template: 'sst2', steps: 60 });
+      expect(spec).toMatchObject({
+        ...startFields(peft, changed),
+        template: 'sst2',
+        encoding: 'latin1',
+        steps: 60,
+      });
       expect(spec.method).toBe('adalomo');
     }
   });

@@ -81,6 +81,7 @@ export function buildStartSpec(
     ...(choices.format && { format: choices.format }),
     ...(choices.columns && { columns: choices.columns }),
     ...(choices.template && { template: choices.template }),
+    ...(choices.encoding && { encoding: choices.encoding }),
   };
 }
 
