@@ -10,6 +10,8 @@ import { isZerothOrder } from '../engine/protocol.js';
 import { runCli } from './cli.js';
 import { fixturePath } from './fixtures.js';
 
+// The engines it starts recycle every buffer, however small, so the pool is exercised too.
+process.env.WHETSTONE_NATIVE_POOL_MIN_BYTES = '0';
 const native = nativeAvailability();
 let work: string;
 let data: string;

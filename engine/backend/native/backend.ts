@@ -9,6 +9,7 @@ import '../noise.js';
 import '../../peft/nf4-kernel.js';
 import { BackendUnavailable, type LoadedBackend } from '../types.js';
 import { loadAddon, type NativeAddon } from './addon.js';
+import { BufferPool } from './buffer-pool.js';
 import { registerNativeCustomKernels } from './custom.js';
 import { fastPaths, registerNativeKernels } from './kernels.js';
 
@@ -16,16 +17,69 @@ export const NATIVE = 'native';
 
 let registered = false;
 
+const MiB = 1024 ** 2;
+const envBytes = (name: string, fallback: number) => {
+  const v = Number(process.env[name]);
+  return process.env[name] !== undefined && Number.isFinite(v) && v >= 0 ? v : fallback;
+};
+
+type Storage = {
+  set(dataId: object, value: { values?: unknown }): void;
+  get(dataId: object): { values?: unknown };
+  has(dataId: object): boolean;
+  delete(dataId: object): boolean;
+};
+
+/** The cpu backend with a pool that recycles the kernels' large output buffers. */
+export class NativeBackend extends MathBackendCPU {
+  readonly pool = new BufferPool({
+    minBytes: envBytes('WHETSTONE_NATIVE_POOL_MIN_BYTES', MiB),
+    maxBytes: envBytes('WHETSTONE_NATIVE_POOL_BYTES', 512 * MiB),
+  });
+
+  constructor() {
+    super();
+    // The cpu backend prints an "install tfjs-node" banner on first use; not for this one.
+    (this as unknown as { firstUse: boolean }).firstUse = false;
+    // Every tensor's values enter and leave through the storage's set and delete: count them.
+    const data = this.data as unknown as Storage;
+    const set = data.set.bind(data);
+    const remove = data.delete.bind(data);
+    data.set = (dataId, value) => {
+      const old = data.has(dataId) ? data.get(dataId).values : undefined;
+      set(dataId, value);
+      this.pool.hold(value.values);
+      if (old !== undefined) this.pool.release(old);
+    };
+    data.delete = (dataId) => {
+      const old = data.has(dataId) ? data.get(dataId).values : undefined;
+      const removed = remove(dataId);
+      if (old !== undefined) this.pool.release(old);
+      return removed;
+    };
+  }
+
+  override readSync(dataId: object): ReturnType<MathBackendCPU['readSync']> {
+    const values = super.readSync(dataId);
+    this.pool.escape((this.data as unknown as Storage).get(dataId).values);
+    return values;
+  }
+
+  override async read(dataId: object): ReturnType<MathBackendCPU['read']> {
+    return this.readSync(dataId);
+  }
+
+  override dispose(): void {
+    this.pool.clear();
+    super.dispose();
+  }
+}
+
 /** Register the backend and its kernels once: the cpu kernels, then the native fast paths. */
 function register(addon: NativeAddon): void {
   if (registered) return;
   registered = true;
-  tf.registerBackend(NATIVE, () => {
-    const backend = new MathBackendCPU();
-    // The cpu backend prints an "install tfjs-node" banner on first use; not for this one.
-    (backend as unknown as { firstUse: boolean }).firstUse = false;
-    return backend;
-  });
+  tf.registerBackend(NATIVE, () => new NativeBackend());
   for (const config of tf.getKernelsForBackend('cpu')) {
     if (!tf.getKernel(config.kernelName, NATIVE))
       tf.registerKernel({ ...config, backendName: NATIVE });

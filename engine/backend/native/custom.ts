@@ -19,7 +19,7 @@ export function registerNativeCustomKernels(backendName: string, addon: NativeAd
     const read = (t: tf.TensorInfo) => b.data.get(t.dataId).values as Float32Array;
     const { x, m, v } = inputs as Record<'x' | 'm' | 'v', tf.TensorInfo>;
     const a = attrs as unknown as AdamStepAttrs;
-    const out = new Float32Array(size(x.shape));
+    const out = b.pool.alloc('float32', size(x.shape)) as Float32Array;
     addon.adamStep(read(x), read(m), read(v), out, a.decay, a.scale, a.vScale, a.eps);
     return b.makeTensorInfo(x.shape, 'float32', out);
   });
@@ -31,7 +31,7 @@ export function registerNativeCustomKernels(backendName: string, addon: NativeAd
       tf.TensorInfo
     >;
     const { shape } = attrs as unknown as Nf4DequantizeAttrs;
-    const out = new Float32Array(size(shape));
+    const out = b.pool.alloc('float32', size(shape)) as Float32Array;
     addon.nf4Dequantize(
       read(codes) as Int32Array,
       read(absmaxCodes) as Int32Array,

@@ -8,6 +8,8 @@ import type { NativeAddon, Word32Array } from './addon.js';
 /** The cpu backend's storage, which the native backend inherits. */
 export interface CpuStorage {
   data: { get(dataId: tf.DataId): { values?: unknown } };
+  /** An output array, possibly recycled: its contents are arbitrary until written. */
+  pool: { alloc(dtype: 'float32' | 'int32', n: number): Float32Array | Int32Array };
   makeTensorInfo(
     shape: number[],
     dtype: tf.DataType,
@@ -38,8 +40,9 @@ const ints = (b: CpuStorage, t: tf.TensorInfo) => {
   const v = b.data.get(t.dataId).values;
   return t.dtype === 'int32' && v instanceof Int32Array ? v : undefined;
 };
-const newWords = (dtype: tf.DataType, n: number): Word32Array =>
-  dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+const newWords = (b: CpuStorage, dtype: tf.DataType, n: number): Word32Array =>
+  b.pool.alloc(dtype === 'int32' ? 'int32' : 'float32', n);
+const newFloats = (b: CpuStorage, n: number) => b.pool.alloc('float32', n) as Float32Array;
 
 /** Binary op codes, as native/src/kernels.h numbers them. */
 const binaryOps: Record<string, number> = {
@@ -83,7 +86,7 @@ const binary =
     if (!av || !bv) return undefined;
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const align = (s: number[]) => [...new Array<number>(outShape.length - s.length).fill(1), ...s];
-    const out = new Float32Array(size(outShape));
+    const out = newFloats(backend, size(outShape));
     addon.binary(op, av, align(a.shape), bv, align(b.shape), out, outShape);
     return backend.makeTensorInfo(outShape, 'float32', out);
   };
@@ -94,7 +97,7 @@ const unary =
     const { x } = inputs as { x: tf.TensorInfo };
     const xv = floats(backend, x);
     if (!xv) return undefined;
-    const out = new Float32Array(size(x.shape));
+    const out = newFloats(backend, size(x.shape));
     addon.unary(op, xv, out, Number(attrs?.alpha ?? 0));
     return backend.makeTensorInfo(x.shape, 'float32', out);
   };
@@ -116,7 +119,7 @@ const reduce =
     const outer = size(x.shape.slice(0, first));
     const r = size(x.shape.slice(first, end));
     const inner = size(x.shape.slice(end));
-    const out = new Float32Array(outer * inner);
+    const out = newFloats(backend, outer * inner);
     addon.reduce(op, xv, out, outer, r, inner);
     const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
     const shape = attrs.keepDims ? kept : x.shape.filter((_, i) => !axes.includes(i));
@@ -142,7 +145,8 @@ const batchMatMul: FastPath = ({ inputs, backend, attrs }, addon) => {
   // tfjs indexes batches modulo each side's count; that is broadcasting only when a side is
   // whole or a single matrix.
   if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return undefined;
-  const out = new Float32Array(batch * m * n);
+  const out = newFloats(backend, batch * m * n);
+  if (k === 0) return backend.makeTensorInfo([...outer, m, n], 'float32', out.fill(0));
   addon.matmul(av, bv, out, batchA, batchB, m, n, k, ta, tb);
   return backend.makeTensorInfo([...outer, m, n], 'float32', out);
 };
@@ -154,7 +158,7 @@ const softmax: FastPath = ({ inputs, backend, attrs }, addon) => {
   const xv = floats(backend, logits);
   if (!xv || (dim !== -1 && dim !== rank - 1)) return undefined;
   const cols = logits.shape[rank - 1]!;
-  const out = new Float32Array(size(logits.shape));
+  const out = newFloats(backend, size(logits.shape));
   addon.softmax(xv, out, out.length / cols, cols, false);
   return backend.makeTensorInfo(logits.shape, 'float32', out);
 };
@@ -164,7 +168,7 @@ const transpose: FastPath = ({ inputs, backend, attrs }, addon) => {
   const xv = words(backend, x);
   if (!xv) return undefined;
   const perm = attrs.perm as number[];
-  const out = newWords(x.dtype, size(x.shape));
+  const out = newWords(backend, x.dtype, size(x.shape));
   addon.transpose(xv, out, x.shape, perm);
   return backend.makeTensorInfo(
     perm.map((p) => x.shape[p]!),
@@ -181,7 +185,7 @@ const gather: FastPath = ({ inputs, backend, attrs }, addon) => {
   const outer = size(x.shape.slice(0, axis));
   const count = size(indices.shape);
   const inner = size(x.shape.slice(axis + 1));
-  const out = newWords(x.dtype, outer * count * inner);
+  const out = newWords(backend, x.dtype, outer * count * inner);
   const bad = addon.gather(xv, ids, out, outer, x.shape[axis]!, inner, count);
   if (bad >= 0) {
     throw new Error(`GatherV2: the index value ${ids[bad]} is not in [0, ${x.shape[axis]! - 1}]`);
@@ -200,7 +204,7 @@ const unsortedSegmentSum: FastPath = ({ inputs, backend, attrs }, addon) => {
   const rows = size(segmentIds.shape);
   const innerShape = x.shape.slice(k);
   const inner = size(innerShape);
-  const out = new Float32Array(segments * inner);
+  const out = newFloats(backend, segments * inner).fill(0);
   const bad = addon.segmentSum(xv, ids, out, rows, inner, segments);
   if (bad >= 0)
     throw new Error(`UnsortedSegmentSum: segment id ${ids[bad]} is not in [0, ${segments - 1}]`);
@@ -217,7 +221,7 @@ const slice: FastPath = ({ inputs, backend, attrs }, addon) => {
     attrs.size as number[],
   ) as [number[], number[]];
   tf.slice_util.assertParamsValid(x as tf.Tensor, begin, sz);
-  const out = newWords(x.dtype, size(sz));
+  const out = newWords(backend, x.dtype, size(sz));
   addon.slice(xv, x.shape, begin, sz, out);
   return backend.makeTensorInfo(sz, x.dtype, out);
 };
@@ -228,9 +232,9 @@ const pad: FastPath = ({ inputs, backend, attrs }, addon) => {
   if (!xv) return undefined;
   const paddings = attrs.paddings as [number, number][];
   const outShape = x.shape.map((d, i) => paddings[i]![0] + d + paddings[i]![1]);
-  const out = newWords(x.dtype, size(outShape));
+  const out = newWords(backend, x.dtype, size(outShape));
   const value = Number(attrs.constantValue ?? 0);
-  if (value !== 0) out.fill(value);
+  out.fill(value);
   addon.padInto(
     xv,
     x.shape,

@@ -9,6 +9,8 @@ import { errorAgainstCpu, memoryFigures, onBackend } from '../testing.js';
 import { tf } from '../tf.js';
 import { nativeAvailability } from './availability.js';
 
+// Recycle every buffer, however small, so the pool is exercised by every case below.
+process.env.WHETSTONE_NATIVE_POOL_MIN_BYTES = '0';
 const { available, note } = nativeAvailability();
 let report: BackendReport;
 
