@@ -1,8 +1,9 @@
 // The NoiseAxpy kernel: out = a·x + b·T(z) with z the counter-based normal noise of
 // engine/util/counter-rng.ts, generated where the tensor lives. One output buffer and nothing
 // else: no noise tensor, no host upload (tf.randomNormal fills a host array and uploads it).
-// cpu and wasm run the reference loop over the backend's own memory; webgpu runs the same hash
-// in a shader. The tensorflow backend cannot take custom kernels: noise-composite.ts.
+// cpu runs the reference loop over the backend's own memory, wasm a SIMD module on its heap
+// (noise-simd.ts; the loop where the module cannot load), webgpu the same steps in a shader.
+// The tensorflow backend cannot take custom kernels: noise-composite.ts.
 import {
   NOISE_CONSTANTS as C,
   noiseAxpyInto,
@@ -16,6 +17,7 @@ import {
   type WasmBackend,
   type WebGpuBackend,
 } from './custom-kernels.js';
+import { simdNoiseAxpy, simdNoiseOn } from './noise-simd.js';
 import type { tf } from './tf.js';
 
 export const NOISE_AXPY = 'WhetstoneNoiseAxpy';
@@ -48,15 +50,11 @@ const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const x = inputs.x;
   const out = heap.makeOutput(shape, 'float32');
   // Views after the allocation: growing the heap detaches earlier ones.
-  noiseAxpyInto(
-    heap.typedArrayFromHeap(out),
-    x && heap.typedArrayFromHeap(x),
-    a,
-    b,
-    seed,
-    stream,
-    transform,
-  );
+  const outView = heap.typedArrayFromHeap(out);
+  const xView = x && heap.typedArrayFromHeap(x);
+  const simd = simdNoiseOn(backend);
+  if (simd) simdNoiseAxpy(simd, outView, xView, a, b, streamKey(seed, stream), transform);
+  else noiseAxpyInto(outView, xView, a, b, seed, stream, transform);
   return out;
 };
 
