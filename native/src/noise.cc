@@ -54,10 +54,20 @@ constexpr float kSin0 = 0.785398185f, kSin1 = -0.0807455108f, kSin2 = 0.00249039
 constexpr float kCos1 = -0.308425128f, kCos2 = 0.0158543438f, kCos3 = -0.000325991889f,
                 kCos4 = 0.00000359086039f, kCos5 = -2.46113689e-8f;
 
+// Plain -O3 targets SSE2, which has no 32-bit lane multiply (the hash's) and 4-wide lanes: on
+// x86-64 Linux, GCC also builds an AVX2 copy of the hot loop and picks one at load time (ifunc).
+// The copies give the same bits: the same float32 operations, none fused.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(WHETSTONE_NOISE_NO_CLONES)
+#define WHETSTONE_NOISE_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define WHETSTONE_NOISE_CLONES
+#endif
+
 constexpr size_t kPairs = 256;  // pairs per block: 2 KiB of z on the stack, in L1
 
 // z for the `count` pairs whose first counter is `c0`, interleaved: z[2k] = r·cos, z[2k+1] = r·sin.
-void normals(float* __restrict z, uint32_t c0, uint32_t key, size_t count) {
+WHETSTONE_NOISE_CLONES void normals(float* __restrict z, uint32_t c0, uint32_t key, size_t count) {
   for (size_t k = 0; k < count; k++) {
     const uint32_t c = c0 + 2 * static_cast<uint32_t>(k);
     const uint32_t h1 = counter_bits(c, key);
