@@ -89,6 +89,10 @@ const COS_4 = F(0.00000359086039);
 const COS_5 = F(-2.46113689e-8);
 /** 2^-p for p = ⌊log2 v⌋: scales an integer v < 2^24 into [1, 2) exactly. */
 const INV_POW2 = Float64Array.from({ length: 32 }, (_, p) => 2 ** -p);
+// Tables for the loop's branch-free selects (see there).
+const HALVE = new Float64Array([1, 0.5]);
+const SIGN = new Float64Array([1, -1]);
+const COS_SIN = new Float64Array(2);
 
 /** The float32 noise constants, for the kernels that mirror this file (tests compare them). */
 export const NOISE_CONSTANTS = {
@@ -128,10 +132,6 @@ export function noiseAxpyRange(
   const bf = F(b);
   const sign = transform === 'sign';
   const square = transform === 'square';
-  const put = (i: number, z: number) => {
-    const t = sign ? (z > 0 ? 1 : -1) : square ? F(z * z) : z;
-    out[i] = x === undefined ? F(bf * t) : F(af * x[i]!) + F(bf * t);
-  };
   for (let i = begin; i < end; i += 2) {
     const h1 = counterBits(i, key);
     const h2 = counterBits(i + 1, key);
@@ -140,12 +140,9 @@ export function noiseAxpyRange(
     // float's exponent field), then the atanh series of ln m.
     const v = 2 * (h1 >>> 9) + 1; // u·2^24, odd, < 2^24
     const p = 31 - Math.clz32(v);
-    let m = v * INV_POW2[p]!; // [1, 2)
-    let e = p - 24;
-    if (m >= SQRT2) {
-      m *= 0.5;
-      e += 1;
-    }
+    const high = +(v * INV_POW2[p]! >= SQRT2); // halve m ∈ [1, 2) at √2
+    const m = v * INV_POW2[p]! * HALVE[high]!;
+    const e = p - 24 + high;
     const s = F(F(m - 1) / F(m + 1));
     const s2 = F(s * s);
     const lnm = F(
@@ -156,7 +153,7 @@ export function noiseAxpyRange(
     // Angle: octant and mirrored fraction, then the two series.
     const o = h2 >>> 29;
     const w = (h2 >>> 8) & 0x1fffff;
-    const t = (2 * (o & 1 ? 0x1fffff - w : w) + 1) * 2 ** -22; // exact
+    const t = (2 * (w ^ (0x1fffff & -(o & 1))) + 1) * 2 ** -22; // exact; 0x1fffff − w if o is odd
     const t2 = F(t * t);
     const sn = F(
       t * F(SIN_0 + F(t2 * F(SIN_1 + F(t2 * F(SIN_2 + F(t2 * F(SIN_3 + F(t2 * SIN_4)))))))),
@@ -164,11 +161,30 @@ export function noiseAxpyRange(
     const cs = F(
       1 + F(t2 * F(COS_1 + F(t2 * F(COS_2 + F(t2 * F(COS_3 + F(t2 * F(COS_4 + F(t2 * COS_5))))))))),
     );
-    const swap = ((o + 1) & 2) !== 0; // octants 1, 2, 5, 6
-    const cosTheta = (o + 2) & 4 ? -(swap ? sn : cs) : swap ? sn : cs; // negative in 2..5
-    const sinTheta = o & 4 ? -(swap ? cs : sn) : swap ? cs : sn; // negative in 4..7
+    // Selects through tables, not branches: the octant's bits are random, so branches would
+    // mispredict half the time (a quarter of the loop's time). ×(−1) is exact, as a negation.
+    const swap = ((o + 1) >> 1) & 1; // octants 1, 2, 5, 6
+    COS_SIN[0] = cs;
+    COS_SIN[1] = sn;
+    const cosTheta = COS_SIN[swap]! * SIGN[((o + 2) >> 2) & 1]!; // negative in 2..5
+    const sinTheta = COS_SIN[swap ^ 1]! * SIGN[(o >> 2) & 1]!; // negative in 4..7
 
-    put(i, F(r * cosTheta));
-    if (i + 1 < end) put(i + 1, F(r * sinTheta));
+    let z0 = F(r * cosTheta);
+    let z1 = F(r * sinTheta);
+    if (sign) {
+      z0 = z0 > 0 ? 1 : -1;
+      z1 = z1 > 0 ? 1 : -1;
+    } else if (square) {
+      z0 = F(z0 * z0);
+      z1 = F(z1 * z1);
+    }
+    const last = i + 1 >= end; // an odd end: the pair's second element is not ours
+    if (x === undefined) {
+      out[i] = F(bf * z0);
+      if (!last) out[i + 1] = F(bf * z1);
+    } else {
+      out[i] = F(af * x[i]!) + F(bf * z0);
+      if (!last) out[i + 1] = F(af * x[i + 1]!) + F(bf * z1);
+    }
   }
 }
