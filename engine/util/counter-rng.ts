@@ -65,8 +65,8 @@ export function noiseAxpyInto(
 }
 
 const F = Math.fround;
-// The constants of the float32 Box-Muller, written as the decimals that round to them (the C++,
-// WAT and WGSL copies use the same text). LOG_k = 2/(2k+1): ln m = 2·atanh(s) = Σ LOG_k·s^(2k+1).
+// The constants of the float32 Box-Muller, written as the decimals that round to them (native/
+// and noise-simd.wat spell them the same; the composite and the WGSL shader read them from here). LOG_k = 2/(2k+1): ln m = 2·atanh(s) = Σ LOG_k·s^(2k+1).
 const LOG_0 = 2;
 const LOG_1 = F(0.666666687);
 const LOG_2 = F(0.400000006);
@@ -94,7 +94,7 @@ const HALVE = new Float64Array([1, 0.5]);
 const SIGN = new Float64Array([1, -1]);
 const COS_SIN = new Float64Array(2);
 
-/** The float32 noise constants, for the kernels that mirror this file (tests compare them). */
+/** The float32 noise constants, for the kernels that mirror this file in tfjs ops and WGSL. */
 export const NOISE_CONSTANTS = {
   ...{ LOG_0, LOG_1, LOG_2, LOG_3, LOG_4, LN2, SQRT2 },
   ...{ SIN_0, SIN_1, SIN_2, SIN_3, SIN_4, COS_1, COS_2, COS_3, COS_4, COS_5 },
@@ -162,7 +162,7 @@ export function noiseAxpyRange(
       1 + F(t2 * F(COS_1 + F(t2 * F(COS_2 + F(t2 * F(COS_3 + F(t2 * F(COS_4 + F(t2 * COS_5))))))))),
     );
     // Selects through tables, not branches: the octant's bits are random, so branches would
-    // mispredict half the time (a quarter of the loop's time). ×(−1) is exact, as a negation.
+    // mispredict half the time (a fifth of the loop's time). ×(−1) is exact, as a negation.
     const swap = ((o + 1) >> 1) & 1; // octants 1, 2, 5, 6
     COS_SIN[0] = cs;
     COS_SIN[1] = sn;
