@@ -33,8 +33,8 @@ async function webgpuReady(): Promise<boolean> {
 describe.each([
   ['cpu', 0],
   ['wasm', 0],
-  // The shader runs the reference's float32 steps, but WGSL lets the GPU fuse a multiply and an
-  // add and divide within 2.5 ulp, so its z may differ in the last bits.
+  // The shader runs the reference's float32 steps (SwiftShader gives the same bits), but WGSL
+  // lets a GPU fuse a multiply and an add and divide within 2.5 ulp: the last bits may differ.
   ['webgpu', 1e-6],
 ] as const)('NoiseAxpy on %s', (backend, tolerance) => {
   it('draws the reference noise and computes a·x + b·z', async () => {
@@ -100,5 +100,16 @@ describe('NoiseAxpy from stock ops (the tensorflow backend’s path)', () => {
     }
     expect(y.shape).toEqual(shape);
     tf.dispose([xt, y, z]);
+  });
+
+  it('frees its temporaries part by part', async () => {
+    await initBackend({ backend: 'cpu' });
+    const before = memory.liveBytes;
+    memory.resetPeak();
+    const z = noiseAxpyComposite(undefined, 0, 1, 42, stream, 'none', shape);
+    // Measured 30.6 tensors' worth at 2^18 elements (79 with one tidy around everything).
+    expect(memory.peakBytes - before).toBeLessThan(32 * n * 4);
+    expect(memory.liveBytes - before).toBe(n * 4);
+    z.dispose();
   });
 });
