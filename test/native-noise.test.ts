@@ -44,6 +44,8 @@ interface Case {
 const cases: Case[] = [
   { seed: 42, stream: 7, n: 4661, a: 0, b: 1, transform: 'none', x: 'none', chunk: 4661 },
   { seed: 42, stream: 7, n: 4661, a: 0.75, b: -0.3, transform: 'none', x: 'separate', chunk: 512 },
+  // Odd ranges, as a split of n by the thread count may give.
+  { seed: 42, stream: 7, n: 4661, a: 0.75, b: -0.3, transform: 'none', x: 'in-place', chunk: 777 },
   {
     seed: 1,
     stream: 2 ** 31 + 5,

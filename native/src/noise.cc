@@ -132,15 +132,18 @@ template <int T>
 void range(float* out, const float* x, float a, float b, uint32_t key, size_t begin,
            size_t end) {
   alignas(64) float z[2 * kPairs];
-  for (size_t i = begin; i < end; i += 2 * kPairs) {
+  // Blocks start on a pair; an odd `begin` computes its pair and skips the first element.
+  for (size_t i = begin & ~static_cast<size_t>(1); i < end; i += 2 * kPairs) {
     const size_t count = end - i < 2 * kPairs ? end - i : 2 * kPairs;
     normals(z, static_cast<uint32_t>(i), key, (count + 1) / 2);
+    const size_t skip = i < begin ? 1 : 0;
+    const size_t at = i + skip;
     if (x == nullptr)
-      scale<T>(out + i, z, b, count);
+      scale<T>(out + at, z + skip, b, count - skip);
     else if (x == out)
-      axpy_in_place<T>(out + i, z, a, b, count);
+      axpy_in_place<T>(out + at, z + skip, a, b, count - skip);
     else
-      axpy<T>(out + i, x + i, z, a, b, count);
+      axpy<T>(out + at, x + at, z + skip, a, b, count - skip);
   }
 }
 
