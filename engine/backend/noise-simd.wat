@@ -7,6 +7,38 @@
 (module
   (import "env" "memory" (memory 1))
 
+  ;; The constants of counter-rng.ts (same names, same decimals), four lanes each.
+  (global $LOG_1 v128 (v128.const f32x4 0.666666687 0.666666687 0.666666687 0.666666687))
+  (global $LOG_2 v128 (v128.const f32x4 0.400000006 0.400000006 0.400000006 0.400000006))
+  (global $LOG_3 v128 (v128.const f32x4 0.285714298 0.285714298 0.285714298 0.285714298))
+  (global $LOG_4 v128 (v128.const f32x4 0.222222224 0.222222224 0.222222224 0.222222224))
+  (global $LN2 v128 (v128.const f32x4 0.693147182 0.693147182 0.693147182 0.693147182))
+  (global $SIN_0 v128 (v128.const f32x4 0.785398185 0.785398185 0.785398185 0.785398185))
+  (global $SIN_1 v128 (v128.const f32x4 -0.0807455108 -0.0807455108 -0.0807455108 -0.0807455108))
+  (global $SIN_2 v128 (v128.const f32x4 0.00249039452 0.00249039452 0.00249039452 0.00249039452))
+  (global $SIN_3 v128
+    (v128.const f32x4 -0.0000365762025 -0.0000365762025 -0.0000365762025 -0.0000365762025))
+  (global $SIN_4 v128 (v128.const f32x4 3.13361681e-7 3.13361681e-7 3.13361681e-7 3.13361681e-7))
+  (global $COS_1 v128 (v128.const f32x4 -0.308425128 -0.308425128 -0.308425128 -0.308425128))
+  (global $COS_2 v128 (v128.const f32x4 0.0158543438 0.0158543438 0.0158543438 0.0158543438))
+  (global $COS_3 v128
+    (v128.const f32x4 -0.000325991889 -0.000325991889 -0.000325991889 -0.000325991889))
+  (global $COS_4 v128
+    (v128.const f32x4 0.00000359086039 0.00000359086039 0.00000359086039 0.00000359086039))
+  (global $COS_5 v128
+    (v128.const f32x4 -2.46113689e-8 -2.46113689e-8 -2.46113689e-8 -2.46113689e-8))
+  ;; Bit masks and exact powers of two.
+  (global $MANTISSA v128 (v128.const i32x4 0x7fffff 0x7fffff 0x7fffff 0x7fffff))
+  (global $SQRT_HALF v128 (v128.const i32x4 0x3f3504f3 0x3f3504f3 0x3f3504f3 0x3f3504f3))
+  (global $FRACTION v128 (v128.const i32x4 0x1fffff 0x1fffff 0x1fffff 0x1fffff))
+  (global $SIGN_BIT v128 (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))
+  (global $TWO_M24 v128 (v128.const f32x4 0x1p-24 0x1p-24 0x1p-24 0x1p-24))
+  (global $TWO_M22 v128 (v128.const f32x4 0x1p-22 0x1p-22 0x1p-22 0x1p-22))
+  (global $F1 v128 (v128.const f32x4 1 1 1 1))
+  (global $I1 v128 (v128.const i32x4 1 1 1 1))
+  (global $I2 v128 (v128.const i32x4 2 2 2 2))
+  (global $I4 v128 (v128.const i32x4 4 4 4 4))
+
   ;; out[i] = a·x[i] + b·T(z_i) (b·T(z_i) without x) for `count` elements (a multiple of 8) from
   ;; counter `first` (even); $out and $x are byte addresses of those elements, $x may equal $out.
   ;; $kind picks T: 0 z as drawn, 1 its sign, 2 its square. One straight loop body, no calls:
@@ -42,7 +74,7 @@
         (local.set $h1 (v128.xor (local.get $h1) (i32x4.shr_u (local.get $h1) (i32.const 15))))
         (local.set $h1 (i32x4.mul (local.get $h1) (local.get $mixB)))
         (local.set $h1 (v128.xor (local.get $h1) (i32x4.shr_u (local.get $h1) (i32.const 16))))
-        (local.set $h2 (i32x4.add (i32x4.add (local.get $c) (v128.const i32x4 1 1 1 1)) (local.get $keys)))
+        (local.set $h2 (i32x4.add (i32x4.add (local.get $c) (global.get $I1)) (local.get $keys)))
         (local.set $h2 (v128.xor (local.get $h2) (i32x4.shr_u (local.get $h2) (i32.const 16))))
         (local.set $h2 (i32x4.mul (local.get $h2) (local.get $mixA)))
         (local.set $h2 (v128.xor (local.get $h2) (i32x4.shr_u (local.get $h2) (i32.const 15))))
@@ -60,11 +92,14 @@
           (i32x4.sub
             (f32x4.mul
               (f32x4.convert_i32x4_s
-                (v128.or (i32x4.shl (i32x4.shr_u (local.get $h1) (i32.const 9)) (i32.const 1)) (v128.const i32x4 1 1 1 1)))
-              (v128.const f32x4 0x1p-24 0x1p-24 0x1p-24 0x1p-24))
-            (v128.const i32x4 0x3f3504f3 0x3f3504f3 0x3f3504f3 0x3f3504f3)))
-        (local.set $m (i32x4.add (v128.and (local.get $ix) (v128.const i32x4 0x7fffff 0x7fffff 0x7fffff 0x7fffff)) (v128.const i32x4 0x3f3504f3 0x3f3504f3 0x3f3504f3 0x3f3504f3)))
-        (local.set $s (f32x4.div (f32x4.sub (local.get $m) (v128.const f32x4 1 1 1 1)) (f32x4.add (local.get $m) (v128.const f32x4 1 1 1 1))))
+                (v128.or
+                  (i32x4.shl (i32x4.shr_u (local.get $h1) (i32.const 9)) (i32.const 1))
+                  (global.get $I1)))
+              (global.get $TWO_M24))
+            (global.get $SQRT_HALF)))
+        (local.set $m (i32x4.add (v128.and (local.get $ix) (global.get $MANTISSA)) (global.get $SQRT_HALF)))
+        (local.set $s
+          (f32x4.div (f32x4.sub (local.get $m) (global.get $F1)) (f32x4.add (local.get $m) (global.get $F1))))
         (local.set $s2 (f32x4.mul (local.get $s) (local.get $s)))
         (local.set $r
           (f32x4.sqrt
@@ -73,17 +108,17 @@
               (f32x4.add
                 (f32x4.mul
                   (f32x4.convert_i32x4_s (i32x4.shr_s (local.get $ix) (i32.const 23)))
-                  (v128.const f32x4 0.693147182 0.693147182 0.693147182 0.693147182))
+                  (global.get $LN2))
                 (f32x4.mul
                   (local.get $s)
                   (f32x4.add (v128.const f32x4 2 2 2 2)
                     (f32x4.mul (local.get $s2)
-                      (f32x4.add (v128.const f32x4 0.666666687 0.666666687 0.666666687 0.666666687)
+                      (f32x4.add (global.get $LOG_1)
                         (f32x4.mul (local.get $s2)
-                          (f32x4.add (v128.const f32x4 0.400000006 0.400000006 0.400000006 0.400000006)
+                          (f32x4.add (global.get $LOG_2)
                             (f32x4.mul (local.get $s2)
-                              (f32x4.add (v128.const f32x4 0.285714298 0.285714298 0.285714298 0.285714298)
-                                (f32x4.mul (local.get $s2) (v128.const f32x4 0.222222224 0.222222224 0.222222224 0.222222224))))))))))))))
+                              (f32x4.add (global.get $LOG_3)
+                                (f32x4.mul (local.get $s2) (global.get $LOG_4))))))))))))))
         ;; The angle: octant o, and t ∈ (0, 1) from the next 21 bits, mirrored in odd octants.
         (local.set $o (i32x4.shr_u (local.get $h2) (i32.const 29)))
         (local.set $t
@@ -92,53 +127,58 @@
               (v128.or
                 (i32x4.shl
                   (v128.xor
-                    (v128.and (i32x4.shr_u (local.get $h2) (i32.const 8)) (v128.const i32x4 0x1fffff 0x1fffff 0x1fffff 0x1fffff))
-                    (v128.and (i32x4.neg (v128.and (local.get $o) (v128.const i32x4 1 1 1 1))) (v128.const i32x4 0x1fffff 0x1fffff 0x1fffff 0x1fffff)))
+                    (v128.and (i32x4.shr_u (local.get $h2) (i32.const 8)) (global.get $FRACTION))
+                    (v128.and (i32x4.neg (v128.and (local.get $o) (global.get $I1))) (global.get $FRACTION)))
                   (i32.const 1))
-                (v128.const i32x4 1 1 1 1)))
-            (v128.const f32x4 0x1p-22 0x1p-22 0x1p-22 0x1p-22)))
+                (global.get $I1)))
+            (global.get $TWO_M22)))
         (local.set $t2 (f32x4.mul (local.get $t) (local.get $t)))
         (local.set $sn
           (f32x4.mul
             (local.get $t)
-            (f32x4.add (v128.const f32x4 0.785398185 0.785398185 0.785398185 0.785398185)
+            (f32x4.add (global.get $SIN_0)
               (f32x4.mul (local.get $t2)
-                (f32x4.add (v128.const f32x4 -0.0807455108 -0.0807455108 -0.0807455108 -0.0807455108)
+                (f32x4.add (global.get $SIN_1)
                   (f32x4.mul (local.get $t2)
-                    (f32x4.add (v128.const f32x4 0.00249039452 0.00249039452 0.00249039452 0.00249039452)
+                    (f32x4.add (global.get $SIN_2)
                       (f32x4.mul (local.get $t2)
-                        (f32x4.add (v128.const f32x4 -0.0000365762025 -0.0000365762025 -0.0000365762025 -0.0000365762025)
-                          (f32x4.mul (local.get $t2) (v128.const f32x4 3.13361681e-7 3.13361681e-7 3.13361681e-7 3.13361681e-7)))))))))))
+                        (f32x4.add (global.get $SIN_3)
+                          (f32x4.mul (local.get $t2) (global.get $SIN_4)))))))))))
         (local.set $cs
-          (f32x4.add (v128.const f32x4 1 1 1 1)
+          (f32x4.add (global.get $F1)
             (f32x4.mul (local.get $t2)
-              (f32x4.add (v128.const f32x4 -0.308425128 -0.308425128 -0.308425128 -0.308425128)
+              (f32x4.add (global.get $COS_1)
                 (f32x4.mul (local.get $t2)
-                  (f32x4.add (v128.const f32x4 0.0158543438 0.0158543438 0.0158543438 0.0158543438)
+                  (f32x4.add (global.get $COS_2)
                     (f32x4.mul (local.get $t2)
-                      (f32x4.add (v128.const f32x4 -0.000325991889 -0.000325991889 -0.000325991889 -0.000325991889)
+                      (f32x4.add (global.get $COS_3)
                         (f32x4.mul (local.get $t2)
-                          (f32x4.add (v128.const f32x4 0.00000359086039 0.00000359086039 0.00000359086039 0.00000359086039)
-                            (f32x4.mul (local.get $t2) (v128.const f32x4 -2.46113689e-8 -2.46113689e-8 -2.46113689e-8 -2.46113689e-8))))))))))))
+                          (f32x4.add (global.get $COS_4)
+                            (f32x4.mul (local.get $t2) (global.get $COS_5))))))))))))
         ;; Octants 1, 2, 5, 6 swap sin and cos; cos is negative in 2..5, sin in 4..7 (sign bits).
         (local.set $swap
-          (i32x4.neg (v128.and (i32x4.shr_u (i32x4.add (local.get $o) (v128.const i32x4 1 1 1 1)) (i32.const 1)) (v128.const i32x4 1 1 1 1))))
+          (i32x4.neg
+            (v128.and (i32x4.shr_u (i32x4.add (local.get $o) (global.get $I1)) (i32.const 1)) (global.get $I1))))
         (local.set $z0
           (f32x4.mul (local.get $r)
             (v128.xor
               (v128.bitselect (local.get $sn) (local.get $cs) (local.get $swap))
-              (i32x4.shl (v128.and (i32x4.add (local.get $o) (v128.const i32x4 2 2 2 2)) (v128.const i32x4 4 4 4 4)) (i32.const 29)))))
+              (i32x4.shl
+                (v128.and (i32x4.add (local.get $o) (global.get $I2)) (global.get $I4))
+                (i32.const 29)))))
         (local.set $z1
           (f32x4.mul (local.get $r)
             (v128.xor
               (v128.bitselect (local.get $cs) (local.get $sn) (local.get $swap))
-              (i32x4.shl (v128.and (local.get $o) (v128.const i32x4 4 4 4 4)) (i32.const 29)))))
+              (i32x4.shl (v128.and (local.get $o) (global.get $I4)) (i32.const 29)))))
         (if (i32.eq (local.get $kind) (i32.const 1))
-          (then (local.set $z0 (v128.or (v128.and (local.get $z0) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000)) (v128.const f32x4 1 1 1 1)))))
+          (then
+            (local.set $z0 (v128.or (v128.and (local.get $z0) (global.get $SIGN_BIT)) (global.get $F1)))))
         (if (i32.eq (local.get $kind) (i32.const 2))
           (then (local.set $z0 (f32x4.mul (local.get $z0) (local.get $z0)))))
         (if (i32.eq (local.get $kind) (i32.const 1))
-          (then (local.set $z1 (v128.or (v128.and (local.get $z1) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000)) (v128.const f32x4 1 1 1 1)))))
+          (then
+            (local.set $z1 (v128.or (v128.and (local.get $z1) (global.get $SIGN_BIT)) (global.get $F1)))))
         (if (i32.eq (local.get $kind) (i32.const 2))
           (then (local.set $z1 (f32x4.mul (local.get $z1) (local.get $z1)))))
         ;; Interleave: elements 2j, 2j+1 are pair j's cos and sin; T(z) commutes with the shuffle.
