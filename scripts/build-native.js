@@ -82,6 +82,8 @@ const args = [
     : []),
   // No fused multiply-add contraction: the noise kernel must match its JS reference bit for bit.
   '-ffp-contract=off',
+  // Lets GCC vectorise the noise kernel's sqrt (errno is never read).
+  '-fno-math-errno',
   '-fPIC',
   '-shared',
   '-pthread',

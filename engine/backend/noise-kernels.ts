@@ -1,9 +1,15 @@
 // The NoiseAxpy kernel: out = a·x + b·T(z) with z the counter-based normal noise of
 // engine/util/counter-rng.ts, generated where the tensor lives. One output buffer and nothing
 // else: no noise tensor, no host upload (tf.randomNormal fills a host array and uploads it).
-// cpu and wasm run the reference loop over the backend's own memory; webgpu runs the same hash
-// in a shader. The tensorflow backend cannot take custom kernels: noise-composite.ts.
-import { noiseAxpyInto, streamKey, type NoiseTransform } from '../util/counter-rng.js';
+// cpu runs the reference loop over the backend's own memory, wasm a SIMD module on its heap
+// (noise-simd.ts; the loop where the module cannot load), webgpu the same steps in a shader.
+// The tensorflow backend cannot take custom kernels: noise-composite.ts.
+import {
+  NOISE_CONSTANTS as C,
+  noiseAxpyInto,
+  streamKey,
+  type NoiseTransform,
+} from '../util/counter-rng.js';
 import {
   registerKernels,
   type CpuBackend,
@@ -11,6 +17,7 @@ import {
   type WasmBackend,
   type WebGpuBackend,
 } from './custom-kernels.js';
+import { simdNoiseAxpy, simdNoiseOn } from './noise-simd.js';
 import type { tf } from './tf.js';
 
 export const NOISE_AXPY = 'WhetstoneNoiseAxpy';
@@ -43,15 +50,11 @@ const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const x = inputs.x;
   const out = heap.makeOutput(shape, 'float32');
   // Views after the allocation: growing the heap detaches earlier ones.
-  noiseAxpyInto(
-    heap.typedArrayFromHeap(out),
-    x && heap.typedArrayFromHeap(x),
-    a,
-    b,
-    seed,
-    stream,
-    transform,
-  );
+  const outView = heap.typedArrayFromHeap(out);
+  const xView = x && heap.typedArrayFromHeap(x);
+  const simd = simdNoiseOn(backend);
+  if (simd) simdNoiseAxpy(simd, outView, xView, a, b, streamKey(seed, stream), transform);
+  else noiseAxpyInto(outView, xView, a, b, seed, stream, transform);
   return out;
 };
 
@@ -98,18 +101,45 @@ class NoiseAxpyProgram implements ShaderProgram {
         x = x * 0x846ca68bu;
         return x ^ (x >> 16u);
       }
-      fn unitAt(c : u32) -> f32 {
-        let h = mix32(mix32(c + uniforms.key) + uniforms.key);
-        return (f32(h >> 8u) + 0.5) * 5.9604644775390625e-8;
+      fn bitsAt(c : u32) -> u32 {
+        return mix32(mix32(c + uniforms.key) + uniforms.key);
+      }
+      // z for the pair whose first counter is c: the float32 steps of noiseAxpyRange, with the
+      // same constants (each printed as its exact value, which WGSL rounds back to the f32).
+      fn normalPair(c : u32) -> vec2<f32> {
+        let h1 = bitsAt(c);
+        let h2 = bitsAt(c + 1u);
+        let u = f32(i32(2u * (h1 >> 9u) + 1u)) * 5.9604644775390625e-8;
+        let ix = bitcast<u32>(u) - 0x3f3504f3u;
+        let e = f32(bitcast<i32>(ix) >> 23u);
+        let m = bitcast<f32>((ix & 0x7fffffu) + 0x3f3504f3u);
+        let s = (m - 1.0) / (m + 1.0);
+        let s2 = s * s;
+        let lnm = s * (2.0 + s2 * (${C.LOG_1} + s2 * (${C.LOG_2}
+          + s2 * (${C.LOG_3} + s2 * ${C.LOG_4}))));
+        let r = sqrt(-2.0 * (e * ${C.LN2} + lnm));
+        let o = h2 >> 29u;
+        let w = ((h2 >> 8u) & 0x1fffffu) ^ select(0u, 0x1fffffu, (o & 1u) == 1u);
+        let t = f32(i32(2u * w + 1u)) * 2.384185791015625e-7;
+        let t2 = t * t;
+        let sn = t * (${C.SIN_0} + t2 * (${C.SIN_1} + t2 * (${C.SIN_2}
+          + t2 * (${C.SIN_3} + t2 * ${C.SIN_4}))));
+        let cs = 1.0 + t2 * (${C.COS_1} + t2 * (${C.COS_2} + t2 * (${C.COS_3}
+          + t2 * (${C.COS_4} + t2 * ${C.COS_5}))));
+        let swap = ((o + 1u) & 2u) != 0u;
+        let cosTheta = select(cs, sn, swap);
+        let sinTheta = select(sn, cs, swap);
+        return r * vec2<f32>(
+          select(cosTheta, -cosTheta, ((o + 2u) & 4u) != 0u),
+          select(sinTheta, -sinTheta, (o & 4u) != 0u));
       }
       fn main(pair : i32) {
         let i = pair * 2;
         if (i < uniforms.size) {
-          let r = sqrt(-2.0 * log(unitAt(u32(i))));
-          let theta = 6.283185307179586 * unitAt(u32(i) + 1u) - 3.141592653589793;
-          setOutputAtIndex(i, ${term('r * cos(theta)', 'i')});
+          let z = normalPair(u32(i));
+          setOutputAtIndex(i, ${term('z.x', 'i')});
           if (i + 1 < uniforms.size) {
-            setOutputAtIndex(i + 1, ${term('r * sin(theta)', 'i + 1')});
+            setOutputAtIndex(i + 1, ${term('z.y', 'i + 1')});
           }
         }
       }

@@ -23,9 +23,10 @@ type ReplaySpec = Extract<JobSpec, { kind: 'replay' }>;
 
 const log = createLogger('replay');
 
-/** Backends whose NoiseAxpy runs the same JS loop, so their replays agree bit for bit. */
+/** CPU backends whose NoiseAxpy gives the reference's bits, so their replays agree bit for bit. */
+const bitExact = ['cpu', 'wasm', 'native'];
 const sameKernel = (a: string, b: string) =>
-  a === b || (['cpu', 'wasm'].includes(a) && ['cpu', 'wasm'].includes(b));
+  a === b || (bitExact.includes(a) && bitExact.includes(b));
 
 export async function replayJob(spec: ReplaySpec, ctx: JobContext): Promise<JobResult> {
   const { spec: stored } = await RunDir.open(spec.run);

@@ -10,6 +10,7 @@
 
 #include "blas.h"
 #include "kernels.h"
+#include "noise.h"
 #include "pool.h"
 
 namespace {
@@ -167,6 +168,20 @@ Napi::Value PadInto(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// noiseAxpy(out, x | null, a, b, key, transform): out = a·x + b·T(z), threads over even ranges
+Napi::Value NoiseAxpy(const Napi::CallbackInfo& info) {
+  const size_t n = view(info[0], "out").bytes / 4;
+  float* out = data<float>(info[0], "out", n);
+  const float* x = info[1].IsNull() || info[1].IsUndefined() ? nullptr : data<float>(info[1], "x", n);
+  const float a = float(f64(info, 2)), b = float(f64(info, 3));
+  const uint32_t key = uint32_t(i64(info, 4));
+  const int transform = int(i64(info, 5));
+  ws::parallel_for(n, 1 << 15, [&](size_t lo, size_t hi) {
+    whetstone::noise_axpy_range(out, x, a, b, key, transform, n, lo, hi);
+  }, 2);
+  return info.Env().Undefined();
+}
+
 // adamStep(x, m, v, out, decay, scale, vScale, eps)
 Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   const size_t n = view(info[0], "x").bytes / 4;
@@ -203,6 +218,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("segmentSum", Napi::Function::New(env, SegmentSum));
   exports.Set("slice", Napi::Function::New(env, Slice));
   exports.Set("padInto", Napi::Function::New(env, PadInto));
+  exports.Set("noiseAxpy", Napi::Function::New(env, NoiseAxpy));
   exports.Set("adamStep", Napi::Function::New(env, AdamStep));
   exports.Set("nf4Dequantize", Napi::Function::New(env, Nf4Dequantize));
   return exports;

@@ -66,6 +66,15 @@ export interface NativeAddon {
     out: Word32Array,
     outShape: number[],
   ): void;
+  /** out = a·x + b·T(z) with z the noise of engine/util/counter-rng.ts under `key`. */
+  noiseAxpy(
+    out: Float32Array,
+    x: Float32Array | null,
+    a: number,
+    b: number,
+    key: number,
+    transform: number,
+  ): void;
   adamStep(
     x: Float32Array,
     m: Float32Array,

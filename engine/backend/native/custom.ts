@@ -1,5 +1,7 @@
 // Whetstone's own kernels (AdamStep, NF4 dequantize) in C++ for the native backend.
 import { ADAM_STEP, type AdamStepAttrs } from '../adam-step.js';
+import { NOISE_AXPY, type NoiseAxpyAttrs } from '../noise-kernels.js';
+import { streamKey } from '../../util/counter-rng.js';
 import { tf } from '../tf.js';
 import { NF4_DEQUANTIZE, type Nf4DequantizeAttrs } from '../../peft/nf4-kernel.js';
 import { ABSMAX_BLOCK, DYNAMIC_CODE, NF4_BLOCK, NF4_CODE } from '../../peft/nf4.js';
@@ -13,7 +15,19 @@ function replace(kernelName: string, backendName: string, kernelFunc: tf.KernelF
   tf.registerKernel({ kernelName, backendName, kernelFunc });
 }
 
+/** NoiseTransform codes, as native/src/noise.h numbers them. */
+const transforms = { none: 0, sign: 1, square: 2 } as const;
+
 export function registerNativeCustomKernels(backendName: string, addon: NativeAddon): void {
+  replace(NOISE_AXPY, backendName, ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as CpuStorage;
+    const { a, b: scale, seed, stream, transform, shape } = attrs as unknown as NoiseAxpyAttrs;
+    const x = inputs.x as tf.TensorInfo | undefined;
+    const out = b.pool.alloc('float32', size(shape)) as Float32Array;
+    const xs = x ? (b.data.get(x.dataId).values as Float32Array) : null;
+    addon.noiseAxpy(out, xs, a, scale, streamKey(seed, stream), transforms[transform]);
+    return b.makeTensorInfo(shape, 'float32', out);
+  });
   replace(ADAM_STEP, backendName, ({ inputs, backend, attrs }) => {
     const b = backend as unknown as CpuStorage;
     const read = (t: tf.TensorInfo) => b.data.get(t.dataId).values as Float32Array;

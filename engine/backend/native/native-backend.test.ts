@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../util/rng.js';
 import { opCases } from '../op-cases.js';
 import { initBackend, releaseBackend, type BackendReport } from '../select.js';
+import { adamStep } from '../adam-step.js';
+import { noiseAxpy, normalNoise } from '../noise.js';
 import { errorAgainstCpu, memoryFigures, onBackend } from '../testing.js';
 import { tf } from '../tf.js';
 import { nativeAvailability } from './availability.js';
@@ -199,6 +201,28 @@ describe.skipIf(!available)(`native backend ${note}`, () => {
     expect(await maxDiff(() => tf.gather(normals(10, [5, 6]), ids()))).toBe(0);
     expect(await maxDiff(() => tf.gather(normals(10, [4, 5, 6]), ids(), 1))).toBe(0);
     expect(await maxDiff(() => tf.gather(ints(), ids(), 2))).toBe(0);
+  });
+
+  it('NoiseAxpy gives the reference noise bit for bit, threaded over an odd length', async () => {
+    for (const transform of ['none', 'sign', 'square'] as const) {
+      const opts = { seed: 7, stream: 123456789, transform };
+      expect(await maxDiff(() => noiseAxpy(normals(11, [100_001]), 0.75, -1e-3, opts))).toBe(0);
+      expect(await maxDiff(() => normalNoise([3, 33_333], opts))).toBe(0);
+    }
+  });
+
+  it('AdamStep gives the cpu kernel bit for bit', async () => {
+    const attrs = { decay: 0.999, scale: 1e-3, vScale: 1.7, eps: 1e-8 };
+    expect(
+      await maxDiff(() =>
+        adamStep(
+          normals(12, [70_000]),
+          normals(13, [70_000]),
+          tf.abs(normals(14, [70_000])),
+          attrs,
+        ),
+      ),
+    ).toBe(0);
   });
 
   it('a bad index is an error, never a read outside the tensor', () => {
