@@ -80,6 +80,10 @@ function refuseLlamaVariants(c: LlamaConfig, arch: string): void {
   if (c.mlpBias) refuse('has MLP biases');
   if (arch === 'qwen2' && (c.outBias || !c.qkvBias)) refuse('has other biases than q/k/v');
   if (arch === 'llama' && c.qkvBias !== c.outBias) refuse('has biases on part of attention only');
+  // llama.cpp's qwen2 sizes q and o as hidden x hidden.
+  if (arch === 'qwen2' && c.heads * c.headDim !== c.hidden) {
+    refuse(`has ${c.heads} heads of size ${c.headDim} in a width of ${c.hidden}`);
+  }
   if (arch === 'qwen2' && c.windows.some((w) => w !== undefined)) {
     refuse('uses a sliding attention window on some layers');
   }
