@@ -1,7 +1,8 @@
 // GGUF v3 writer (ggml docs/gguf.md): header, typed key/value metadata, tensor infos with their
 // dimensions fastest-first, then the tensor data, each tensor 32-byte aligned. Tensors are
 // produced and written one at a time into a temporary file renamed into place at the end.
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { WhetstoneError } from '../../errors.js';
 import { GGML, rowBytes, type GgmlType } from './ggml-types.js';
 
@@ -179,7 +180,7 @@ export function ggufPreamble(metadata: GgufMetadata, tensors: readonly GgufTenso
 
 export interface WriteGgufOptions {
   force?: boolean;
-  /** Tensors written so far, of all; called before each tensor and once at the end. */
+  /** Bytes of tensor data written so far, of all; called before each tensor and at the end. */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -202,13 +203,17 @@ export async function writeGguf(
     );
   }
   const temp = `${file}.partial-${process.pid}`;
+  await mkdir(dirname(file), { recursive: true });
   const handle = await open(temp, 'w');
   try {
     const preamble = ggufPreamble(metadata, tensors);
     await handle.write(preamble);
     let position = preamble.length;
+    const total = tensors.reduce((sum, t) => sum + tensorBytes(t), 0);
+    let done = 0;
     for (const [i, t] of tensors.entries()) {
-      opts.onProgress?.(i, tensors.length);
+      opts.onProgress?.(done, total);
+      done += tensorBytes(t);
       const bytes = await t.data();
       if (bytes.length !== tensorBytes(t)) {
         throw new WhetstoneError(
@@ -224,7 +229,7 @@ export async function writeGguf(
         position += pad;
       }
     }
-    opts.onProgress?.(tensors.length, tensors.length);
+    opts.onProgress?.(total, total);
     await handle.close();
     await rename(temp, file);
     return { bytes: position };
