@@ -14,7 +14,8 @@ import { loadModel } from '../engine/models/load.js';
 import { exportModelGguf } from './gguf/export.js';
 import { llamaCpp, llamaCppMissing, report } from './gguf/llama-cpp.js';
 import { maxAbsDiff, whetstoneGreedy, whetstoneLogProbs } from './gguf/whetstone-side.js';
-import { fixtureSpecs } from './fixtures.js';
+import { runCli } from './cli.js';
+import { fixtureSpecs, writeSentencesJsonl } from './fixtures.js';
 import { tokenIds } from './numerics.js';
 
 let work: string;
@@ -65,33 +66,92 @@ describe.skipIf(llamaCppMissing !== undefined).each(Object.keys(fixtures))('%s',
       ],
       { addGenerationPrompt: false },
     );
-    for (const quant of ['f32', 'f16'] as const) {
-      const file = join(work, `${name}-${quant}.gguf`);
-      await exportModelGguf(dir, quant, file);
-      const answer = await llamaCpp({
+    const quants = ['f32', 'f16'] as const;
+    const files = quants.map((q) => join(work, `${name}-${q}.gguf`));
+    for (const [i, q] of quants.entries()) await exportModelGguf(dir, q, files[i]!);
+    const answers = await llamaCpp(
+      files.map((file, i) => ({
         model: file,
         vocab,
         logProbs: [prompt],
         greedy: { prompt, steps: 32 },
-        tokenize: quant === 'f32' ? [...texts, chat] : undefined,
-      });
+        ...(i === 0 && { tokenize: [...texts, chat] }),
+      })),
+    );
+    for (const [i, quant] of quants.entries()) {
+      const answer = answers[i]!;
       const diff = maxAbsDiff(answer.logProbs![0]!, mine.logProbs);
       report(
-        `${name} ${quant}: max |Δ log p| ${diff.toExponential(2)}, range ${mine.range.toFixed(2)}`,
+        `${name} ${quant}: max |Δ log p| ${diff.toExponential(2)}, logit range ${mine.range.toFixed(2)}`,
       );
       // F16 rounds every weight to 11 significant bits: a looser bound than F32's.
       expect(diff).toBeLessThan((quant === 'f32' ? 1e-3 : 1e-2) * mine.range);
       expect(answer.greedy).toEqual(greedy);
-      if (quant === 'f32') {
-        const expected = [...texts, chat].map((t) =>
-          tokenizer.encode(t, { addSpecialTokens: false }),
-        );
-        expect(answer.tokens).toEqual(expected);
-        expect(answer.bos).toBe(tokenizer.bosTokenId ?? answer.bos);
-        expect(answer.eos).toBe(tokenizer.eosTokenIds[0]);
-        expect(answer.chatTemplate).toBe(tokenizer.chatTemplate);
-      }
     }
+    const [f32] = answers;
+    const expected = [...texts, chat].map((t) => tokenizer.encode(t, { addSpecialTokens: false }));
+    expect(f32!.tokens).toEqual(expected);
+    expect(f32!.bos).toBe(tokenizer.bosTokenId ?? f32!.bos);
+    expect(f32!.eos).toBe(tokenizer.eosTokenIds[0]);
+    expect(f32!.chatTemplate).toBe(tokenizer.chatTemplate);
+    model.dispose();
+  });
+});
+
+describe.skipIf(llamaCppMissing !== undefined)('a LoRA run', () => {
+  it('exports its merged weights as GGUF that llama.cpp runs as Whetstone runs the merge', async () => {
+    const base = join(work, 'lora-base');
+    await writeFixtureModel({ ...fixtureSpecs.llama!, out: base, force: true });
+    const data = await writeSentencesJsonl(work);
+    const run = join(work, 'lora-run');
+    const trained = await runCli([
+      'train', '--model', base, '--data', data, '--method', 'fo-adamw', '--lr', '3e-2',
+      '--steps', '3', '--batch', '2', '--seq', '16', '--peft', 'lora', '--lora-targets', 'all-linear',
+      '--backend', 'cpu', '--out', run, '--json',
+    ]); // prettier-ignore
+    expect(trained.last.type, trained.stderr).toBe('done');
+    const file = join(work, 'lora.gguf');
+    const merged = join(work, 'lora-merged');
+    for (const [format, out, extra] of [
+      ['gguf', file, ['--quant', 'f32']],
+      ['merged', merged, []],
+    ] as const) {
+      const r = await runCli([
+        'export',
+        '--run',
+        run,
+        '--format',
+        format,
+        '--out',
+        out,
+        '--backend',
+        'cpu',
+        '--json',
+        ...extra,
+      ]);
+      expect(r.last.type, r.stderr).toBe('done');
+    }
+    // Whetstone's side: the merged Hugging Face folder of the same run.
+    const model = await loadModel(merged);
+    const prompt = tokenIds(8, 41);
+    const mine = await whetstoneLogProbs(model, prompt);
+    const before = await whetstoneLogProbs(await loadModel(base), prompt);
+    const [answer] = await llamaCpp([
+      {
+        model: file,
+        vocab: model.config.vocabSize,
+        logProbs: [prompt],
+        greedy: { prompt, steps: 32 },
+      },
+    ]);
+    const diff = maxAbsDiff(answer!.logProbs![0]!, mine.logProbs);
+    report(
+      `LoRA run f32: max |Δ log p| ${diff.toExponential(2)}, logit range ${mine.range.toFixed(2)}; training moved them by ${maxAbsDiff(before.logProbs, mine.logProbs).toFixed(3)}`,
+    );
+    expect(diff).toBeLessThan(1e-3 * mine.range);
+    // The adapter is in the file: the base model's answer is measurably different.
+    expect(maxAbsDiff(before.logProbs, mine.logProbs)).toBeGreaterThan(100 * diff);
+    expect(answer!.greedy).toEqual(await whetstoneGreedy(model, prompt, 32));
     model.dispose();
   });
 });

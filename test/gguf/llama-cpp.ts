@@ -1,7 +1,7 @@
-// Runs llama.cpp (node-llama-cpp's prebuilt CPU build) on a GGUF file in a child process and
-// returns its answer, or how it refused the file. Tests skip when the package or its binary is
-// missing, except in CI (CI or WHETSTONE_REQUIRE_LLAMA_CPP=1), where that is a failure.
-import { execFile, execFileSync } from 'node:child_process';
+// Runs llama.cpp (node-llama-cpp's prebuilt CPU build) on GGUF files in a child process and
+// returns its answers, or how it refused each file. Tests skip when the package or its binary
+// is missing, except in CI (CI or WHETSTONE_REQUIRE_LLAMA_CPP=1), where that is a failure.
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,8 @@ function missingReason(): string | undefined {
     execFileSync(process.execPath, [worker, '--probe'], { stdio: 'pipe', timeout: 60_000 });
     return undefined;
   } catch (err) {
-    return `node-llama-cpp's prebuilt llama.cpp does not load: ${String((err as { stderr?: Buffer }).stderr ?? err).slice(0, 300)}`;
+    const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? String(err);
+    return `node-llama-cpp's prebuilt llama.cpp does not load: ${stderr.slice(0, 300)}`;
   }
 }
 
@@ -29,36 +30,59 @@ if (llamaCppMissing !== undefined) {
   process.stderr.write(`Skipping the llama.cpp GGUF checks: ${llamaCppMissing}\n`);
 }
 
-export type OracleResult =
-  { ok: true; answer: OracleAnswer } | { ok: false; code: number | null; stderr: string };
+/** llama.cpp's answer, or its refusal: an error it raised, or the process aborting. */
+export type OracleResult = { ok: true; answer: OracleAnswer } | { ok: false; error: string };
 
-let requests = 0;
+let batches = 0;
 
-/** Ask llama.cpp about `req.model`; a refusal (error or abort) comes back as ok: false. */
-export function askLlamaCpp(req: OracleRequest): Promise<OracleResult> {
-  const file = join(scratch, `request-${requests++}.json`);
-  writeFileSync(file, JSON.stringify(req));
+function runFrom(
+  file: string,
+  from: number,
+): Promise<{ lines: string[]; code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [worker, file],
-      { maxBuffer: 256 << 20, timeout: 120_000 },
-      (err, stdout, stderr) => {
-        if (err) resolve({ ok: false, code: (err as { code?: number }).code ?? null, stderr });
-        else resolve({ ok: true, answer: JSON.parse(stdout) as OracleAnswer });
-      },
-    );
+    const child = spawn(process.execPath, [worker, file, String(from)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ lines: out.split('\n').filter(Boolean), code, stderr }));
   });
 }
 
-/** As askLlamaCpp, failing with llama.cpp's own words when it refuses the file. */
-export async function llamaCpp(req: OracleRequest): Promise<OracleAnswer> {
-  const result = await askLlamaCpp(req);
-  if (!result.ok) throw new Error(`llama.cpp refused ${req.model}: ${result.stderr.slice(-2000)}`);
-  return result.answer;
+/**
+ * Ask llama.cpp about each request's model, in one process while it survives: a file that aborts
+ * it counts as refused and the rest go to a fresh process.
+ */
+export async function askLlamaCpp(requests: OracleRequest[]): Promise<OracleResult[]> {
+  const file = join(scratch, `requests-${batches++}.json`);
+  writeFileSync(file, JSON.stringify(requests));
+  const results: OracleResult[] = [];
+  while (results.length < requests.length) {
+    const { lines, code, stderr } = await runFrom(file, results.length);
+    for (const line of lines) {
+      const parsed = JSON.parse(line) as { answer?: OracleAnswer; error?: string };
+      results.push(
+        parsed.answer ? { ok: true, answer: parsed.answer } : { ok: false, error: parsed.error! },
+      );
+    }
+    if (results.length < requests.length && code !== 0) {
+      results.push({ ok: false, error: `llama.cpp aborted (exit ${code}): ${stderr.slice(-500)}` });
+    } else if (results.length < requests.length) {
+      throw new Error(`the llama.cpp worker stopped early: ${stderr.slice(-2000)}`);
+    }
+  }
+  return results;
 }
 
-export { scratch as oracleScratch };
+/** As askLlamaCpp, failing with llama.cpp's own words when it refuses a file. */
+export async function llamaCpp(requests: OracleRequest[]): Promise<OracleAnswer[]> {
+  return (await askLlamaCpp(requests)).map((r, i) => {
+    if (!r.ok) throw new Error(`llama.cpp refused ${requests[i]!.model}: ${r.error}`);
+    return r.answer;
+  });
+}
 
 /** A measured figure, printed with the test output (the report quotes them). */
 export function report(line: string): void {
