@@ -2,7 +2,7 @@
 // process): for each architecture, F32 and F16 files give llama.cpp's next-token
 // log-probabilities and greedy tokens equal to Whetstone's, and llama.cpp tokenizes text as
 // Whetstone's tokenizer does. Skips with a reason without llama.cpp, except in CI.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,5 +153,53 @@ describe.skipIf(llamaCppMissing !== undefined)('a LoRA run', () => {
     expect(maxAbsDiff(before.logProbs, mine.logProbs)).toBeGreaterThan(100 * diff);
     expect(answer!.greedy).toEqual(await whetstoneGreedy(model, prompt, 32));
     model.dispose();
+  });
+});
+
+// Llama 3's and Qwen2's split regexes on a fixture vocabulary: llama.cpp's llama-bpe and qwen2
+// pre-tokenizers must split text as the tokenizer.json does (digits in threes or one by one).
+describe.skipIf(llamaCppMissing !== undefined)('pre-tokenizers', () => {
+  it('llama-bpe and qwen2 split text as the Hugging Face tokenizer does', async () => {
+    const split = (digits: string) => ({
+      type: 'Sequence',
+      pretokenizers: [
+        {
+          type: 'Split',
+          pattern: {
+            Regex: `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}${digits}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`,
+          },
+          behavior: 'Isolated',
+          invert: false,
+        },
+        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+      ],
+    });
+    const variants = [
+      { name: 'llama3-split', arch: 'llama' as const, pre: split('{1,3}'), normalizer: null },
+      { name: 'qwen2-split', arch: 'qwen2' as const, pre: split(''), normalizer: { type: 'NFC' } },
+    ];
+    const files: string[] = [];
+    const tokenizers = [];
+    for (const v of variants) {
+      const dir = join(work, v.name);
+      await writeFixtureModel({ arch: v.arch, seed: 1, out: dir, force: true });
+      const file = join(dir, 'tokenizer.json');
+      const tj = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+      await writeFile(
+        file,
+        JSON.stringify({ ...tj, pre_tokenizer: v.pre, normalizer: v.normalizer }),
+      );
+      files.push(join(work, `${v.name}.gguf`));
+      await exportModelGguf(dir, 'f16', files.at(-1)!);
+      tokenizers.push(await loadTokenizer(dir));
+    }
+    const answers = await llamaCpp(files.map((model) => ({ model, vocab: 512, tokenize: texts })));
+    for (const [i, t] of tokenizers.entries()) {
+      expect(answers[i]!.tokens).toEqual(
+        texts.map((x) => t.encode(x, { addSpecialTokens: false })),
+      );
+    }
+    // The two splits differ on digits, so each mapping was really exercised.
+    expect(tokenizers[0]!.encode('1234567')).not.toEqual(tokenizers[1]!.encode('1234567'));
   });
 });

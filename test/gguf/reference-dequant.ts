@@ -27,7 +27,7 @@ const layouts: Record<number, [number, number, (b: Uint8Array, at: number, i: nu
       32,
       22,
       (b, at, i) => {
-        const qh = b[at + 2]! | (b[at + 3]! << 8) | (b[at + 4]! << 16) | (b[at + 5]! * 2 ** 24);
+        const qh = (b[at + 2]! | (b[at + 3]! << 8) | (b[at + 4]! << 16)) + b[at + 5]! * 2 ** 24;
         const low = (b[at + 6 + (i % 16)]! >> (i < 16 ? 0 : 4)) & 15;
         const high = Math.floor(qh / 2 ** i) % 2;
         return half(b, at) * (low + 16 * high - 16);
