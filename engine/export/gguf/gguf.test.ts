@@ -11,7 +11,8 @@ import { architectureMetadata } from './metadata.js';
 import { ollamaModelfile } from './modelfile.js';
 import { preTokenizerName } from './tokenizer-meta.js';
 import { permuteRope } from './tensors-llama.js';
-import { ggufPreamble, writeGguf, type GgufMetadata } from './writer.js';
+import { pickTypes } from './quant-mix.js';
+import { ggufPreamble, tensorBytes, writeGguf, type GgufMetadata } from './writer.js';
 
 let work: string;
 beforeAll(async () => {
@@ -161,5 +162,44 @@ describe('Modelfile', () => {
     expect(mistral.text).not.toContain('TEMPLATE');
     expect(mistral.warnings[0]).toMatch(/no TEMPLATE/);
     await writeFile(join(work, 'Modelfile'), mistral.text);
+  });
+});
+
+describe('Q4_K_M mix', () => {
+  it("gives Llama 2 7B's shapes llama.cpp's published 4.84 bits per weight (within 2%)", () => {
+    // Llama 2 7B: width 4096, 32 layers, feed-forward 11008, vocabulary 32000, untied output.
+    const [h, f, v, layers] = [4096, 11008, 32000, 32];
+    const tensors = [{ name: 'token_embd.weight', shape: [v, h] }];
+    for (let i = 0; i < layers; i++) {
+      const b = `blk.${i}`;
+      tensors.push(
+        { name: `${b}.attn_norm.weight`, shape: [h] },
+        ...['attn_q', 'attn_k', 'attn_v', 'attn_output'].map((n) => ({
+          name: `${b}.${n}.weight`,
+          shape: [h, h],
+        })),
+        { name: `${b}.ffn_norm.weight`, shape: [h] },
+        { name: `${b}.ffn_gate.weight`, shape: [f, h] },
+        { name: `${b}.ffn_up.weight`, shape: [f, h] },
+        { name: `${b}.ffn_down.weight`, shape: [h, f] },
+      );
+    }
+    tensors.push(
+      { name: 'output_norm.weight', shape: [h] },
+      { name: 'output.weight', shape: [v, h] },
+    );
+    const types = pickTypes('q4_k_m', tensors, layers, false);
+    let bits = 0;
+    let weights = 0;
+    for (const [i, t] of tensors.entries()) {
+      bits += tensorBytes({ shape: t.shape, type: types[i]! }) * 8;
+      weights += t.shape.reduce((a, b) => a * b, 1);
+    }
+    expect(Math.abs(bits / weights / 4.84 - 1)).toBeLessThan(0.02);
+    // Q6_K where llama.cpp's mix puts it: the output, and attn_v / ffn_down of chosen layers.
+    expect(types.at(-1)).toBe('Q6_K');
+    expect(types[tensors.findIndex((t) => t.name === 'blk.0.attn_v.weight')]).toBe('Q6_K');
+    expect(types[tensors.findIndex((t) => t.name === 'blk.5.attn_v.weight')]).toBe('Q4_K');
+    expect(types[tensors.findIndex((t) => t.name === 'blk.6.ffn_down.weight')]).toBe('Q6_K');
   });
 });
