@@ -18,7 +18,10 @@ export function ggufArchitecture(cfg: ModelConfig): 'llama' | 'qwen2' | 'gpt2' {
   );
 }
 
-/** The `<arch>.*` keys for `cfg`; also returns the context length written. */
+/**
+ * The `<arch>.*` keys for `cfg`. The vocabulary size is not among them: llama.cpp takes it from
+ * the token list, so a key could only disagree with it.
+ */
 export function architectureMetadata(cfg: ModelConfig): GgufMetadata {
   const arch = ggufArchitecture(cfg);
   const m: GgufMetadata = new Map();
@@ -32,7 +35,6 @@ export function architectureMetadata(cfg: ModelConfig): GgufMetadata {
     u32('block_count', cfg.layers);
     u32('attention.head_count', cfg.heads);
     f32('attention.layer_norm_epsilon', cfg.layerNormEps);
-    u32('vocab_size', cfg.vocabSize);
     return m;
   }
   const c = cfg as LlamaConfig;
@@ -48,7 +50,6 @@ export function architectureMetadata(cfg: ModelConfig): GgufMetadata {
   u32('rope.dimension_count', c.headDim);
   f32('rope.freq_base', c.rope.theta);
   f32('attention.layer_norm_rms_epsilon', c.rmsNormEps);
-  u32('vocab_size', c.vocabSize);
   const s = c.rope.scaling;
   if (s?.type === 'linear') {
     m.set(`${arch}.rope.scaling.type`, { type: 'string', value: 'linear' });

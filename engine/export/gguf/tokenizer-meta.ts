@@ -125,7 +125,6 @@ export async function tokenizerMetadata(
     m.set('tokenizer.ggml.padding_token_id', { type: 'u32', value: tok.padTokenId });
   }
   m.set('tokenizer.ggml.add_bos_token', { type: 'bool', value: addsBos(tj, config, bosName) });
-  m.set('tokenizer.ggml.add_eos_token', { type: 'bool', value: false });
   if (tok.chatTemplate !== undefined) {
     m.set('tokenizer.chat_template', { type: 'string', value: tok.chatTemplate });
   }
