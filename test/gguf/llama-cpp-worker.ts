@@ -48,7 +48,9 @@ async function answer(request: OracleRequest, model: LlamaModel): Promise<Oracle
   const context = await model.createContext({
     contextSize: 256,
     sequences: 1,
-    threads: 2,
+    // One thread: ggml's worker threads spin while they wait, which on a busy machine turns
+    // milliseconds into seconds per evaluation.
+    threads: 1,
     flashAttention: false,
     experimentalKvCacheKeyType: 'F32',
     experimentalKvCacheValueType: 'F32',
