@@ -88,6 +88,27 @@ describe('refusals', () => {
     expect(() => architectureMetadata(checked.config)).toThrow(/llama.cpp has no OPT architecture/);
   });
 
+  it("caps Mistral's context at its sliding window and refuses qwen2 heads narrower than the width", async () => {
+    const mistral = join(work, 'mistral-window');
+    await writeFixtureModel({ arch: 'mistral', contextLength: 128, out: mistral, force: true });
+    const m = await checkModel(mistral);
+    await m.source.close();
+    expect(architectureMetadata(m.config).get('llama.context_length')).toEqual({
+      type: 'u32',
+      value: 32,
+    });
+    const qwen = join(work, 'qwen2-heads');
+    await writeFixtureModel({
+      arch: 'qwen2',
+      out: qwen,
+      force: true,
+      configOverrides: { head_dim: 32 },
+    });
+    const q = await checkModel(qwen);
+    await q.source.close();
+    expect(() => architectureMetadata(q.config)).toThrow(/4 heads of size 32 in a width of 64/);
+  });
+
   it('maps GPT-2, Llama 3 and Qwen2 pre-tokenizers and refuses others with the reason', () => {
     const bpe = { type: 'BPE', vocab: {}, merges: [] };
     const split = (regex: string) => ({
