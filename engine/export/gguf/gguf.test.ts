@@ -9,7 +9,7 @@ import { loadTokenizer } from '../../io/tokenizer.js';
 import { checkModel } from '../../models/load.js';
 import { architectureMetadata } from './metadata.js';
 import { ollamaModelfile } from './modelfile.js';
-import { preTokenizerName } from './tokenizer-meta.js';
+import { preTokenizerName, tokenizerMetadata } from './tokenizer-meta.js';
 import { permuteRope } from './tensors-llama.js';
 import { pickTypes } from './quant-mix.js';
 import { ggufPreamble, tensorBytes, writeGguf, type GgufMetadata } from './writer.js';
@@ -222,5 +222,32 @@ describe('Q4_K_M mix', () => {
     expect(types[tensors.findIndex((t) => t.name === 'blk.0.attn_v.weight')]).toBe('Q6_K');
     expect(types[tensors.findIndex((t) => t.name === 'blk.5.attn_v.weight')]).toBe('Q4_K');
     expect(types[tensors.findIndex((t) => t.name === 'blk.6.ffn_down.weight')]).toBe('Q6_K');
+  });
+});
+
+describe('add_bos_token', () => {
+  it("follows a Sequence post-processor's BOS when tokenizer_config does not say", async () => {
+    const dir = join(work, 'llama-bos');
+    await writeFixtureModel({ arch: 'llama', out: dir, force: true });
+    const tj = JSON.parse(await readFile(join(dir, 'tokenizer.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    const template = tj.post_processor;
+    tj.post_processor = { type: 'Sequence', processors: [{ type: 'ByteLevel' }, template] };
+    await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tj));
+    const config = JSON.parse(await readFile(join(dir, 'tokenizer_config.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    delete config.add_bos_token;
+    await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(config));
+    const tok = await loadTokenizer(dir);
+    const meta = await tokenizerMetadata(dir, tok, 512);
+    expect(meta.get('tokenizer.ggml.add_bos_token')).toEqual({ type: 'bool', value: true });
+    tj.post_processor = { type: 'ByteLevel' };
+    await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tj));
+    const without = await tokenizerMetadata(dir, tok, 512);
+    expect(without.get('tokenizer.ggml.add_bos_token')).toEqual({ type: 'bool', value: false });
   });
 });

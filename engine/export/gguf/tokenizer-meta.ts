@@ -65,9 +65,13 @@ export function preTokenizerName(tj: Json, file: string): 'gpt-2' | 'llama-bpe' 
 /** Whether the tokenizer prepends BOS: tokenizer_config's add_bos_token, else the post-processor. */
 function addsBos(tj: Json, config: Json, bos: string | undefined): boolean {
   if (typeof config.add_bos_token === 'boolean') return config.add_bos_token;
+  // A TemplateProcessing that starts with BOS, alone or inside a Sequence (Llama 3's).
   const post = tj.post_processor as Json | null | undefined;
-  const single = (post?.single as Json[] | undefined) ?? [];
-  return bos !== undefined && single.some((s) => (s.SpecialToken as Json | undefined)?.id === bos);
+  const processors = post?.type === 'Sequence' ? (post.processors as Json[]) : post ? [post] : [];
+  return processors.some((p) => {
+    const first = (p.single as Json[] | undefined)?.[0];
+    return bos !== undefined && (first?.SpecialToken as Json | undefined)?.id === bos;
+  });
 }
 
 /** tokenizer.ggml.* for the model folder `dir`, its vocabulary padded to `vocabSize` tokens. */
