@@ -31,7 +31,9 @@ export const scheduleKinds = ['constant', 'linear', 'cosine'] as const;
 export const peftKinds = ['full', 'lora', 'qlora', 'adalora', 'prefix', 'prompt'] as const;
 /** Where AdamW's moments for adapter weights live: on the device, in host memory, or decided by fit. */
 export const pagedOptimModes = ['auto', 'on', 'off'] as const;
-export const exportFormats = ['merged', 'adapter'] as const;
+export const exportFormats = ['merged', 'adapter', 'gguf'] as const;
+/** GGUF export: the tensor encoding (engine/export/gguf/quant-mix.ts). */
+export const ggufQuantNames = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_k_m'] as const;
 
 /** What is trained: every weight, or an adapter (docs/methods.md#adapters-peft). */
 export const peftFields = {
@@ -186,8 +188,11 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
   }),
   z.object({
     kind: z.literal('export'),
-    run: z.string().min(1),
+    /** The run to export; gguf may take a plain model folder (`model`) instead. */
+    run: z.string().min(1).optional(),
     format: z.enum(exportFormats).default('merged'),
+    /** gguf: how tensors are encoded (default f16). */
+    quant: z.enum(ggufQuantNames).optional(),
     out: z.string().min(1),
     /** The base model, if it moved since the run (default: the run's own). */
     model: modelDir.optional(),

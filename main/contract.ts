@@ -8,6 +8,7 @@ import type { ErrorInfo } from '../engine/errors.js';
 import {
   backendNames,
   exportFormats,
+  ggufQuantNames,
   methodNames,
   peftFields,
   peftKinds,
@@ -106,8 +107,10 @@ export interface GenerateResult {
 }
 
 export interface ExportResult {
-  format: 'merged' | 'adapter';
-  /** The Hugging Face (or PEFT adapter) folder written. */
+  format: 'merged' | 'adapter' | 'gguf';
+  /** gguf: the encoding written. */
+  quant?: string;
+  /** The Hugging Face (or PEFT adapter) folder, or the GGUF file, written. */
   out: string;
   /** The checkpoint step it holds. */
   step: number;
@@ -255,6 +258,8 @@ export const contract = {
         out: z.string().min(1).optional(),
         // An adapter run may also be exported as its PEFT adapter folder alone.
         format: z.enum(exportFormats).optional(),
+        // gguf: the tensor encoding (a GGUF file and an Ollama Modelfile go into `out`).
+        quant: z.enum(ggufQuantNames).optional(),
       })
       .strict(),
     output: undefined as unknown as ExportResult,

@@ -180,9 +180,19 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
         );
       }
       exporting.set(input.runId, { phase: 'load', done: 0 });
+      // GGUF: the file and its Ollama Modelfile go into the export folder.
+      const quant = input.quant ?? 'f16';
+      const target = format === 'gguf' ? join(out, `model-${quant}.gguf`) : out;
       try {
         const fields = await job(
-          { kind: 'export', format, run: run.dir, out, force: input.out === undefined },
+          {
+            kind: 'export',
+            format,
+            run: run.dir,
+            out: target,
+            force: input.out === undefined,
+            ...(format === 'gguf' && { quant }),
+          },
           (events) => {
             for (const e of events) {
               if (e.type === 'progress' && (e.phase === 'load' || e.phase === 'write')) {

@@ -1,9 +1,9 @@
 // Run control and exports through web mode's bridge, in real engine processes: pause holds a
 // run (a second client sees "paused"), continue lets it finish; an export reports its progress
 // and may only write inside the run's exports folder or a folder the user picked.
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   EstimateResult,
@@ -168,6 +168,20 @@ describe('exports', () => {
     expect(fromRun.newTokens).toBe(6);
     const unknown = await client.invoke('models:generate', { ...ask, model: out, runId: 'nope' });
     expect(unknown).toMatchObject({ ok: false, error: { code: 'RUN_NOT_FOUND' } });
+  });
+
+  it('writes a GGUF file and its Modelfile into the run’s exports folder', async () => {
+    const result = await client.call<ExportResult>('runs:export', {
+      runId: run.id,
+      format: 'gguf',
+      quant: 'q8_0',
+    });
+    expect(result).toMatchObject({ format: 'gguf', quant: 'q8_0' });
+    expect(result.out).toBe(
+      join(run.dir, 'exports', `gguf-step-${result.step}`, 'model-q8_0.gguf'),
+    );
+    expect(result.files).toEqual([result.out, join(dirname(result.out), 'Modelfile')]);
+    expect((await readFile(result.out)).subarray(0, 4).toString()).toBe('GGUF');
   });
 });
 

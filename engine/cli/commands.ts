@@ -203,19 +203,25 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
   },
   export: {
     summary:
-      'Export a run: merged (a Hugging Face folder with the adapter folded in) or adapter (PEFT layout).',
+      'Export a run: merged (a Hugging Face folder with the adapter folded in), adapter (PEFT layout), or gguf (one file for llama.cpp and Ollama, with a Modelfile).',
     usage:
-      'whetstone export --run DIR [--format merged|adapter] --out DIR [--model BASE] [--shard-bytes N] [--force] [--json]',
+      'whetstone export --run DIR [--format merged|adapter] --out DIR [--model BASE] [--shard-bytes N] [--force] [--json]\n' +
+      '       whetstone export (--run DIR | --model DIR) --format gguf [--quant f32|f16|bf16|q8_0|q4_0|q4_k_m] --out FILE.gguf [--force]',
     options: {
       run: ['run', 'string', 'run folder (its last checkpoint is exported)'],
-      format: ['format', 'string', 'merged (default) | adapter'],
-      out: ['out', 'string', 'folder to write'],
-      model: ['model', 'string', "base model folder (default: the run's own)"],
+      format: ['format', 'string', 'merged (default) | adapter | gguf (llama.cpp / Ollama)'],
+      quant: ['quant', 'string', 'gguf: f32 | f16 (default) | bf16 | q8_0 | q4_0 | q4_k_m'],
+      out: ['out', 'string', 'folder to write (gguf: the .gguf file)'],
+      model: [
+        'model',
+        'string',
+        "base model folder (default: the run's own); gguf without --run: the model to export",
+      ],
       'shard-bytes': ['maxShardBytes', 'number', 'merged: shard above N bytes (default 5e9)'],
       force: ['force', 'boolean', 'replace an existing --out folder'],
       ...backend,
     },
-    required: ['run', 'out'],
+    required: ['out'],
   },
   resume: {
     summary: 'Continue a run from its last checkpoint (same data order, same numbers).',
@@ -240,7 +246,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
       force: ['force', 'boolean', 'replace an existing --out folder'],
       ...backend,
     },
-    required: ['run', 'out'],
+    required: ['out'],
   },
   estimate: {
     summary: 'Predict the peak memory of a training run before starting it.',

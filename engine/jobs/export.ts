@@ -10,6 +10,10 @@ import { writePromptAdapter } from '../export/prompt-adapter.js';
 import { refuseMerged } from '../peft/prompt-load.js';
 import { isPromptKind } from '../peft/prompts.js';
 import type { JobSpec } from '../protocol.js';
+import { WhetstoneError } from '../errors.js';
+import type { Params } from '../models/params.js';
+import type { PeftModel } from '../peft/load.js';
+import { ggufModelJob, writeRunGguf } from './export-gguf.js';
 import type { JobContext, JobResult } from './run-job.js';
 
 type ExportSpec = Extract<JobSpec, { kind: 'export' }>;
@@ -17,47 +21,47 @@ type ExportSpec = Extract<JobSpec, { kind: 'export' }>;
 const log = createLogger('export');
 
 export async function exportJob(spec: ExportSpec, ctx: JobContext): Promise<JobResult> {
+  if (spec.format === 'gguf' && spec.run === undefined) return ggufModelJob(spec, ctx);
+  if (spec.run === undefined) {
+    throw new WhetstoneError(
+      'BAD_ARGUMENT',
+      `--format ${spec.format} exports a run: --run DIR is required.`,
+      'Pass the run folder with --run (only --format gguf also takes a plain --model folder).',
+    );
+  }
+  const runDir = spec.run;
   await ctx.backend();
   const {
     pm,
     spec: runSpec,
     baseDir,
     step,
-  } = await loadRunModel(spec.run, spec.model, (done, total) => ctx.progress('load', done, total));
+  } = await loadRunModel(runDir, spec.model, (done, total) => ctx.progress('load', done, total));
   const warnings: string[] = [];
   try {
     let files: string[];
     const kind = runSpec.peft;
     if (isPromptKind(kind)) {
-      if (spec.format === 'merged') refuseMerged(kind);
+      if (spec.format !== 'adapter') refuseMerged(kind);
       ({ files } = await writePromptAdapter(pm, kind, baseDir, spec.out, spec.force));
     } else if (spec.format === 'adapter') {
       ({ files } = await writePeftAdapter(pm, baseDir, spec.out, spec.force));
     } else {
-      let merged = pm.model.params;
-      if (runSpec.peft === 'qlora') {
-        const original = await originalBase(spec.run, baseDir);
-        if (original.same) merged = await mergeIntoOriginal(pm, baseDir);
-        else {
-          warnings.push(
-            `QLoRA: ${original.why}, so the adapter was merged into the NF4-dequantized base it was ` +
-              'trained against, and the merged weights carry 4-bit rounding of the original ones. ' +
-              'Pass the original base with --model, or apply the adapter export ' +
-              '(--format adapter) to the base in full precision.',
-          );
-          merged = mergeAdapter(pm);
-        }
-      } else if (pm.modules.size > 0) merged = mergeAdapter(pm);
+      const merged = await mergedParams(pm, runDir, baseDir, warnings);
       try {
-        ({ files } = await writeModelFolder({
-          baseDir,
-          outDir: spec.out,
-          params: merged,
-          force: spec.force,
-          // Bytes of weights on disk, of all: the studio's progress bar.
-          onProgress: (done, total) => ctx.progress('write', done, total),
-          ...(spec.maxShardBytes !== undefined && { maxShardBytes: spec.maxShardBytes }),
-        }));
+        if (spec.format === 'gguf') {
+          ({ files } = await writeRunGguf(spec, ctx, pm.model.config, baseDir, merged, warnings));
+        } else {
+          ({ files } = await writeModelFolder({
+            baseDir,
+            outDir: spec.out,
+            params: merged,
+            force: spec.force,
+            // Bytes of weights on disk, of all: the studio's progress bar.
+            onProgress: (done, total) => ctx.progress('write', done, total),
+            ...(spec.maxShardBytes !== undefined && { maxShardBytes: spec.maxShardBytes }),
+          }));
+        }
       } finally {
         if (merged !== pm.model.params) merged.dispose();
       }
@@ -66,6 +70,7 @@ export async function exportJob(spec: ExportSpec, ctx: JobContext): Promise<JobR
     return {
       fields: {
         format: spec.format,
+        ...(spec.format === 'gguf' && { quant: spec.quant ?? 'f16' }),
         out: spec.out,
         step,
         method: runSpec.method,
@@ -79,6 +84,27 @@ export async function exportJob(spec: ExportSpec, ctx: JobContext): Promise<JobR
     pm.model.params.dispose();
     pm.model.dispose();
   }
+}
+
+/** The run's weights with its adapter (if any) folded in; the caller disposes a new set. */
+async function mergedParams(
+  pm: PeftModel,
+  runDir: string,
+  baseDir: string,
+  warnings: string[],
+): Promise<Params> {
+  if (pm.modules.size === 0) return pm.model.params;
+  if (pm.spec.kind === 'qlora') {
+    const original = await originalBase(runDir, baseDir);
+    if (original.same) return mergeIntoOriginal(pm, baseDir);
+    warnings.push(
+      `QLoRA: ${original.why}, so the adapter was merged into the NF4-dequantized base it was ` +
+        'trained against, and the merged weights carry 4-bit rounding of the original ones. ' +
+        'Pass the original base with --model, or apply the adapter export ' +
+        '(--format adapter) to the base in full precision.',
+    );
+  }
+  return mergeAdapter(pm);
 }
 
 /** Whether `baseDir` holds the very full-precision weights the QLoRA run quantized. */

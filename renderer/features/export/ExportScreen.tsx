@@ -1,6 +1,6 @@
 // Export: a run's newest checkpoint merged into its base model, written as a Hugging Face folder
-// (the run's exports/ folder, a folder inside it, or a folder picked on the desktop), with its
-// progress and then the path written.
+// or as a GGUF file for llama.cpp and Ollama (the run's exports/ folder, a folder inside it, or a
+// folder picked on the desktop), with its progress and then the path written.
 import { useEffect } from 'react';
 import { EmptyState } from '../../components/EmptyState.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
@@ -8,7 +8,7 @@ import { PathField } from '../../components/PathField.js';
 import { useRuns } from '../runs/runs-store.js';
 import { formatBytes } from '../../lib/format.js';
 import { methodLabel } from '../methods/adapters.js';
-import { progressFraction, useExport } from './export-store.js';
+import { ggufQuantLabels, progressFraction, useExport, type GgufQuant } from './export-store.js';
 
 const desktop = window.whetstone !== undefined;
 
@@ -27,7 +27,7 @@ export function ExportScreen() {
   const chosen = exportable.find((r) => r.id === x.runId);
   const fraction = progressFraction(x.progress);
   const adapterRun = chosen?.peft !== undefined && chosen.peft !== 'full';
-  const format = adapterRun ? x.format : 'merged';
+  const format = adapterRun || x.format === 'gguf' ? x.format : 'merged';
   const p = x.progress;
   return (
     <div className="screen">
@@ -62,6 +62,31 @@ export function ExportScreen() {
               />
               Merged weights (Hugging Face folder: config, tokenizer, model.safetensors)
             </label>
+            <label className="check">
+              <input
+                type="radio"
+                name="format"
+                checked={x.format === 'gguf'}
+                onChange={() => x.setFormat('gguf')}
+              />
+              GGUF for llama.cpp and Ollama (merged weights in one file, with a Modelfile)
+            </label>
+            {format === 'gguf' && (
+              <label className="block">
+                Quantization
+                <select
+                  value={x.quant}
+                  onChange={(e) => x.setQuant(e.target.value as GgufQuant)}
+                  aria-label="GGUF quantization"
+                >
+                  {Object.entries(ggufQuantLabels).map(([q, label]) => (
+                    <option key={q} value={q}>
+                      {label}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            )}
             <label className={`check${adapterRun ? '' : ' disabled'}`}>
               <input
                 type="radio"
@@ -114,7 +139,11 @@ export function ExportScreen() {
               disabled={!chosen || x.busy}
               onClick={() => void x.exportRun()}
             >
-              {format === 'adapter' ? 'Export the adapter' : 'Export merged weights'}
+              {format === 'adapter'
+                ? 'Export the adapter'
+                : format === 'gguf'
+                  ? `Export GGUF (${x.quant.toUpperCase()})`
+                  : 'Export merged weights'}
             </button>
             {x.busy && (
               <span className="progress" role="status" data-testid="export-progress">
@@ -136,7 +165,11 @@ export function ExportScreen() {
             <section className="card ok" data-testid="export-result">
               <h3>
                 Exported step {x.result.step}{' '}
-                {x.result.format === 'adapter' ? '(adapter)' : '(merged weights)'}
+                {x.result.format === 'adapter'
+                  ? '(adapter)'
+                  : x.result.format === 'gguf'
+                    ? `(GGUF ${x.result.quant?.toUpperCase() ?? ''})`
+                    : '(merged weights)'}
               </h3>
               <p className="mono path">{x.result.out}</p>
               <p className="hint">{x.result.files.join(' · ')}</p>

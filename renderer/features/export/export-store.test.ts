@@ -108,4 +108,24 @@ describe('export format', () => {
     useExport.getState().choose('r2');
     expect(useExport.getState().format).toBe('merged');
   });
+
+  it('sends gguf with the chosen quantization', async () => {
+    const calls: Record<string, unknown>[] = [];
+    setApi(
+      new Proxy({} as WhetstoneApi, {
+        get: (_t, channel: string) => (input: Record<string, unknown>) => {
+          if (channel === 'runs:export') calls.push(input);
+          return Promise.resolve({
+            ok: true,
+            data: channel === 'runs:export' ? { step: 1 } : null,
+          });
+        },
+      }),
+    );
+    useExport.setState({ runId: 'r1', destination: '', busy: false });
+    useExport.getState().setFormat('gguf');
+    useExport.getState().setQuant('q8_0');
+    await useExport.getState().exportRun();
+    expect(calls.at(-1)).toEqual({ runId: 'r1', format: 'gguf', quant: 'q8_0' });
+  });
 });

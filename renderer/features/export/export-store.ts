@@ -4,13 +4,29 @@ import { create } from 'zustand';
 import type { ErrorInfo } from '../../../engine/errors.js';
 import type { ExportProgress, ExportResult } from '../../../main/contract.js';
 import { call, errorInfo } from '../../lib/api.js';
+import type { ggufQuantNames } from '../../../engine/protocol.js';
+
+export type ExportFormat = 'merged' | 'adapter' | 'gguf';
+export type GgufQuant = (typeof ggufQuantNames)[number];
+
+/** The GGUF encodings offered, with what each is for. */
+export const ggufQuantLabels: Record<GgufQuant, string> = {
+  f16: 'F16 — full quality, half the size of F32',
+  bf16: 'BF16 — full range, 16 bits',
+  f32: 'F32 — exact, largest',
+  q8_0: 'Q8_0 — 8.5 bits per weight, near lossless',
+  q4_k_m: 'Q4_K_M — about 4.5–5 bits per weight, llama.cpp’s usual choice',
+  q4_0: 'Q4_0 — 4.5 bits per weight, simplest 4-bit',
+};
 
 interface ExportState {
   runId?: string;
   /** Empty: the run's own exports/ folder. */
   destination: string;
-  /** Merged weights, or (for an adapter run) the PEFT adapter folder alone. */
-  format: 'merged' | 'adapter';
+  /** Merged weights, a GGUF file of them, or (for an adapter run) the PEFT adapter alone. */
+  format: ExportFormat;
+  /** GGUF: how the tensors are encoded. */
+  quant: GgufQuant;
   busy: boolean;
   startedAt?: number;
   /** How far the export under way has got (polled from main while busy). */
@@ -19,7 +35,8 @@ interface ExportState {
   error?: ErrorInfo;
   choose: (runId: string) => void;
   setDestination: (path: string) => void;
-  setFormat: (format: 'merged' | 'adapter') => void;
+  setFormat: (format: ExportFormat) => void;
+  setQuant: (quant: GgufQuant) => void;
   /** Desktop: the folder dialog; the export goes into a new folder inside the one picked. */
   pickFolder: (name: string) => Promise<void>;
   /** Export the chosen run in the chosen format. */
@@ -40,9 +57,11 @@ export function progressFraction(p: ExportProgress | undefined): number | undefi
 export const useExport = create<ExportState>((set, get) => ({
   destination: '',
   format: 'merged',
+  quant: 'q4_k_m',
   busy: false,
   choose: (runId) => set({ runId, result: undefined, error: undefined, format: 'merged' }),
   setFormat: (format) => set({ format, error: undefined }),
+  setQuant: (quant) => set({ quant, error: undefined }),
   setDestination: (destination) => set({ destination, error: undefined }),
   pickFolder: async (name) => {
     try {
@@ -53,7 +72,7 @@ export const useExport = create<ExportState>((set, get) => ({
     }
   },
   exportRun: async () => {
-    const { runId, destination, format } = get();
+    const { runId, destination, format, quant } = get();
     if (!runId) return;
     set({
       busy: true,
@@ -73,7 +92,8 @@ export const useExport = create<ExportState>((set, get) => ({
       const out = destination.trim();
       const result = await call('runs:export', {
         runId,
-        ...(format === 'adapter' && { format }),
+        ...(format !== 'merged' && { format }),
+        ...(format === 'gguf' && { quant }),
         ...(out !== '' && { out }),
       });
       set({ busy: false, result, progress: undefined });
