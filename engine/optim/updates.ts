@@ -1,6 +1,7 @@
 // In-place optimizer updates, one parameter at a time: SGD (LOMO's rule), AdamW and AdaLomo, plus
 // the gradient-clipping pieces LOMO needs. Each update runs in `tf.tidy` and `assign`s its results.
 import { WhetstoneError } from '../errors.js';
+import { axpby, sumOfSquares as fusedSumOfSquares } from '../backend/fused.js';
 import { tf, type Scalar, type Tensor, type Variable } from '../backend/tf.js';
 
 function checkStep(t: number): void {
@@ -25,10 +26,7 @@ export interface SgdOptions {
 
 /** θ ← θ(1 − η·wd) − η·g (LOMO's rule; weightDecay 0 gives plain SGD). */
 export function sgdUpdate(param: Variable, grad: Tensor, opts: SgdOptions): void {
-  tf.tidy(() => {
-    const decayed = opts.weightDecay === 0 ? param : tf.mul(param, 1 - opts.lr * opts.weightDecay);
-    param.assign(tf.sub(decayed, tf.mul(grad, opts.lr)));
-  });
+  tf.tidy(() => param.assign(axpby(param, 1 - opts.lr * opts.weightDecay, grad, -opts.lr)));
 }
 
 export interface AdamWOptions {
@@ -191,7 +189,7 @@ export function clipByValue(grad: Tensor, limit: number): Tensor {
 
 /** Σ g² of one tensor as a Scalar (pass 1 of clip-by-global-norm accumulates these). */
 export function sumOfSquares(grad: Tensor): Scalar {
-  return tf.tidy(() => tf.sum<Scalar>(tf.square(grad)));
+  return fusedSumOfSquares(grad);
 }
 
 /**

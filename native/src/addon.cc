@@ -182,6 +182,20 @@ Napi::Value NoiseAxpy(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// axpby(x, a, y, b, out)
+Napi::Value Axpby(const Napi::CallbackInfo& info) {
+  const size_t n = view(info[0], "x").bytes / 4;
+  ws::axpby(data<float>(info[0], "x", n), float(f64(info, 1)), data<float>(info[2], "y", n),
+            float(f64(info, 3)), data<float>(info[4], "out", n), n);
+  return info.Env().Undefined();
+}
+
+// sumSquares(x) -> Σ x²
+Napi::Value SumSquares(const Napi::CallbackInfo& info) {
+  const size_t n = view(info[0], "x").bytes / 4;
+  return Napi::Number::New(info.Env(), ws::sum_squares(data<float>(info[0], "x", n), n));
+}
+
 // adamStep(x, m, v, out, decay, scale, vScale, eps)
 Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   const size_t n = view(info[0], "x").bytes / 4;
@@ -219,6 +233,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("slice", Napi::Function::New(env, Slice));
   exports.Set("padInto", Napi::Function::New(env, PadInto));
   exports.Set("noiseAxpy", Napi::Function::New(env, NoiseAxpy));
+  exports.Set("axpby", Napi::Function::New(env, Axpby));
+  exports.Set("sumSquares", Napi::Function::New(env, SumSquares));
   exports.Set("adamStep", Napi::Function::New(env, AdamStep));
   exports.Set("nf4Dequantize", Napi::Function::New(env, Nf4Dequantize));
   return exports;

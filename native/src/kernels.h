@@ -52,6 +52,12 @@ void slice(const uint32_t* x, const Shape& shape, const Shape& begin, const Shap
 void pad_into(const uint32_t* x, const Shape& shape, const Shape& before, uint32_t* out,
               const Shape& out_shape);
 
+/** out = fround(fround(a·x) + fround(b·y)): SGD's update in one pass, float32 as the stock ops. */
+void axpby(const float* x, float a, const float* y, float b, float* out, size_t n);
+
+/** Σ x² in double, threaded (the squares rounded to float32 first, as tf.square does). */
+double sum_squares(const float* x, size_t n);
+
 /** out = decay·x − scale·m / (sqrt(v_scale·v) + eps), in double and rounded once, exactly as
  * the JS loop of engine/backend/adam-step.ts. */
 void adam_step(const float* x, const float* m, const float* v, float* out, size_t n, double decay,

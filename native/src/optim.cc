@@ -1,10 +1,38 @@
 // Optimizer kernels: the AdamW step of engine/backend/adam-step.ts.
+#include <atomic>
 #include <cmath>
+#include <vector>
 
 #include "kernels.h"
 #include "pool.h"
 
 namespace ws {
+
+void axpby(const float* x, float a, const float* y, float b, float* out, size_t n) {
+  parallel_for(n, 1 << 15, [&](size_t lo, size_t hi) {
+    if (a == 1.0f) {
+      for (size_t i = lo; i < hi; ++i) out[i] = x[i] + b * y[i];
+    } else {
+      for (size_t i = lo; i < hi; ++i) out[i] = a * x[i] + b * y[i];
+    }
+  });
+}
+
+double sum_squares(const float* x, size_t n) {
+  std::vector<double> partial(size_t(pool_threads()) + 1, 0.0);
+  std::atomic<size_t> slot{0};
+  parallel_for(n, 1 << 15, [&](size_t lo, size_t hi) {
+    double acc = 0;
+    for (size_t i = lo; i < hi; ++i) {
+      const float sq = x[i] * x[i];
+      acc += sq;
+    }
+    partial[slot.fetch_add(1)] = acc;
+  });
+  double total = 0;
+  for (double p : partial) total += p;
+  return total;
+}
 
 void adam_step(const float* x, const float* m, const float* v, float* out, size_t n, double decay,
                double scale, double v_scale, double eps) {

@@ -75,6 +75,8 @@ export interface NativeAddon {
     key: number,
     transform: number,
   ): void;
+  axpby(x: Float32Array, a: number, y: Float32Array, b: number, out: Float32Array): void;
+  sumSquares(x: Float32Array): number;
   adamStep(
     x: Float32Array,
     m: Float32Array,

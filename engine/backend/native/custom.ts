@@ -1,5 +1,6 @@
 // Whetstone's own kernels (AdamStep, NF4 dequantize) in C++ for the native backend.
 import { ADAM_STEP, type AdamStepAttrs } from '../adam-step.js';
+import { AXPBY, SUM_SQUARES, type AxpbyAttrs } from '../fused.js';
 import { NOISE_AXPY, type NoiseAxpyAttrs } from '../noise-kernels.js';
 import { streamKey } from '../../util/counter-rng.js';
 import { tf } from '../tf.js';
@@ -19,6 +20,21 @@ function replace(kernelName: string, backendName: string, kernelFunc: tf.KernelF
 const transforms = { none: 0, sign: 1, square: 2 } as const;
 
 export function registerNativeCustomKernels(backendName: string, addon: NativeAddon): void {
+  replace(AXPBY, backendName, ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as CpuStorage;
+    const { x, y } = inputs as Record<'x' | 'y', tf.TensorInfo>;
+    const read = (t: tf.TensorInfo) => b.data.get(t.dataId).values as Float32Array;
+    const { a, b: scale } = attrs as unknown as AxpbyAttrs;
+    const out = b.pool.alloc('float32', size(x.shape)) as Float32Array;
+    addon.axpby(read(x), a, read(y), scale, out);
+    return b.makeTensorInfo(x.shape, 'float32', out);
+  });
+  replace(SUM_SQUARES, backendName, ({ inputs, backend }) => {
+    const b = backend as unknown as CpuStorage;
+    const x = inputs.x as tf.TensorInfo;
+    const total = addon.sumSquares(b.data.get(x.dataId).values as Float32Array);
+    return b.makeTensorInfo([], 'float32', Float32Array.of(total));
+  });
   replace(NOISE_AXPY, backendName, ({ inputs, backend, attrs }) => {
     const b = backend as unknown as CpuStorage;
     const { a, b: scale, seed, stream, transform, shape } = attrs as unknown as NoiseAxpyAttrs;

@@ -6,6 +6,7 @@ import { Rng } from '../../util/rng.js';
 import { opCases } from '../op-cases.js';
 import { initBackend, releaseBackend, type BackendReport } from '../select.js';
 import { adamStep } from '../adam-step.js';
+import { axpby, sumOfSquares } from '../fused.js';
 import { noiseAxpy, normalNoise } from '../noise.js';
 import { errorAgainstCpu, memoryFigures, onBackend } from '../testing.js';
 import { tf } from '../tf.js';
@@ -223,6 +224,20 @@ describe.skipIf(!available)(`native backend ${note}`, () => {
         ),
       ),
     ).toBe(0);
+  });
+
+  it('axpby gives the stock ops bit for bit; the sum of squares agrees to float32', async () => {
+    for (const a of [1, 0.999]) {
+      expect(
+        await maxDiff(() => axpby(normals(15, [70_001]), a, normals(16, [70_001]), -3e-3)),
+      ).toBe(0);
+    }
+    const x = () => normals(17, [300, 700]);
+    const [got, want] = [
+      await sumOfSquares(x()).data(),
+      await onBackend('cpu', () => sumOfSquares(x()).data()),
+    ];
+    expect(Math.abs(got[0]! - want[0]!)).toBeLessThan(1e-6 * want[0]!);
   });
 
   it('a bad index is an error, never a read outside the tensor', () => {
