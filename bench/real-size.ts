@@ -95,7 +95,7 @@ for (const method of methods) {
   const peer = peerOf[method];
   if (peer) {
     try {
-      const { stdout } = await run('python3', [
+      const { stdout } = await run('/usr/bin/python3', [
         torchStep,
         model,
         '--method',
@@ -128,7 +128,7 @@ const { stdout: mm } = await run(
   },
 );
 const ourMatmul = JSON.parse(mm) as { gflops: number; device: string };
-const torchMm = await run('python3', [torchMatmul]).then(
+const torchMm = await run('/usr/bin/python3', [torchMatmul]).then(
   (r) => (JSON.parse(r.stdout) as { allThreads: Record<string, number> }).allThreads['1024'],
   () => undefined,
 );
