@@ -82,7 +82,7 @@ export const trainFields = {
   maxGradNorm: z.number().positive().optional(),
   clipValue: z.number().positive().optional(),
   /** FO methods: recompute activations block by block (LOMO and AdaLomo always do). */
-  checkpointing: z.boolean().default(false),
+  recompute: z.boolean().default(false),
   /** Zeroth-order methods: perturbation scale μ (default 1e-3; adapters larger, defaultZoEps). */
   zoEps: z.number().positive().optional(),
   /** Zeroth-order methods: random directions averaged per step. */
@@ -106,6 +106,20 @@ export const trainFields = {
 export const trainSpecSchema = z.object({ kind: z.literal('train'), ...trainFields, ...common });
 export type TrainSpec = z.infer<typeof trainSpecSchema>;
 
+/** Fields a run's spec.json may hold under an older name: old name -> current name. */
+const renamedTrainFields = { checkpointing: 'recompute' } as const;
+
+/** A stored spec.json with its older field names moved to the current ones (for resume). */
+export function upgradeStoredSpec(stored: unknown): unknown {
+  if (typeof stored !== 'object' || stored === null) return stored;
+  const spec: Record<string, unknown> = { ...stored };
+  for (const [old, current] of Object.entries(renamedTrainFields)) {
+    if (old in spec && !(current in spec)) spec[current] = spec[old];
+    delete spec[old];
+  }
+  return spec;
+}
+
 export const jobSpecSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('backends'), ...common }),
   z.object({ kind: z.literal('info'), model: modelDir, ...common }),
@@ -128,8 +142,9 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
     kind: z.literal('eval'),
     model: modelDir,
     data: z.string().min(1),
-    maxLength: z.number().int().positive().optional(),
-    batchSize: z.number().int().positive().default(4),
+    /** Truncate texts to this many tokens (default min(1024, context)). */
+    seq: z.number().int().positive().optional(),
+    batch: z.number().int().positive().default(4),
     ...dataFields,
     ...common,
   }),
@@ -179,7 +194,7 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
     method: z.enum(methodNames),
     batch: z.number().int().positive().default(4),
     seq: z.number().int().positive().optional(),
-    checkpointing: z.boolean().default(false),
+    recompute: z.boolean().default(false),
     ...peftFields,
     ...common,
   }),

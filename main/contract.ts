@@ -181,7 +181,7 @@ export const contract = {
         method: z.enum(methodNames),
         batch: z.number().int().positive().optional(),
         seq: z.number().int().positive().optional(),
-        checkpointing: z.boolean().optional(),
+        recompute: z.boolean().optional(),
         peft: z.enum(peftKinds).optional(),
         // The adapter settings that change memory: its rank, where it sits, how many virtual
         // tokens, and whether optimizer state is paged to host memory.

@@ -281,7 +281,7 @@ describe('other exports', () => {
   it('a full fine-tuning run exports merged (its weights), not as an adapter; exports are atomic', async () => {
     const run = await train('full', fixturePath('gpt2'), []);
     const out = join(work, 'full-merged');
-    await exportRun(run, 'merged', out, ['--shard-bytes', '100000']);
+    await exportRun(run, 'merged', out, ['--max-shard-bytes', '100000']);
     expect(await readdir(out)).toContain('model.safetensors.index.json');
     const { pm } = await loadRunModel(run);
     const ours = await logits(pm.model);

@@ -9,6 +9,8 @@ export interface CommandDef {
   usage: string;
   /** CLI flag (kebab-case) -> [JobSpec field, kind, help]. */
   options: Record<string, [field: string, kind: OptionKind, help: string]>;
+  /** Older spellings kept for scripts that use them: old flag -> current flag. */
+  aliases?: Record<string, string>;
   required: string[];
 }
 
@@ -25,7 +27,11 @@ const run: CommandDef['options'] = {
   ],
   batch: ['batch', 'number', 'sequences per step (default 4)'],
   seq: ['seq', 'number', 'tokens per sequence (default min(256, context))'],
-  checkpointing: ['checkpointing', 'boolean', 'FO methods: recompute activations per block'],
+  recompute: [
+    'recompute',
+    'boolean',
+    'FO methods: recompute activations block by block instead of keeping them',
+  ],
   peft: [
     'peft',
     'string',
@@ -67,6 +73,9 @@ const run: CommandDef['options'] = {
   ],
 };
 
+/** `--checkpointing` named activation recomputation before it was told apart from saving. */
+const runAliases = { checkpointing: 'recompute' };
+
 const backend: CommandDef['options'] = {
   backend: [
     'backend',
@@ -106,20 +115,17 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
   },
   eval: {
     summary: 'Loss and perplexity over a dataset; accuracy for classification data.',
-    usage:
-      'whetstone eval --model DIR --data FILE.jsonl [--max-length N] [--batch-size B] [--json]',
+    usage: 'whetstone eval --model DIR --data FILE.jsonl [--seq T] [--batch B] [--json]',
     options: {
       ...model,
       ...data,
-      'max-length': [
-        'maxLength',
-        'number',
-        'truncate texts to N tokens (default min(1024, context))',
-      ],
-      'batch-size': ['batchSize', 'number', 'sequences per batch (default 4)'],
+      seq: ['seq', 'number', 'truncate texts to T tokens (default min(1024, context))'],
+      batch: ['batch', 'number', 'sequences per batch (default 4)'],
       ...dataOptions,
       ...backend,
     },
+    // The names train uses; the older spellings stay for scripts.
+    aliases: { 'max-length': 'seq', 'batch-size': 'batch' },
     required: ['model', 'data'],
   },
   inspect: {
@@ -199,22 +205,24 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
       ],
       ...backend,
     },
+    aliases: runAliases,
     required: ['model', 'data', 'method'],
   },
   export: {
     summary:
       'Export a run: merged (a Hugging Face folder with the adapter folded in) or adapter (PEFT layout).',
     usage:
-      'whetstone export --run DIR [--format merged|adapter] --out DIR [--model BASE] [--shard-bytes N] [--force] [--json]',
+      'whetstone export --run DIR [--format merged|adapter] --out DIR [--model BASE] [--max-shard-bytes N] [--force] [--json]',
     options: {
       run: ['run', 'string', 'run folder (its last checkpoint is exported)'],
       format: ['format', 'string', 'merged (default) | adapter'],
       out: ['out', 'string', 'folder to write'],
       model: ['model', 'string', "base model folder (default: the run's own)"],
-      'shard-bytes': ['maxShardBytes', 'number', 'merged: shard above N bytes (default 5e9)'],
+      'max-shard-bytes': ['maxShardBytes', 'number', 'merged: shard above N bytes (default 5e9)'],
       force: ['force', 'boolean', 'replace an existing --out folder'],
       ...backend,
     },
+    aliases: { 'shard-bytes': 'max-shard-bytes' },
     required: ['run', 'out'],
   },
   resume: {
@@ -245,14 +253,15 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
   estimate: {
     summary: 'Predict the peak memory of a training run before starting it.',
     usage:
-      'whetstone estimate --model DIR --method M [--batch B] [--seq T] [--checkpointing] [--peft lora|qlora|adalora --lora-r R --lora-targets T | --peft prefix|prompt --virtual-tokens N] [--paged-optim on] [--json]',
+      'whetstone estimate --model DIR --method M [--batch B] [--seq T] [--recompute] [--peft lora|qlora|adalora --lora-r R --lora-targets T | --peft prefix|prompt --virtual-tokens N] [--paged-optim on] [--json]',
     options: { ...model, ...run },
+    aliases: runAliases,
     required: ['model', 'method'],
   },
   fixture: {
     summary: 'Write a small random model in Hugging Face layout (for tests and demos).',
     usage:
-      'whetstone fixture --arch llama|mistral|qwen2|gpt2|opt --out DIR [--layers N --hidden N --heads N --kv-heads N --vocab N --context N --seed S --dtype F32|F16|BF16 --shard-bytes N --force]',
+      'whetstone fixture --arch llama|mistral|qwen2|gpt2|opt --out DIR [--layers N --hidden N --heads N --kv-heads N --vocab N --context-length N --seed S --dtype F32|F16|BF16 --max-shard-bytes N --force]',
     options: {
       arch: ['arch', 'string', 'llama | mistral | qwen2 | gpt2 | opt'],
       out: ['out', 'string', 'folder to create'],
@@ -261,12 +270,13 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
       heads: ['heads', 'number', 'attention heads (default 4)'],
       'kv-heads': ['kvHeads', 'number', 'key/value heads (Llama family; default heads/2)'],
       vocab: ['vocab', 'number', 'vocabulary size (default 512)'],
-      context: ['contextLength', 'number', 'context length (default 128)'],
+      'context-length': ['contextLength', 'number', 'context length (default 128)'],
       seed: ['seed', 'number', 'random seed (default 0)'],
       dtype: ['dtype', 'string', 'storage dtype F32 | F16 | BF16 (default F32)'],
-      'shard-bytes': ['maxShardBytes', 'number', 'split into shards of at most N bytes'],
+      'max-shard-bytes': ['maxShardBytes', 'number', 'split into shards of at most N bytes'],
       force: ['force', 'boolean', 'replace an existing --out folder'],
     },
+    aliases: { context: 'context-length', 'shard-bytes': 'max-shard-bytes' },
     required: ['arch', 'out'],
   },
   backends: {

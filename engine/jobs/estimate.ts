@@ -29,7 +29,7 @@ export async function estimateRun(
   spec: Omit<EstimateSpec, 'kind' | 'pagedOptim'> & { pagedOptim: boolean },
 ): Promise<{ estimate: MemoryEstimate; seq: number }> {
   // The same refusal a run would meet, before any memory figure suggests it would work.
-  checkPromptMethod(spec.peft, spec.method, spec.checkpointing);
+  checkPromptMethod(spec.peft, spec.method, spec.recompute);
   const checked = await checkModel(spec.model);
   try {
     const model = checked.arch.create(checked.config, new Params());
@@ -68,7 +68,7 @@ export async function estimateRun(
       method: spec.method,
       batch: spec.batch,
       seq,
-      checkpointing: spec.checkpointing,
+      recompute: spec.recompute,
       ...(peft && { peft }),
       pagedOptim: spec.pagedOptim && spec.method === 'fo-adamw',
     });

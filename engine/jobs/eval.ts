@@ -42,13 +42,13 @@ export async function evalJob(spec: EvalSpec, ctx: JobContext): Promise<JobResul
     onTensor: (done, total) => ctx.progress('load', done, total),
   });
   try {
-    const maxLength = Math.min(spec.maxLength ?? 1024, model.config.contextLength);
+    const seq = Math.min(spec.seq ?? 1024, model.config.contextLength);
     const result = await evaluateTexts(model, tokenizer, texts, {
-      maxLength,
-      batchSize: spec.batchSize,
+      maxLength: seq,
+      batchSize: spec.batch,
       onBatch: (done, total) => ctx.progress('eval', done, total),
     });
-    return { fields: { ...result, maxLength }, weightBytes: model.params.bytes() };
+    return { fields: { ...result, seq }, weightBytes: model.params.bytes() };
   } finally {
     model.params.dispose();
     model.dispose();

@@ -76,7 +76,7 @@ async function runTraining(
   const { backend } = await ctx.backend();
   const paging = await runPaging(spec, backend);
   log.info(
-    `AdamW moments ${paging.paged ? 'paged to host memory' : 'on the device'}: ${paging.reason}`,
+    `AdamW moments ${paging.pagedOptim ? 'paged to host memory' : 'on the device'}: ${paging.reason}`,
   );
   // An adapter to start from brings its own rank, alpha and targets; the run's flags fill the rest.
   let lora: Partial<LoraOptions> = loraFields(spec);
@@ -102,7 +102,7 @@ async function runTraining(
       lora = { ...lora, ...(await readAdapterOptions(spec.initAdapter)) };
     }
   }
-  checkPromptMethod(spec.peft, spec.method, spec.checkpointing);
+  checkPromptMethod(spec.peft, spec.method, spec.recompute);
   // A prefix or prompt adapter brings its number of virtual tokens.
   const prompt = {
     ...promptFields(spec),
@@ -158,7 +158,7 @@ async function runTraining(
     method = withDropout(
       createMethod(model, {
         ...spec,
-        pagedState: paging.paged,
+        pagedOptim: paging.pagedOptim,
         ...(allocator && { hooks: allocator.hooks() }),
       }),
       pm.dropout,
@@ -223,10 +223,10 @@ async function runTraining(
       schedule: {
         kind: spec.schedule,
         lr: spec.lr ?? defaultLr(spec.method, spec.peft),
-        warmupSteps: spec.warmup,
-        totalSteps: maxSteps,
+        warmup: spec.warmup,
+        steps: maxSteps,
       },
-      maxSteps,
+      steps: maxSteps,
       gradAccum: spec.gradAccum,
       seqLen,
       ...(spec.evalEvery !== undefined && { evalEvery: spec.evalEvery }),

@@ -13,7 +13,8 @@ import { ZO_DEFAULTS, ZoMethod } from './zo.js';
 export interface MethodConfig {
   method: MethodName;
   weightDecay?: number;
-  checkpointing?: boolean;
+  /** FO methods: recompute activations block by block. */
+  recompute?: boolean;
   maxGradNorm?: number;
   clipValue?: number;
   gradAccum?: number;
@@ -28,7 +29,7 @@ export interface MethodConfig {
   /** Adapter hooks (AdaLoRA's regulariser and importance observer). */
   hooks?: StepHooks;
   /** fo-adamw: moments in host memory (decided from --paged-optim by decidePaging). */
-  pagedState?: boolean;
+  pagedOptim?: boolean;
 }
 
 /**
@@ -56,7 +57,7 @@ export const DEFAULT_LR: Record<MethodName, number> = {
  * backprop methods keep theirs.
  */
 const ADAPTER_DEFAULTS: Record<PeftKind, { zoLrScale: number; eps: number; adamwLr?: number }> = {
-  full: { zoLrScale: 1, eps: ZO_DEFAULTS.eps },
+  full: { zoLrScale: 1, eps: ZO_DEFAULTS.zoEps },
   lora: { zoLrScale: 50, eps: 1e-2 },
   qlora: { zoLrScale: 50, eps: 1e-2 },
   adalora: { zoLrScale: 50, eps: 1e-2 },
@@ -96,8 +97,8 @@ export function createMethod(model: CausalLM, c: MethodConfig): TrainMethod {
     case 'fo-adamw':
       return new FoMethod(c.method, model, {
         weightDecay,
-        checkpointing: c.checkpointing ?? false,
-        paged: c.pagedState ?? false,
+        recompute: c.recompute ?? false,
+        pagedOptim: c.pagedOptim ?? false,
         ...clip,
         ...hooks,
       });
@@ -113,16 +114,16 @@ export function createMethod(model: CausalLM, c: MethodConfig): TrainMethod {
     case 'forward-grad':
       return new ForwardGradMethod(model, {
         weightDecay,
-        queries: c.zoQueries ?? ZO_DEFAULTS.queries,
+        zoQueries: c.zoQueries ?? ZO_DEFAULTS.zoQueries,
         seed: c.seed ?? 0,
         ...hooks,
       });
     default:
       return new ZoMethod(c.method, model, {
-        eps: c.zoEps ?? defaultZoEps(c.peft),
-        queries: c.zoQueries ?? ZO_DEFAULTS.queries,
-        oneSided: c.zoOneSided ?? ZO_DEFAULTS.oneSided,
-        signForm: c.zoSignForm ?? ZO_DEFAULTS.signForm,
+        zoEps: c.zoEps ?? defaultZoEps(c.peft),
+        zoQueries: c.zoQueries ?? ZO_DEFAULTS.zoQueries,
+        zoOneSided: c.zoOneSided ?? ZO_DEFAULTS.zoOneSided,
+        zoSignForm: c.zoSignForm ?? ZO_DEFAULTS.zoSignForm,
         weightDecay,
         seed: c.seed ?? 0,
         ...hooks,

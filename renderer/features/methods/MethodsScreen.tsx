@@ -26,7 +26,7 @@ export function MethodsScreen() {
   const adapterKey = estimateKey(m.peft, m.adapter);
   useEffect(() => {
     if (model) void useMethods.getState().runEstimate(model);
-  }, [model, method, settings.batch, settings.seq, settings.checkpointing, adapterKey]);
+  }, [model, method, settings.batch, settings.seq, settings.recompute, adapterKey]);
 
   const start = async () => {
     if (!model || !data) return;

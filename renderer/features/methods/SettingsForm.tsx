@@ -101,10 +101,10 @@ export function SettingsForm(props: {
             <label className="check">
               <input
                 type="checkbox"
-                checked={s.checkpointing}
-                onChange={(e) => set('checkpointing', e.target.checked)}
+                checked={s.recompute}
+                onChange={(e) => set('recompute', e.target.checked)}
               />
-              Activation checkpointing
+              Recompute activations (less memory, one more forward)
             </label>
           )}
         </div>

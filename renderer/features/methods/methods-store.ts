@@ -26,7 +26,7 @@ export interface Settings {
   warmup: number;
   weightDecay: number;
   checkpointEvery: number;
-  checkpointing: boolean;
+  recompute: boolean;
   zoEps: number;
   zoQueries: number;
   seed: number;
@@ -54,7 +54,7 @@ export const defaultSettings = (method: MethodName): Settings => ({
   warmup: 0,
   weightDecay: 0,
   checkpointEvery: 20,
-  checkpointing: false,
+  recompute: false,
   zoEps: 1e-3,
   zoQueries: 1,
   seed: 0,
@@ -140,7 +140,7 @@ export const useMethods = create<MethodsState>((set, get) => ({
         method,
         batch: settings.batch,
         seq: settings.seq,
-        checkpointing: settings.checkpointing,
+        recompute: settings.recompute,
         ...estimateFields(peft, adapter),
       });
       set({ estimate, estimating: false });
