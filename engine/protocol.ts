@@ -2,6 +2,8 @@
 // come in as JobSpec (validated with zod at the boundary), events go out as a versioned tagged
 // union. Nothing else crosses.
 import { z } from 'zod';
+import { modelTypes } from '../common/architectures.js';
+import { methodNames, peftKinds } from '../common/methods.js';
 import { dataFields } from './data/options.js';
 import type { ErrorInfo } from './errors.js';
 
@@ -13,21 +15,9 @@ export type BackendChoice = (typeof backendNames)[number];
 const modelDir = z.string().min(1);
 const common = { backend: z.enum(backendNames).optional() };
 
-export const zoMethodNames = [
-  'zo-sgd',
-  'zo-sign',
-  'zo-mmt',
-  'zo-cons',
-  'zo-adam',
-  'forward-grad',
-] as const;
-export const methodNames = ['fo-sgd', 'fo-adamw', 'lomo', 'adalomo', ...zoMethodNames] as const;
-
-/** The methods that train with forward passes only (no backprop, no gradient clipping). */
-export const isZerothOrder = (method: string): boolean =>
-  (zoMethodNames as readonly string[]).includes(method);
+// The method and adapter names are the studio's too (common/methods.ts).
+export { isZerothOrder, methodNames, peftKinds, zoMethodNames } from '../common/methods.js';
 export const scheduleKinds = ['constant', 'linear', 'cosine'] as const;
-export const peftKinds = ['full', 'lora', 'qlora', 'adalora', 'prefix', 'prompt'] as const;
 /** Where AdamW's moments for adapter weights live: on the device, in host memory, or decided by fit. */
 export const pagedOptimModes = ['auto', 'on', 'off'] as const;
 export const exportFormats = ['merged', 'adapter'] as const;
@@ -212,7 +202,7 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
   }),
   z.object({
     kind: z.literal('fixture'),
-    arch: z.enum(['llama', 'mistral', 'qwen2', 'gpt2', 'opt']),
+    arch: z.enum(modelTypes),
     out: z.string().min(1),
     layers: z.number().int().positive().optional(),
     hidden: z.number().int().positive().optional(),

@@ -29,15 +29,8 @@ export interface SystemInfo {
   hostMemory: { totalBytes: number; freeBytes: number };
 }
 
-export const runStatuses = [
-  'starting',
-  'running',
-  'paused',
-  'finished',
-  'cancelled',
-  'failed',
-] as const;
-export type RunStatus = (typeof runStatuses)[number];
+export { runStatuses, type RunStatus } from '../common/run-status.js';
+import type { RunStatus } from '../common/run-status.js';
 
 /** One event of a run: an engine event, or a line of its events.jsonl (start, resume, done...). */
 export type RunEvent = { type: string } & Record<string, unknown>;

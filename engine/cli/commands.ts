@@ -1,4 +1,5 @@
 // The CLI's commands: their options, help text, and how arguments become a JobSpec.
+import { modelTypes } from '../../common/architectures.js';
 import type { JobSpec } from '../protocol.js';
 import { batchingOptions, dataOptions } from './data-options.js';
 
@@ -260,10 +261,9 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
   },
   fixture: {
     summary: 'Write a small random model in Hugging Face layout (for tests and demos).',
-    usage:
-      'whetstone fixture --arch llama|mistral|qwen2|gpt2|opt --out DIR [--layers N --hidden N --heads N --kv-heads N --vocab N --context-length N --seed S --dtype F32|F16|BF16 --max-shard-bytes N --force]',
+    usage: `whetstone fixture --arch ${modelTypes.join('|')} --out DIR [--layers N --hidden N --heads N --kv-heads N --vocab N --context-length N --seed S --dtype F32|F16|BF16 --max-shard-bytes N --force]`,
     options: {
-      arch: ['arch', 'string', 'llama | mistral | qwen2 | gpt2 | opt'],
+      arch: ['arch', 'string', modelTypes.join(' | ')],
       out: ['out', 'string', 'folder to create'],
       layers: ['layers', 'number', 'decoder blocks (default 2)'],
       hidden: ['hidden', 'number', 'model width (default 64)'],

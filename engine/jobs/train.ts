@@ -18,7 +18,8 @@ import { loadAdaLoraWeights, readAdaLoraAdapter } from '../export/adalora-adapte
 import { loadPromptAdapterWeights, readPromptAdapterOptions } from '../export/prompt-adapter.js';
 import { checkPromptMethod, promptFields } from '../peft/prompt-load.js';
 import { isPromptKind } from '../peft/prompts.js';
-import { createMethod, defaultLr } from '../optim/create-method.js';
+import { defaultLr } from '../../common/defaults.js';
+import { createMethod } from '../optim/create-method.js';
 import { ZoMethod } from '../optim/zo.js';
 import { ZoHistoryFile } from '../train/zo-history-file.js';
 import type { TrainMethod } from '../optim/method.js';

@@ -16,6 +16,7 @@ import { createAdamWState, zerosVariable, type AdamWState } from './updates.js';
 import type { NoiseTransform } from '../util/counter-rng.js';
 import { ZoHistory, type NoiseRecord } from './zo-history.js';
 import { applyNoise, querySeed, trainableTensors, type PerturbedTensor } from './zo-params.js';
+import { DEFAULT_ZO_EPS } from '../../common/defaults.js';
 import { adamStep } from '../backend/adam-step.js';
 import { noiseAxpy, normalNoise } from '../backend/noise.js';
 
@@ -38,7 +39,7 @@ export interface ZoOptions {
 }
 
 export const ZO_DEFAULTS = {
-  zoEps: 1e-3,
+  zoEps: DEFAULT_ZO_EPS,
   zoQueries: 1,
   zoOneSided: false,
   zoSignForm: 'projected',

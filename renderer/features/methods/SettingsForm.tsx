@@ -1,6 +1,7 @@
 // A method's settings: the common ones shown, the rest folded under "Advanced".
 import type { ReactNode } from 'react';
-import { isZeroOrder, type MethodName } from './catalog.js';
+import { isZerothOrder } from '../../../common/methods.js';
+import type { MethodName } from './catalog.js';
 import type { Settings } from './methods-store.js';
 
 export function NumberField(props: {
@@ -59,7 +60,7 @@ export function SettingsForm(props: {
   set: <K extends keyof Settings>(key: K, value: Settings[K]) => void;
 }) {
   const { settings: s, set } = props;
-  const zo = isZeroOrder(props.method);
+  const zo = isZerothOrder(props.method);
   const field = (label: string, key: keyof Settings, step?: string): ReactNode => (
     <NumberField
       label={label}

@@ -3,7 +3,7 @@
 // A test may read the engine's values to compare; the studio itself never imports them.
 /* eslint-disable no-restricted-imports */
 import { describe, expect, it } from 'vitest';
-import { defaultLr, defaultZoEps } from '../../../engine/optim/create-method.js';
+import { defaultLr, defaultZoEps } from '../../../common/defaults.js';
 import { methodNames, peftKinds } from '../../../engine/protocol.js';
 import { methodDefaults, useMethods } from './methods-store.js';
 

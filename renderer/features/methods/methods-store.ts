@@ -1,6 +1,7 @@
 // Methods slice: the chosen method and its settings (paper defaults until changed), the device's
 // memory (system:info) and the engine's estimate for this model and these settings.
 import { create } from 'zustand';
+import { defaultLr, defaultZoEps } from '../../../common/defaults.js';
 import type { ErrorInfo } from '../../../engine/errors.js';
 import type { EstimateResult, SystemInfo } from '../../../main/contract.js';
 import { call, errorInfo } from '../../lib/api.js';
@@ -12,9 +13,8 @@ import {
   startFields,
   type AdapterSettings,
   type PeftKind,
-  adapterDefaults,
 } from './adapters.js';
-import { isZeroOrder, methodCards, type MethodName } from './catalog.js';
+import type { MethodName } from './catalog.js';
 
 export interface Settings {
   steps: number;
@@ -32,21 +32,15 @@ export interface Settings {
   seed: number;
 }
 
-const lrOf = (m: MethodName) => methodCards.find((c) => c.name === m)?.lr ?? 1e-3;
-
 /** The learning rate and μ a method starts with for what trains (the engine's defaults). */
-export function methodDefaults(method: MethodName, peft: PeftKind): { lr: number; zoEps: number } {
-  const d = adapterDefaults[peft];
-  const lr =
-    method === 'fo-adamw' && d.adamwLr !== undefined
-      ? d.adamwLr
-      : lrOf(method) * (isZeroOrder(method) ? d.zoLrScale : 1);
-  return { lr, zoEps: d.eps };
-}
+export const methodDefaults = (method: MethodName, peft: PeftKind) => ({
+  lr: defaultLr(method, peft),
+  zoEps: defaultZoEps(peft),
+});
 
 export const defaultSettings = (method: MethodName): Settings => ({
   steps: 60,
-  lr: lrOf(method),
+  lr: defaultLr(method),
   batch: 4,
   seq: 64,
   gradAccum: 1,
@@ -55,7 +49,7 @@ export const defaultSettings = (method: MethodName): Settings => ({
   weightDecay: 0,
   checkpointEvery: 20,
   recompute: false,
-  zoEps: 1e-3,
+  zoEps: defaultZoEps(),
   zoQueries: 1,
   seed: 0,
 });
