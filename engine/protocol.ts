@@ -6,6 +6,9 @@ import { modelTypes } from '../common/architectures.js';
 import { methodNames, peftKinds } from '../common/methods.js';
 import { dataFields } from './data/options.js';
 import type { ErrorInfo } from './errors.js';
+import type { JobResults } from './job-results.js';
+
+export type * from './job-results.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -219,6 +222,8 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
 ]);
 
 export type JobSpec = z.infer<typeof jobSpecSchema>;
+/** A JobSpec as a host sends it: fields with defaults may be left out. */
+export type JobInput = z.input<typeof jobSpecSchema>;
 export type JobKind = JobSpec['kind'];
 
 /** Memory figures every finished job reports. */
@@ -240,12 +245,14 @@ export type EngineEvent =
   | { type: 'log'; level: 'error' | 'warn' | 'info' | 'debug'; scope: string; message: string }
   | { type: 'progress'; phase: string; done: number; total?: number }
   | { type: 'token'; index: number; id: number; text: string }
-  | ({ type: 'done'; job: JobKind; memory: MemoryReport; elapsedMs: number } & Record<
-      string,
-      unknown
-    >)
+  | DoneEvent
   | ({ type: 'error' } & ErrorInfo)
   | TrainEvent;
+
+/** A job's end: its kind, its fields (JobResults), and the memory and time it took. */
+export type DoneEvent<K extends JobKind = JobKind> = {
+  [P in K]: { type: 'done'; job: P; memory: MemoryReport; elapsedMs: number } & JobResults[P];
+}[K];
 
 export type Emit = (event: EngineEvent) => void;
 

@@ -2,7 +2,6 @@
 // plus the run event stream. The preload API, main's handlers and the WebSocket bridge are all
 // derived from this file, so a channel without a handler or a preload entry fails to compile.
 import { z } from 'zod';
-import type { InspectReport } from '../engine/data/inspect.js';
 import { dataFields } from '../engine/data/options.js';
 import type { ErrorInfo } from '../engine/errors.js';
 import {
@@ -13,7 +12,13 @@ import {
   peftKinds,
   trainFields,
 } from '../engine/protocol.js';
-import type { MemoryEstimate } from '../engine/train/estimate.js';
+import type {
+  EstimateResult,
+  ExportResult,
+  GenerateResult,
+  InspectReport,
+  ModelInfo,
+} from '../engine/protocol.js';
 import type { Examples } from './examples.js';
 
 export interface SystemInfo {
@@ -83,29 +88,8 @@ export interface ModelEntry {
   revision?: string;
 }
 
-/** What `models:estimate` returns: the engine's prediction for one method and step shape. */
-export interface EstimateResult {
-  method: string;
-  batch: number;
-  seq: number;
-  estimate: MemoryEstimate;
-}
-
-export interface GenerateResult {
-  text: string;
-  promptTokens: number;
-  newTokens: number;
-  tokensPerSecond: number;
-}
-
-export interface ExportResult {
-  format: 'merged' | 'adapter';
-  /** The Hugging Face (or PEFT adapter) folder written. */
-  out: string;
-  /** The checkpoint step it holds. */
-  step: number;
-  files: string[];
-}
+// The engine jobs' results (engine/job-results.ts) are what these channels return.
+export type { EstimateResult, ExportResult, GenerateResult, ModelInfo };
 
 /** How far an export has got: tensors loaded, then bytes of weights written, of all. */
 export interface ExportProgress {
@@ -165,7 +149,7 @@ export const contract = {
   'models:hf-cache': { input: z.object({}).strict(), output: undefined as unknown as ModelEntry[] },
   'models:info': {
     input: z.object({ path: z.string().min(1) }).strict(),
-    output: undefined as unknown as Record<string, unknown>,
+    output: undefined as unknown as ModelInfo,
   },
   'models:estimate': {
     input: z

@@ -14,7 +14,10 @@ import type { JobContext, JobResult } from './run-job.js';
 
 type EstimateSpec = Extract<JobSpec, { kind: 'estimate' }>;
 
-export async function estimateJob(spec: EstimateSpec, _ctx: JobContext): Promise<JobResult> {
+export async function estimateJob(
+  spec: EstimateSpec,
+  _ctx: JobContext,
+): Promise<JobResult<'estimate'>> {
   // `auto` is decided against the device when a run starts; the estimate shows the unpaged peak.
   const pagedOptim = spec.pagedOptim === 'on';
   const { estimate, seq } = await estimateRun({ ...spec, pagedOptim });

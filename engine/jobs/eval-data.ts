@@ -20,7 +20,7 @@ export async function evalDataJob(
   spec: EvalSpec,
   ctx: JobContext,
   detection: Detection,
-): Promise<JobResult> {
+): Promise<JobResult<'eval'>> {
   const problems = new ProblemLog();
   const examples = [];
   for await (const { example } of readExamples(spec.data, detection, problems.add)) {

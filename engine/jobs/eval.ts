@@ -14,7 +14,7 @@ import type { JobContext, JobResult } from './run-job.js';
 
 type EvalSpec = Extract<JobSpec, { kind: 'eval' }>;
 
-export async function evalJob(spec: EvalSpec, ctx: JobContext): Promise<JobResult> {
+export async function evalJob(spec: EvalSpec, ctx: JobContext): Promise<JobResult<'eval'>> {
   // Plain-text JSONL keeps its own strict path; a file detection cannot read falls to it too,
   // whose errors name the rows.
   const detection = await detectFile(spec.data, dataChoices(spec)).catch(() => undefined);

@@ -16,7 +16,7 @@ type ExportSpec = Extract<JobSpec, { kind: 'export' }>;
 
 const log = createLogger('export');
 
-export async function exportJob(spec: ExportSpec, ctx: JobContext): Promise<JobResult> {
+export async function exportJob(spec: ExportSpec, ctx: JobContext): Promise<JobResult<'export'>> {
   await ctx.backend();
   const {
     pm,

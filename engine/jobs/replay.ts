@@ -27,7 +27,7 @@ const log = createLogger('replay');
 const sameKernel = (a: string, b: string) =>
   a === b || (['cpu', 'wasm'].includes(a) && ['cpu', 'wasm'].includes(b));
 
-export async function replayJob(spec: ReplaySpec, ctx: JobContext): Promise<JobResult> {
+export async function replayJob(spec: ReplaySpec, ctx: JobContext): Promise<JobResult<'replay'>> {
   const { spec: stored } = await RunDir.open(spec.run);
   const parsed = trainSpecSchema.safeParse(stored);
   if (!parsed.success) {

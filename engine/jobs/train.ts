@@ -37,13 +37,14 @@ type ResumeSpec = Extract<JobSpec, { kind: 'resume' }>;
 
 const log = createLogger('train');
 
-export async function trainJob(spec: TrainSpec, ctx: JobContext): Promise<JobResult> {
+export async function trainJob(spec: TrainSpec, ctx: JobContext): Promise<JobResult<'train'>> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const run = await RunDir.create(spec.out ?? join('runs', `${stamp}-${spec.method}`), spec);
   return runTraining(spec, run, ctx);
 }
 
-export async function resumeJob(spec: ResumeSpec, ctx: JobContext): Promise<JobResult> {
+// A resumed run reports what a training run does.
+export async function resumeJob(spec: ResumeSpec, ctx: JobContext): Promise<JobResult<'resume'>> {
   const { run, spec: stored } = await RunDir.open(spec.run);
   const parsed = trainSpecSchema.safeParse(stored);
   if (!parsed.success) {
@@ -65,7 +66,7 @@ export async function resumeJob(spec: ResumeSpec, ctx: JobContext): Promise<JobR
     ...(spec.steps && { steps: spec.steps, epochs: undefined }),
     ...(spec.backend && { backend: spec.backend }),
   };
-  return runTraining(trainSpec, run, ctx, checkpoint);
+  return { ...(await runTraining(trainSpec, run, ctx, checkpoint)) };
 }
 
 async function runTraining(
@@ -73,7 +74,7 @@ async function runTraining(
   run: RunDir,
   ctx: JobContext,
   checkpoint?: LoadedCheckpoint,
-): Promise<JobResult> {
+): Promise<JobResult<'train'>> {
   const { backend } = await ctx.backend();
   const paging = await runPaging(spec, backend);
   log.info(

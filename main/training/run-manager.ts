@@ -255,7 +255,7 @@ export class RunManager {
         const stored = await this.store.read(id);
         const last = stored.events.at(-1);
         if (last?.type !== 'done' && last?.type !== 'error') {
-          await this.store.append(id, event as RunEvent);
+          await this.store.append(id, event);
         }
         await this.store.clearHost(id);
         const after = await this.store.read(id);
