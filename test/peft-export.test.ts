@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../engine/backend/select.js';
 import { tf } from '../engine/backend/tf.js';
-import { loadAdapterWeights, readAdapterOptions } from '../engine/export/peft-adapter.js';
+import { loadAdapterWeights, readAdapterOptions } from '../engine/peft/lora-adapter.js';
 import { loadRunModel } from '../engine/export/run-model.js';
 import { writeFixtureModel } from '../engine/fixtures/fixture-model.js';
 import { SafetensorsFile } from '../engine/io/safetensors.js';
