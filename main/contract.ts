@@ -148,7 +148,8 @@ export const contract = {
   'models:recent': { input: z.object({}).strict(), output: undefined as unknown as ModelEntry[] },
   'models:hf-cache': { input: z.object({}).strict(), output: undefined as unknown as ModelEntry[] },
   'models:info': {
-    input: z.object({ path: z.string().min(1) }).strict(),
+    // The engine's names: `model` and `data` are the folder and file a job reads.
+    input: z.object({ model: z.string().min(1) }).strict(),
     output: undefined as unknown as ModelInfo,
   },
   'models:estimate': {
@@ -195,7 +196,7 @@ export const contract = {
   'data:inspect': {
     input: z
       .object({
-        path: z.string().min(1),
+        data: z.string().min(1),
         model: z.string().min(1).optional(),
         rows: z.number().int().nonnegative().max(50).optional(),
         seq: z.number().int().positive().optional(),

@@ -106,7 +106,7 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
       return found;
     },
     'models:info': async (input) => {
-      const model = await guard.check('model', input.path);
+      const model = await guard.check('model', input.model);
       return job({ kind: 'info', model });
     },
     'models:estimate': async (input) => {
@@ -120,7 +120,8 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
       const spec = { kind: 'generate' as const, ...input, model, ...(run && { run: run.dir }) };
       return job(spec);
     },
-    'data:inspect': async ({ path, ...rest }) => {
+    'data:inspect': async (input) => {
+      const { data: path, ...rest } = input;
       const data = await guard.check('dataset', path);
       const model = rest.model === undefined ? undefined : await guard.check('model', rest.model);
       return job({ kind: 'inspect', ...rest, data, ...(model && { model }) });

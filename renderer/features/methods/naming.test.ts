@@ -1,10 +1,12 @@
 // One name per concept across the layers: a JobSpec field (engine/protocol.ts) is the CLI flag of
-// the same name in kebab-case (engine/cli/commands.ts) and the studio setting of the same name.
+// the same name in kebab-case (engine/cli/commands.ts), the field of main's channels that run the
+// job (main/contract.ts) and the studio setting of the same name.
 // A test may read the engine's tables to compare; the studio itself never imports them.
 /* eslint-disable no-restricted-imports */
 import { describe, expect, it } from 'vitest';
 import { commands } from '../../../engine/cli/commands.js';
 import { jobSpecSchema, peftKinds, trainFields } from '../../../engine/protocol.js';
+import { contract } from '../../../main/contract.js';
 import { defaultAdapterSettings, startFields } from './adapters.js';
 import { defaultSettings } from './methods-store.js';
 
@@ -48,6 +50,21 @@ describe('the CLI and the protocol', () => {
       expect(def.options, `--${alias}`).toHaveProperty([flag]);
       expect(def.options, `--${alias}`).not.toHaveProperty([alias]);
     }
+  });
+});
+
+describe("main's channels and the protocol", () => {
+  // Channels that run one engine job take that job's fields, by the job's names.
+  const channelJobs = {
+    'runs:start': 'train',
+    'models:info': 'info',
+    'models:estimate': 'estimate',
+    'data:inspect': 'inspect',
+  } as const;
+  it.each(Object.entries(channelJobs))('%s takes %s fields', (channel, kind) => {
+    const fields = jobs.find((j) => j.kind === kind)!.fields;
+    for (const key of Object.keys(contract[channel as keyof typeof channelJobs].input.shape))
+      expect(fields, `${channel} ${key}`).toContain(key);
   });
 });
 

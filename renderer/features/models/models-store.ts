@@ -62,7 +62,7 @@ export const useModels = create<ModelsState>((set, get) => ({
   select: async (path) => {
     set({ loading: true, error: undefined });
     try {
-      const info = await call('models:info', { path });
+      const info = await call('models:info', { model: path });
       set({ path, info, loading: false });
       void call('models:recent', {}).then((recent) => set({ recent }));
     } catch (err) {
