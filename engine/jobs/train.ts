@@ -36,7 +36,6 @@ export async function trainJob(spec: TrainSpec, ctx: JobContext): Promise<JobRes
   return runTraining(spec, run, ctx);
 }
 
-// A resumed run reports what a training run does.
 export async function resumeJob(spec: ResumeSpec, ctx: JobContext): Promise<JobResult<'resume'>> {
   const { run, spec: stored } = await RunDir.open(spec.run);
   const parsed = trainSpecSchema.safeParse(stored);
@@ -59,6 +58,7 @@ export async function resumeJob(spec: ResumeSpec, ctx: JobContext): Promise<JobR
     ...(spec.steps && { steps: spec.steps, epochs: undefined }),
     ...(spec.backend && { backend: spec.backend }),
   };
+  // A resume reports what a training run does; the copy lets the compiler see it as resume's.
   return { ...(await runTraining(trainSpec, run, ctx, checkpoint)) };
 }
 
