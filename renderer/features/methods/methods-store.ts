@@ -3,6 +3,7 @@
 import { create } from 'zustand';
 import { defaultLr, defaultZoEps } from '../../../common/defaults.js';
 import type { ErrorInfo } from '../../../engine/errors.js';
+import type { TrainSpec } from '../../../engine/protocol.js';
 import type { EstimateResult, SystemInfo } from '../../../main/contract.js';
 import { call, errorInfo } from '../../lib/api.js';
 import type { DataChoices } from '../datasets/datasets-store.js';
@@ -16,21 +17,25 @@ import {
 } from './adapters.js';
 import type { MethodName } from './catalog.js';
 
-export interface Settings {
-  steps: number;
-  lr: number;
-  batch: number;
-  seq: number;
-  gradAccum: number;
-  schedule: 'constant' | 'linear' | 'cosine';
-  warmup: number;
-  weightDecay: number;
-  checkpointEvery: number;
-  recompute: boolean;
-  zoEps: number;
-  zoQueries: number;
-  seed: number;
-}
+/** The method's settings the form holds: training fields by their protocol names and types. */
+export type Settings = Required<
+  Pick<
+    TrainSpec,
+    | 'steps'
+    | 'lr'
+    | 'batch'
+    | 'seq'
+    | 'gradAccum'
+    | 'schedule'
+    | 'warmup'
+    | 'weightDecay'
+    | 'checkpointEvery'
+    | 'recompute'
+    | 'zoEps'
+    | 'zoQueries'
+    | 'seed'
+  >
+>;
 
 /** The learning rate and μ a method starts with for what trains (the engine's defaults). */
 export const methodDefaults = (method: MethodName, peft: PeftKind) => ({
