@@ -74,8 +74,8 @@ export async function evalDataJob(
       model,
       tokenized.map((e) => e.ids),
       {
-        maxLength: seq,
-        batchSize: spec.batch,
+        seq,
+        batch: spec.batch,
         masks: tokenized.map((e) => e.mask),
         onBatch: (done, total) => ctx.progress('eval', done, total),
       },

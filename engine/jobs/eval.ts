@@ -44,8 +44,8 @@ export async function evalJob(spec: EvalSpec, ctx: JobContext): Promise<JobResul
   try {
     const seq = Math.min(spec.seq ?? 1024, model.config.contextLength);
     const result = await evaluateTexts(model, tokenizer, texts, {
-      maxLength: seq,
-      batchSize: spec.batch,
+      seq,
+      batch: spec.batch,
       onBatch: (done, total) => ctx.progress('eval', done, total),
     });
     return { fields: { ...result, seq }, weightBytes: model.params.bytes() };

@@ -141,8 +141,8 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
     });
     if (o.evalEvery && o.evalSet.length > 0 && step % o.evalEvery === 0) {
       const r = await evaluateSequences(o.model, o.evalSet, {
-        maxLength: o.seqLen,
-        batchSize: o.evalBatchSize,
+        seq: o.seqLen,
+        batch: o.evalBatchSize,
         ...(o.evalMasks && { masks: o.evalMasks }),
       });
       lastEval = { loss: r.loss, perplexity: r.perplexity };
