@@ -43,6 +43,21 @@ export default tseslint.config(
     },
   },
   {
+    // Shared by every layer, so it imports none of them, nor Node, Electron, React or tfjs.
+    files: ['common/**'],
+    rules: {
+      'no-restricted-imports': layerRule([
+        '**/engine/**',
+        '**/main/**',
+        '**/renderer/**',
+        'node:*',
+        'electron',
+        'react',
+        '@tensorflow/*',
+      ]),
+    },
+  },
+  {
     files: ['engine/**'],
     rules: {
       'no-restricted-imports': layerRule(['**/main/**', '**/renderer/**', 'electron', 'react']),

@@ -12,6 +12,7 @@ if (!process.env.VK_ICD_FILENAMES && existsSync(swiftshader)) env.VK_ICD_FILENAM
 export default defineConfig({
   test: {
     include: [
+      'common/**/*.test.ts',
       'engine/**/*.test.ts',
       'main/**/*.test.ts',
       'renderer/**/*.test.{ts,tsx}',

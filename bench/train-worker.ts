@@ -35,7 +35,7 @@ const { model } = await loadPeftModel(
 const trainer: Pick<TrainMethod, 'step'> =
   method === 'inference'
     ? { step: async (batches) => ({ loss: await batchesLoss(model, batches) }) }
-    : createMethod(model, { method, pagedState: option === 'paged' });
+    : createMethod(model, { method, pagedOptim: option === 'paged' });
 // The same ids as bench/torch_train_step.py, so the first losses can be compared.
 const vocab = model.config.vocabSize;
 const rows = Array.from({ length: batch }, (_, b) =>

@@ -2,9 +2,14 @@
 // come in as JobSpec (validated with zod at the boundary), events go out as a versioned tagged
 // union. Nothing else crosses.
 import { z } from 'zod';
+import { modelTypes } from '../common/architectures.js';
+import { methodNames, peftKinds } from '../common/methods.js';
 import { dataFields } from './data/options.js';
 import type { ErrorInfo } from './errors.js';
 import { backendNames } from './backend/types.js';
+import type { JobResults } from './job-results.js';
+
+export type * from './job-results.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -14,21 +19,9 @@ export type BackendChoice = (typeof backendNames)[number];
 const modelDir = z.string().min(1);
 const common = { backend: z.enum(backendNames).optional() };
 
-export const zoMethodNames = [
-  'zo-sgd',
-  'zo-sign',
-  'zo-mmt',
-  'zo-cons',
-  'zo-adam',
-  'forward-grad',
-] as const;
-export const methodNames = ['fo-sgd', 'fo-adamw', 'lomo', 'adalomo', ...zoMethodNames] as const;
-
-/** The methods that train with forward passes only (no backprop, no gradient clipping). */
-export const isZerothOrder = (method: string): boolean =>
-  (zoMethodNames as readonly string[]).includes(method);
+// The method and adapter names are the studio's too (common/methods.ts).
+export { isZerothOrder, methodNames, peftKinds, zoMethodNames } from '../common/methods.js';
 export const scheduleKinds = ['constant', 'linear', 'cosine'] as const;
-export const peftKinds = ['full', 'lora', 'qlora', 'adalora', 'prefix', 'prompt'] as const;
 /** Where AdamW's moments for adapter weights live: on the device, in host memory, or decided by fit. */
 export const pagedOptimModes = ['auto', 'on', 'off'] as const;
 export const exportFormats = ['merged', 'adapter', 'gguf'] as const;
@@ -85,7 +78,7 @@ export const trainFields = {
   maxGradNorm: z.number().positive().optional(),
   clipValue: z.number().positive().optional(),
   /** FO methods: recompute activations block by block (LOMO and AdaLomo always do). */
-  checkpointing: z.boolean().default(false),
+  recompute: z.boolean().default(false),
   /** Zeroth-order methods: perturbation scale μ (default 1e-3; adapters larger, defaultZoEps). */
   zoEps: z.number().positive().optional(),
   /** Zeroth-order methods: random directions averaged per step. */
@@ -109,6 +102,20 @@ export const trainFields = {
 export const trainSpecSchema = z.object({ kind: z.literal('train'), ...trainFields, ...common });
 export type TrainSpec = z.infer<typeof trainSpecSchema>;
 
+/** Fields a run's spec.json may hold under an older name: old name -> current name. */
+const renamedTrainFields = { checkpointing: 'recompute' } as const;
+
+/** A stored spec.json with its older field names moved to the current ones (for resume). */
+export function upgradeStoredSpec(stored: unknown): unknown {
+  if (typeof stored !== 'object' || stored === null) return stored;
+  const spec: Record<string, unknown> = { ...stored };
+  for (const [old, current] of Object.entries(renamedTrainFields)) {
+    if (old in spec && !(current in spec)) spec[current] = spec[old];
+    delete spec[old];
+  }
+  return spec;
+}
+
 export const jobSpecSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('backends'), ...common }),
   z.object({ kind: z.literal('info'), model: modelDir, ...common }),
@@ -131,8 +138,9 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
     kind: z.literal('eval'),
     model: modelDir,
     data: z.string().min(1),
-    maxLength: z.number().int().positive().optional(),
-    batchSize: z.number().int().positive().default(4),
+    /** Truncate texts to this many tokens (default min(1024, context)). */
+    seq: z.number().int().positive().optional(),
+    batch: z.number().int().positive().default(4),
     ...dataFields,
     ...common,
   }),
@@ -182,7 +190,7 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
     method: z.enum(methodNames),
     batch: z.number().int().positive().default(4),
     seq: z.number().int().positive().optional(),
-    checkpointing: z.boolean().default(false),
+    recompute: z.boolean().default(false),
     ...peftFields,
     ...common,
   }),
@@ -203,7 +211,7 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
   }),
   z.object({
     kind: z.literal('fixture'),
-    arch: z.enum(['llama', 'mistral', 'qwen2', 'gpt2', 'opt']),
+    arch: z.enum(modelTypes),
     out: z.string().min(1),
     layers: z.number().int().positive().optional(),
     hidden: z.number().int().positive().optional(),
@@ -220,6 +228,8 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
 ]);
 
 export type JobSpec = z.infer<typeof jobSpecSchema>;
+/** A JobSpec as a host sends it: fields with defaults may be left out. */
+export type JobInput = z.input<typeof jobSpecSchema>;
 export type JobKind = JobSpec['kind'];
 
 /** Memory figures every finished job reports. */
@@ -241,12 +251,14 @@ export type EngineEvent =
   | { type: 'log'; level: 'error' | 'warn' | 'info' | 'debug'; scope: string; message: string }
   | { type: 'progress'; phase: string; done: number; total?: number }
   | { type: 'token'; index: number; id: number; text: string }
-  | ({ type: 'done'; job: JobKind; memory: MemoryReport; elapsedMs: number } & Record<
-      string,
-      unknown
-    >)
+  | DoneEvent
   | ({ type: 'error' } & ErrorInfo)
   | TrainEvent;
+
+/** A job's end: its kind, its fields (JobResults), and the memory and time it took. */
+export type DoneEvent<K extends JobKind = JobKind> = {
+  [P in K]: { type: 'done'; job: P; memory: MemoryReport; elapsedMs: number } & JobResults[P];
+}[K];
 
 export type Emit = (event: EngineEvent) => void;
 

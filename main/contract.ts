@@ -2,7 +2,6 @@
 // plus the run event stream. The preload API, main's handlers and the WebSocket bridge are all
 // derived from this file, so a channel without a handler or a preload entry fails to compile.
 import { z } from 'zod';
-import type { InspectReport } from '../engine/data/inspect.js';
 import { dataFields } from '../engine/data/options.js';
 import type { ErrorInfo } from '../engine/errors.js';
 import {
@@ -14,7 +13,13 @@ import {
   peftKinds,
   trainFields,
 } from '../engine/protocol.js';
-import type { MemoryEstimate } from '../engine/train/estimate.js';
+import type {
+  EstimateResult,
+  ExportResult,
+  GenerateResult,
+  InspectReport,
+  ModelInfo,
+} from '../engine/protocol.js';
 import type { Examples } from './examples.js';
 
 export interface SystemInfo {
@@ -30,15 +35,8 @@ export interface SystemInfo {
   hostMemory: { totalBytes: number; freeBytes: number };
 }
 
-export const runStatuses = [
-  'starting',
-  'running',
-  'paused',
-  'finished',
-  'cancelled',
-  'failed',
-] as const;
-export type RunStatus = (typeof runStatuses)[number];
+export { runStatuses, type RunStatus } from '../common/run-status.js';
+import type { RunStatus } from '../common/run-status.js';
 
 /** One event of a run: an engine event, or a line of its events.jsonl (start, resume, done...). */
 export type RunEvent = { type: string } & Record<string, unknown>;
@@ -91,31 +89,8 @@ export interface ModelEntry {
   revision?: string;
 }
 
-/** What `models:estimate` returns: the engine's prediction for one method and step shape. */
-export interface EstimateResult {
-  method: string;
-  batch: number;
-  seq: number;
-  estimate: MemoryEstimate;
-}
-
-export interface GenerateResult {
-  text: string;
-  promptTokens: number;
-  newTokens: number;
-  tokensPerSecond: number;
-}
-
-export interface ExportResult {
-  format: 'merged' | 'adapter' | 'gguf';
-  /** gguf: the encoding written. */
-  quant?: string;
-  /** The Hugging Face (or PEFT adapter) folder, or the GGUF file, written. */
-  out: string;
-  /** The checkpoint step it holds. */
-  step: number;
-  files: string[];
-}
+// The engine jobs' results (engine/job-results.ts) are what these channels return.
+export type { EstimateResult, ExportResult, GenerateResult, ModelInfo };
 
 /** How far an export has got: tensors loaded, then bytes of weights written, of all. */
 export interface ExportProgress {
@@ -174,8 +149,9 @@ export const contract = {
   'models:recent': { input: z.object({}).strict(), output: undefined as unknown as ModelEntry[] },
   'models:hf-cache': { input: z.object({}).strict(), output: undefined as unknown as ModelEntry[] },
   'models:info': {
-    input: z.object({ path: z.string().min(1) }).strict(),
-    output: undefined as unknown as Record<string, unknown>,
+    // The engine's names: `model` and `data` are the folder and file a job reads.
+    input: z.object({ model: z.string().min(1) }).strict(),
+    output: undefined as unknown as ModelInfo,
   },
   'models:estimate': {
     input: z
@@ -184,7 +160,7 @@ export const contract = {
         method: z.enum(methodNames),
         batch: z.number().int().positive().optional(),
         seq: z.number().int().positive().optional(),
-        checkpointing: z.boolean().optional(),
+        recompute: z.boolean().optional(),
         peft: z.enum(peftKinds).optional(),
         // The adapter settings that change memory: its rank, where it sits, how many virtual
         // tokens, and whether optimizer state is paged to host memory.
@@ -221,7 +197,7 @@ export const contract = {
   'data:inspect': {
     input: z
       .object({
-        path: z.string().min(1),
+        data: z.string().min(1),
         model: z.string().min(1).optional(),
         rows: z.number().int().nonnegative().max(50).optional(),
         seq: z.number().int().positive().optional(),

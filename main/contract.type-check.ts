@@ -9,6 +9,7 @@ import type {
   RunSummary,
   WhetstoneApi,
 } from './contract.js';
+import type { DoneEvent, JobResults } from '../engine/protocol.js';
 
 /** A handler table without one channel's handler is not main's Handlers. */
 export function missingHandler(partial: Omit<Handlers, 'runs:list'>): Handlers {
@@ -56,3 +57,19 @@ export async function resultTypes(api: WhetstoneApi): Promise<RunSummary[] | und
 export const badMethod: ChannelInput<'runs:start'>['method'] = 'gradient-ascent';
 
 export type SystemInfoOutput = ChannelOutput<'system:info'>;
+
+/** The channels that run a job answer with that job's result (engine/job-results.ts), typed. */
+export function jobOutputs(info: ChannelOutput<'models:info'>, done: DoneEvent<'info'>) {
+  const layers: number = info.layers;
+  // @ts-expect-error a model's info has no loss
+  void info.loss;
+  // @ts-expect-error the engine's done event of another job is not this channel's output
+  const wrong: ChannelOutput<'models:estimate'> = done;
+  return [layers, wrong] as const;
+}
+
+/** A job's result is the fields its kind declares: an estimate result is not an export's. */
+export function crossed(exported: JobResults['export']): JobResults['estimate'] {
+  // @ts-expect-error an ExportResult lacks the estimate's fields
+  return exported;
+}

@@ -3,17 +3,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WhetstoneError } from '../engine/errors.js';
-import type {
-  EstimateResult,
-  ExportProgress,
-  ExportResult,
-  GenerateResult,
-  Handlers,
-  PickKind,
-  Services,
-} from './contract.js';
-import type { InspectReport } from '../engine/data/inspect.js';
-import type { EngineEvent } from '../engine/protocol.js';
+import type { ExportProgress, Handlers, PickKind, Services } from './contract.js';
+import type { DoneEvent, EngineEvent, JobInput } from '../engine/protocol.js';
 import { listExamples } from './examples.js';
 import { runEngineJob } from './hosting/engine-job.js';
 import type { EngineLauncher } from './hosting/engine-process.js';
@@ -71,11 +62,11 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
   const exporting = new Map<string, ExportProgress>();
 
   /** Run one engine job to its end: its `done` event (the job's fields), or its error thrown. */
-  const job = async (
-    spec: Record<string, unknown>,
+  const job = async <S extends JobInput>(
+    spec: S,
     onEvents?: (events: EngineEvent[]) => void,
-  ): Promise<Record<string, unknown>> => {
-    const final = await runEngineJob(options.launch, spec, onEvents);
+  ): Promise<DoneEvent<S['kind']>> => {
+    const final = await runEngineJob<S['kind']>(options.launch, spec, onEvents);
     if (final.type === 'error') throw new WhetstoneError(final.code, final.message, final.hint);
     return final;
   };
@@ -115,27 +106,25 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
       return found;
     },
     'models:info': async (input) => {
-      const model = await guard.check('model', input.path);
-      const final = await runEngineJob(options.launch, { kind: 'info', model });
-      if (final.type === 'error') throw new WhetstoneError(final.code, final.message, final.hint);
-      return final;
+      const model = await guard.check('model', input.model);
+      return job({ kind: 'info', model });
     },
     'models:estimate': async (input) => {
       const model = await guard.check('model', input.model);
-      return (await job({ kind: 'estimate', ...input, model })) as unknown as EstimateResult;
+      return job({ kind: 'estimate', ...input, model });
     },
     'models:generate': async ({ runId, ...input }) => {
       // A run generates over its own base: the model it trained, recorded in its spec.
       const run = runId === undefined ? undefined : await runs.summary(runId);
       const model = run?.model ?? (await guard.check('model', input.model));
       const spec = { kind: 'generate' as const, ...input, model, ...(run && { run: run.dir }) };
-      return (await job(spec)) as unknown as GenerateResult;
+      return job(spec);
     },
-    'data:inspect': async ({ path, ...rest }) => {
+    'data:inspect': async (input) => {
+      const { data: path, ...rest } = input;
       const data = await guard.check('dataset', path);
       const model = rest.model === undefined ? undefined : await guard.check('model', rest.model);
-      const report = await job({ kind: 'inspect', ...rest, data, ...(model && { model }) });
-      return report as unknown as InspectReport;
+      return job({ kind: 'inspect', ...rest, data, ...(model && { model }) });
     },
     'app:examples': async () => {
       if (options.assetsDir === undefined) return { models: [], datasets: [] };
@@ -184,7 +173,7 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
       const quant = input.quant ?? 'f16';
       const target = format === 'gguf' ? join(out, `model-${quant}.gguf`) : out;
       try {
-        const fields = await job(
+        const result = await job(
           {
             kind: 'export',
             format,
@@ -207,7 +196,7 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
         );
         // A tuned model the user made: the playground may load it.
         if (format === 'merged') await guard.allow('model', out);
-        return fields as unknown as ExportResult;
+        return result;
       } finally {
         exporting.delete(input.runId);
       }

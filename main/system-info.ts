@@ -34,14 +34,13 @@ export class SystemInfoSource {
   private async ask(): Promise<EngineReport> {
     const final = await runEngineJob(this.launch, { kind: 'backends' });
     if (final.type === 'error') throw new WhetstoneError(final.code, final.message, final.hint);
-    const done = final as Record<string, unknown>;
-    const memory = (done.deviceMemory ?? { source: 'none' }) as EngineReport['deviceMemory'];
+    const memory = final.deviceMemory;
     return {
-      backend: String(done.backend),
-      device: String(done.device),
-      gpu: done.gpu === true,
-      software: done.software === true,
-      skipped: (done.skipped ?? []) as EngineReport['skipped'],
+      backend: final.backend,
+      device: final.device,
+      gpu: final.gpu,
+      software: final.software,
+      skipped: final.skipped,
       deviceMemory: {
         source: memory.source,
         ...(memory.totalBytes !== undefined && { totalBytes: memory.totalBytes }),

@@ -22,11 +22,11 @@ const batchRows = () => memoryRows(B, T);
 
 async function measure(
   method: MethodName,
-  checkpointing = false,
+  recompute = false,
 ): Promise<{ peak: number; weights: number }> {
   const model = await loadModel(fixture.path);
   model.params.setTrainable();
-  const trainer = createMethod(model, { method, checkpointing });
+  const trainer = createMethod(model, { method, recompute });
   const batch = toBatch(batchRows(), T, 0);
   memory.resetPeak();
   await trainer.step([batch], 1e-4);
@@ -56,11 +56,11 @@ describe('memory floors on a 27M-parameter model', () => {
     ['zo-adam', false],
     ['forward-grad', false],
   ] as const)(
-    '%s (checkpointing %s): the estimate is within a tenth of the measured peak',
-    async (method, checkpointing) => {
-      const { peak, weights } = await measure(method, checkpointing);
+    '%s (recompute %s): the estimate is within a tenth of the measured peak',
+    async (method, recompute) => {
+      const { peak, weights } = await measure(method, recompute);
       expect(weights).toBeGreaterThan(100e6); // weights dominate
-      peaks.set(`${method}${checkpointing && !method.includes('lomo') ? '+ckpt' : ''}`, peak);
+      peaks.set(`${method}${recompute && !method.includes('lomo') ? '+ckpt' : ''}`, peak);
       const shell = fixture.checked.arch.create(fixture.checked.config, new Params());
       const estimate = estimateTrainingMemory({
         model: shell,
@@ -68,7 +68,7 @@ describe('memory floors on a 27M-parameter model', () => {
         method,
         batch: B,
         seq: T,
-        checkpointing,
+        recompute,
       });
       shell.dispose();
       expect(

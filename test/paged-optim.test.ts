@@ -48,7 +48,7 @@ async function train(paged: boolean) {
     method: 'fo-adamw',
     weightDecay: 0.1,
     maxGradNorm: 0.5,
-    pagedState: paged,
+    pagedOptim: paged,
   });
   const batch = toBatch([tokenIds(20, 1), tokenIds(20, 2)], 20, 0);
   const losses: number[] = [];
@@ -149,18 +149,18 @@ describe('--paged-optim', () => {
     ]); // prettier-ignore
     expect(refused.last).toMatchObject({ type: 'error', code: 'BAD_ARGUMENT' });
     const facts = { mode: 'auto', method: 'fo-adamw', peakBytes: 2 ** 40 } as const;
-    expect(decidePaging({ ...facts, backend: 'wasm', freeDeviceBytes: 1 }).paged).toBe(false);
-    expect(decidePaging({ ...facts, backend: 'cpu' }).paged).toBe(false);
-    expect(decidePaging({ ...facts, backend: 'webgpu' }).paged).toBe(false); // memory unknown
-    expect(decidePaging({ ...facts, backend: 'tensorflow', freeDeviceBytes: 2 ** 41 }).paged).toBe(
-      false,
-    );
-    expect(decidePaging({ ...facts, backend: 'tensorflow', freeDeviceBytes: 2 ** 40 }).paged).toBe(
-      true,
-    );
-    expect(decidePaging({ ...facts, mode: 'on', backend: 'cpu' }).paged).toBe(true);
+    expect(decidePaging({ ...facts, backend: 'wasm', freeDeviceBytes: 1 }).pagedOptim).toBe(false);
+    expect(decidePaging({ ...facts, backend: 'cpu' }).pagedOptim).toBe(false);
+    expect(decidePaging({ ...facts, backend: 'webgpu' }).pagedOptim).toBe(false); // memory unknown
     expect(
-      decidePaging({ ...facts, mode: 'off', backend: 'tensorflow', freeDeviceBytes: 1 }).paged,
+      decidePaging({ ...facts, backend: 'tensorflow', freeDeviceBytes: 2 ** 41 }).pagedOptim,
+    ).toBe(false);
+    expect(
+      decidePaging({ ...facts, backend: 'tensorflow', freeDeviceBytes: 2 ** 40 }).pagedOptim,
+    ).toBe(true);
+    expect(decidePaging({ ...facts, mode: 'on', backend: 'cpu' }).pagedOptim).toBe(true);
+    expect(
+      decidePaging({ ...facts, mode: 'off', backend: 'tensorflow', freeDeviceBytes: 1 }).pagedOptim,
     ).toBe(false);
   });
 });

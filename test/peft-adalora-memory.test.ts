@@ -17,14 +17,14 @@ const fixture = memoryModel('adalora-memory');
 
 const rows = () => memoryRows(B, T);
 
-async function measure(method: MethodName, checkpointing: boolean) {
+async function measure(method: MethodName, recompute: boolean) {
   const pm = await loadPeftModel(
     fixture.path,
     peftSpec('adalora', { targets: ['all-linear'], adalora: { ...ADALORA_DEFAULTS } }),
   );
   const allocator = new AdaLoraAllocator(pm.model.params, pm.adalora!, 10);
   const trainer = withAdaLora(
-    createMethod(pm.model, { method, checkpointing, hooks: allocator.hooks() }),
+    createMethod(pm.model, { method, recompute, hooks: allocator.hooks() }),
     allocator,
   );
   const batch = toBatch(rows(), T, 0);
@@ -41,12 +41,12 @@ async function measure(method: MethodName, checkpointing: boolean) {
   return { peak, weights };
 }
 
-const estimate = (method: MethodName, checkpointing: boolean) =>
+const estimate = (method: MethodName, recompute: boolean) =>
   estimateOf(fixture.path, {
     method,
     batch: B,
     seq: T,
-    checkpointing,
+    recompute,
     peft: 'adalora',
     loraTargets: 'all-linear',
   });
@@ -58,7 +58,7 @@ describe('AdaLoRA memory on a 27M-parameter model', () => {
     ['lomo', true],
     ['zo-sgd', false],
   ] as const)(
-    '%s (checkpointing %s): the estimate is within a tenth of the measured peak',
+    '%s (recompute %s): the estimate is within a tenth of the measured peak',
     async (method, ckpt) => {
       const { peak, weights } = await measure(method, ckpt);
       const e = await estimate(method, ckpt);

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../engine/backend/select.js';
 import { tf } from '../engine/backend/tf.js';
-import { loadAdapterWeights, readAdapterOptions } from '../engine/export/peft-adapter.js';
+import { loadAdapterWeights, readAdapterOptions } from '../engine/peft/lora-adapter.js';
 import { loadRunModel } from '../engine/export/run-model.js';
 import { writeFixtureModel } from '../engine/fixtures/fixture-model.js';
 import { SafetensorsFile } from '../engine/io/safetensors.js';
@@ -281,7 +281,7 @@ describe('other exports', () => {
   it('a full fine-tuning run exports merged (its weights), not as an adapter; exports are atomic', async () => {
     const run = await train('full', fixturePath('gpt2'), []);
     const out = join(work, 'full-merged');
-    await exportRun(run, 'merged', out, ['--shard-bytes', '100000']);
+    await exportRun(run, 'merged', out, ['--max-shard-bytes', '100000']);
     expect(await readdir(out)).toContain('model.safetensors.index.json');
     const { pm } = await loadRunModel(run);
     const ours = await logits(pm.model);

@@ -51,15 +51,15 @@ const rows = () => memoryRows(B, T);
 async function measure(
   kind: 'lora' | 'qlora',
   method: MethodName,
-  checkpointing = false,
+  recompute = false,
   model = 'm',
-  pagedState = false,
+  pagedOptim = false,
 ) {
   const pm = await loadPeftModel(
     join(dir, model),
     peftSpec(kind, { r: R, targets: ['all-linear'] }),
   );
-  const trainer = createMethod(pm.model, { method, checkpointing, pagedState });
+  const trainer = createMethod(pm.model, { method, recompute, pagedOptim });
   const batch = toBatch(rows(), T, 0);
   memory.resetPeak();
   await trainer.step([batch], 1e-4);
@@ -77,7 +77,7 @@ async function measure(
 const estimate = (
   kind: 'lora' | 'qlora',
   method: MethodName,
-  checkpointing = false,
+  recompute = false,
   model = 'm',
   paged = false,
 ) =>
@@ -85,7 +85,7 @@ const estimate = (
     method,
     batch: B,
     seq: T,
-    checkpointing,
+    recompute,
     peft: kind,
     loraR: R,
     loraTargets: 'all-linear',
@@ -115,7 +115,7 @@ describe('PEFT memory on a 27M-parameter model', () => {
     ['qlora', 'zo-sgd', false],
     ['qlora', 'zo-adam', false],
   ] as const)(
-    '%s with %s (checkpointing %s): the estimate is within a tenth of the measured peak',
+    '%s with %s (recompute %s): the estimate is within a tenth of the measured peak',
     async (kind, method, ckpt) => {
       const { peak, weights } = await measure(kind, method, ckpt);
       const e = await estimate(kind, method, ckpt);

@@ -13,7 +13,7 @@ import {
   loadPromptAdapterWeights,
   readPromptAdapterOptions,
   writePromptAdapter,
-} from '../engine/export/prompt-adapter.js';
+} from '../engine/peft/prompt-adapter.js';
 import { SafetensorsFile } from '../engine/io/safetensors.js';
 import { loadTokenizer } from '../engine/io/tokenizer.js';
 import { forwardLogits, type CausalLM } from '../engine/models/causal-lm.js';

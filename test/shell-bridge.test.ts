@@ -80,7 +80,7 @@ describe('web mode bridge', () => {
       ok: false,
       error: { code: 'PATH_NOT_ALLOWED' },
     });
-    expect(await client.invoke('models:info', { path: model })).toMatchObject({
+    expect(await client.invoke('models:info', { model: model })).toMatchObject({
       ok: false,
       error: { code: 'PATH_NOT_ALLOWED' },
     });
@@ -92,7 +92,7 @@ describe('web mode bridge', () => {
     });
     const link = join(shell.work, 'link-to-other-model');
     await symlink(fixturePath('gpt2'), link);
-    expect(await client.invoke('models:info', { path: link })).toMatchObject({
+    expect(await client.invoke('models:info', { model: link })).toMatchObject({
       ok: false,
       error: { code: 'PATH_NOT_ALLOWED' },
     });
@@ -107,7 +107,7 @@ describe('web mode bridge', () => {
       error: { code: 'BAD_ARGUMENT', hint: expect.stringMatching(/Type or paste/) as string },
     });
     // What was picked is usable: the engine describes the model.
-    const info = await client.call<{ arch?: string }>('models:info', { path: model });
+    const info = await client.call<{ arch?: string }>('models:info', { model: model });
     expect(info).toMatchObject({ type: 'done', job: 'info' });
     const recent = await client.call<{ path: string }[]>('models:recent', {});
     expect(recent.map((r) => r.path)).toContain(model);
@@ -120,13 +120,13 @@ describe('web mode bridge', () => {
     for (const file of await readdir(fixturePath('llama')))
       await symlink(join(fixturePath('llama'), file), join(snapshot, file));
     const client = await BridgeClient.connect(shell.server.port, shell.server.token);
-    expect(await client.invoke('models:info', { path: snapshot })).toMatchObject({
+    expect(await client.invoke('models:info', { model: snapshot })).toMatchObject({
       ok: false,
       error: { code: 'PATH_NOT_ALLOWED' },
     });
     const listed = await client.call<{ name: string; path: string }[]>('models:hf-cache', {});
     expect(listed).toEqual([expect.objectContaining({ name: 'org/tiny', path: snapshot })]);
-    expect(await client.invoke('models:info', { path: snapshot })).toMatchObject({ ok: true });
+    expect(await client.invoke('models:info', { model: snapshot })).toMatchObject({ ok: true });
     client.close();
   });
 

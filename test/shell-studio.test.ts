@@ -36,7 +36,7 @@ describe('studio channels', () => {
     expect(result.ok).toBe(true);
     const examples = (result as { data: { models: { name: string; path: string }[] } }).data;
     expect(examples.models.map((m) => m.name)).toEqual(['whetstone-tiny']);
-    const info = await call('models:info', { path: examples.models[0]!.path });
+    const info = await call('models:info', { model: examples.models[0]!.path });
     expect(info).toMatchObject({ ok: true, data: { modelType: 'llama' } });
   });
 
@@ -55,13 +55,13 @@ describe('studio channels', () => {
     expect(bad).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT' } });
 
     await call('paths:add', { kind: 'model', path: fixturePath('llama') });
-    const report = await call('data:inspect', { path, model: fixturePath('llama'), rows: 2 });
+    const report = await call('data:inspect', { data: path, model: fixturePath('llama'), rows: 2 });
     expect(report).toMatchObject({ ok: true, data: { format: 'chat', validRows: 40 } });
     expect((report as { data: { preview: unknown[] } }).data.preview).toHaveLength(2);
   });
 
   it('reads nothing the user did not name', async () => {
-    const inspect = await call('data:inspect', { path: '/etc/passwd' });
+    const inspect = await call('data:inspect', { data: '/etc/passwd' });
     expect(inspect).toMatchObject({ ok: false, error: { code: 'PATH_NOT_ALLOWED' } });
     const generate = await call('models:generate', { model: '/usr', prompt: 'x' });
     expect(generate).toMatchObject({ ok: false, error: { code: 'PATH_NOT_ALLOWED' } });

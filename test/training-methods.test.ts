@@ -1,7 +1,7 @@
 // The backprop family against each other and against references: one LOMO step equals one
 // FO-SGD step (with and without clipping, tied embeddings included; with both clips, in LOMO's
 // order), AdaLomo fused equals AdaLomo's formulas applied to full-backprop gradients, activation
-// checkpointing and gradient accumulation change nothing, and no method leaks a tensor.
+// recompute and gradient accumulation change nothing, and no method leaks a tensor.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../engine/backend/select.js';
 import { tf, type Tensor } from '../engine/backend/tf.js';
@@ -112,7 +112,7 @@ describe.each(['llama', 'qwen2', 'gpt2'])('%s', (name) => {
     const batch = makeBatch(1);
     const sgd = await trainedWith(
       name,
-      (m) => new FoMethod('fo-sgd', m, { weightDecay: 0, checkpointing: false }),
+      (m) => new FoMethod('fo-sgd', m, { weightDecay: 0, recompute: false }),
       [batch],
       0.5,
     );
@@ -133,7 +133,7 @@ describe.each(['llama', 'qwen2', 'gpt2'])('%s', (name) => {
     const clip = { weightDecay: 0.1, maxGradNorm: 0.05 };
     const sgd = await trainedWith(
       name,
-      (m) => new FoMethod('fo-sgd', m, { ...clip, checkpointing: false }),
+      (m) => new FoMethod('fo-sgd', m, { ...clip, recompute: false }),
       [batch],
       0.5,
     );
@@ -199,7 +199,7 @@ describe('--clip-value with --max-grad-norm', () => {
     const options = { weightDecay: 0, maxGradNorm, clipValue };
     const sgd = await trainedWith(
       'qwen2',
-      (m) => new FoMethod('fo-sgd', m, { ...options, checkpointing: false }),
+      (m) => new FoMethod('fo-sgd', m, { ...options, recompute: false }),
       [batch],
       lr,
     );
@@ -263,18 +263,18 @@ describe('AdaLomo and the FO options', () => {
     batch.mask.dispose();
   });
 
-  it('activation checkpointing leaves FO-AdamW unchanged', async () => {
+  it('recomputing activations leaves FO-AdamW unchanged', async () => {
     const batch = makeBatch(4);
     const plain = await trainedWith(
       'opt',
-      (m) => new FoMethod('fo-adamw', m, { weightDecay: 0.01, checkpointing: false }),
+      (m) => new FoMethod('fo-adamw', m, { weightDecay: 0.01, recompute: false }),
       [batch],
       1e-3,
       2,
     );
     const checkpointed = await trainedWith(
       'opt',
-      (m) => new FoMethod('fo-adamw', m, { weightDecay: 0.01, checkpointing: true }),
+      (m) => new FoMethod('fo-adamw', m, { weightDecay: 0.01, recompute: true }),
       [batch],
       1e-3,
       2,
@@ -289,13 +289,13 @@ describe('AdaLomo and the FO options', () => {
     const halves = [toBatch(rows.slice(0, 2), T, 0), toBatch(rows.slice(2), T, 0)];
     const one = await trainedWith(
       'llama',
-      (m) => new FoMethod('fo-sgd', m, { weightDecay: 0, checkpointing: false }),
+      (m) => new FoMethod('fo-sgd', m, { weightDecay: 0, recompute: false }),
       [whole],
       0.5,
     );
     const two = await trainedWith(
       'llama',
-      (m) => new FoMethod('fo-sgd', m, { weightDecay: 0, checkpointing: false }),
+      (m) => new FoMethod('fo-sgd', m, { weightDecay: 0, recompute: false }),
       halves,
       0.5,
     );

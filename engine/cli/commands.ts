@@ -1,4 +1,5 @@
 // The CLI's commands: their options, help text, and how arguments become a JobSpec.
+import { modelTypes } from '../../common/architectures.js';
 import type { JobSpec } from '../protocol.js';
 import { batchingOptions, dataOptions } from './data-options.js';
 
@@ -9,6 +10,8 @@ export interface CommandDef {
   usage: string;
   /** CLI flag (kebab-case) -> [JobSpec field, kind, help]. */
   options: Record<string, [field: string, kind: OptionKind, help: string]>;
+  /** Older spellings kept for scripts that use them: old flag -> current flag. */
+  aliases?: Record<string, string>;
   required: string[];
 }
 
@@ -25,7 +28,11 @@ const run: CommandDef['options'] = {
   ],
   batch: ['batch', 'number', 'sequences per step (default 4)'],
   seq: ['seq', 'number', 'tokens per sequence (default min(256, context))'],
-  checkpointing: ['checkpointing', 'boolean', 'FO methods: recompute activations per block'],
+  recompute: [
+    'recompute',
+    'boolean',
+    'FO methods: recompute activations block by block instead of keeping them',
+  ],
   peft: [
     'peft',
     'string',
@@ -67,6 +74,9 @@ const run: CommandDef['options'] = {
   ],
 };
 
+/** `--checkpointing` named activation recomputation before it was told apart from saving. */
+const runAliases = { checkpointing: 'recompute' };
+
 const backend: CommandDef['options'] = {
   backend: [
     'backend',
@@ -106,20 +116,17 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
   },
   eval: {
     summary: 'Loss and perplexity over a dataset; accuracy for classification data.',
-    usage:
-      'whetstone eval --model DIR --data FILE.jsonl [--max-length N] [--batch-size B] [--json]',
+    usage: 'whetstone eval --model DIR --data FILE.jsonl [--seq T] [--batch B] [--json]',
     options: {
       ...model,
       ...data,
-      'max-length': [
-        'maxLength',
-        'number',
-        'truncate texts to N tokens (default min(1024, context))',
-      ],
-      'batch-size': ['batchSize', 'number', 'sequences per batch (default 4)'],
+      seq: ['seq', 'number', 'truncate texts to T tokens (default min(1024, context))'],
+      batch: ['batch', 'number', 'sequences per batch (default 4)'],
       ...dataOptions,
       ...backend,
     },
+    // The names train uses; the older spellings stay for scripts.
+    aliases: { 'max-length': 'seq', 'batch-size': 'batch' },
     required: ['model', 'data'],
   },
   inspect: {
@@ -199,13 +206,14 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
       ],
       ...backend,
     },
+    aliases: runAliases,
     required: ['model', 'data', 'method'],
   },
   export: {
     summary:
       'Export a run: merged (a Hugging Face folder with the adapter folded in), adapter (PEFT layout), or gguf (one file for llama.cpp and Ollama, with a Modelfile).',
     usage:
-      'whetstone export --run DIR [--format merged|adapter] --out DIR [--model BASE] [--shard-bytes N] [--force] [--json]\n' +
+      'whetstone export --run DIR [--format merged|adapter] --out DIR [--model BASE] [--max-shard-bytes N] [--force] [--json]\n' +
       '       whetstone export (--run DIR | --model DIR) --format gguf [--quant f32|f16|bf16|q8_0|q4_0|q4_k_m] --out FILE.gguf [--force]',
     options: {
       run: ['run', 'string', 'run folder (its last checkpoint is exported)'],
@@ -217,10 +225,11 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
         'string',
         "base model folder (default: the run's own); gguf without --run: the model to export",
       ],
-      'shard-bytes': ['maxShardBytes', 'number', 'merged: shard above N bytes (default 5e9)'],
+      'max-shard-bytes': ['maxShardBytes', 'number', 'merged: shard above N bytes (default 5e9)'],
       force: ['force', 'boolean', 'replace an existing --out folder'],
       ...backend,
     },
+    aliases: { 'shard-bytes': 'max-shard-bytes' },
     required: ['out'],
   },
   resume: {
@@ -251,28 +260,29 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
   estimate: {
     summary: 'Predict the peak memory of a training run before starting it.',
     usage:
-      'whetstone estimate --model DIR --method M [--batch B] [--seq T] [--checkpointing] [--peft lora|qlora|adalora --lora-r R --lora-targets T | --peft prefix|prompt --virtual-tokens N] [--paged-optim on] [--json]',
+      'whetstone estimate --model DIR --method M [--batch B] [--seq T] [--recompute] [--peft lora|qlora|adalora --lora-r R --lora-targets T | --peft prefix|prompt --virtual-tokens N] [--paged-optim on] [--json]',
     options: { ...model, ...run },
+    aliases: runAliases,
     required: ['model', 'method'],
   },
   fixture: {
     summary: 'Write a small random model in Hugging Face layout (for tests and demos).',
-    usage:
-      'whetstone fixture --arch llama|mistral|qwen2|gpt2|opt --out DIR [--layers N --hidden N --heads N --kv-heads N --vocab N --context N --seed S --dtype F32|F16|BF16 --shard-bytes N --force]',
+    usage: `whetstone fixture --arch ${modelTypes.join('|')} --out DIR [--layers N --hidden N --heads N --kv-heads N --vocab N --context-length N --seed S --dtype F32|F16|BF16 --max-shard-bytes N --force]`,
     options: {
-      arch: ['arch', 'string', 'llama | mistral | qwen2 | gpt2 | opt'],
+      arch: ['arch', 'string', modelTypes.join(' | ')],
       out: ['out', 'string', 'folder to create'],
       layers: ['layers', 'number', 'decoder blocks (default 2)'],
       hidden: ['hidden', 'number', 'model width (default 64)'],
       heads: ['heads', 'number', 'attention heads (default 4)'],
       'kv-heads': ['kvHeads', 'number', 'key/value heads (Llama family; default heads/2)'],
       vocab: ['vocab', 'number', 'vocabulary size (default 512)'],
-      context: ['contextLength', 'number', 'context length (default 128)'],
+      'context-length': ['contextLength', 'number', 'context length (default 128)'],
       seed: ['seed', 'number', 'random seed (default 0)'],
       dtype: ['dtype', 'string', 'storage dtype F32 | F16 | BF16 (default F32)'],
-      'shard-bytes': ['maxShardBytes', 'number', 'split into shards of at most N bytes'],
+      'max-shard-bytes': ['maxShardBytes', 'number', 'split into shards of at most N bytes'],
       force: ['force', 'boolean', 'replace an existing --out folder'],
     },
+    aliases: { context: 'context-length', 'shard-bytes': 'max-shard-bytes' },
     required: ['arch', 'out'],
   },
   backends: {

@@ -38,6 +38,8 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
   };
   for (const [flag, [, kind]] of Object.entries(def.options))
     options[flag] = { type: kind === 'boolean' ? 'boolean' : 'string' };
+  const aliases = Object.entries(def.aliases ?? {});
+  for (const [alias, flag] of aliases) options[alias] = options[flag]!;
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false }));
@@ -47,6 +49,17 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
   const json = values.json === true;
   const logLevel = values['log-level'] as string | undefined;
   if (values.help === true) return { command: 'help', json, helpFor: command };
+  for (const [alias, flag] of aliases) {
+    if (values[alias] === undefined) continue;
+    if (values[flag] !== undefined) {
+      throw new WhetstoneError(
+        'BAD_ARGUMENT',
+        `--${alias} is another name for --${flag}; give one of them.`,
+        `Usage: ${def.usage}`,
+      );
+    }
+    values[flag] = values[alias];
+  }
   const job: Record<string, unknown> = { kind: command };
   for (const [flag, [field, kind]] of Object.entries(def.options)) {
     const value = values[flag];
@@ -94,10 +107,12 @@ function toNumber(flag: string, value: string, def: CommandDef): number {
 export function helpText(command?: keyof typeof commands): string {
   if (command !== undefined) {
     const def = commands[command];
-    const lines = Object.entries(def.options).map(
-      ([flag, [, kind, help]]) =>
-        `  --${flag}${kind === 'boolean' ? '' : ' ' + kind.toUpperCase()}  ${help}`,
-    );
+    const aliasOf = new Map(Object.entries(def.aliases ?? {}).map(([old, flag]) => [flag, old]));
+    const lines = Object.entries(def.options).map(([flag, [, kind, help]]) => {
+      const alias = aliasOf.get(flag);
+      const also = alias === undefined ? '' : ` (also --${alias})`;
+      return `  --${flag}${kind === 'boolean' ? '' : ' ' + kind.toUpperCase()}  ${help}${also}`;
+    });
     return `${def.summary}\n\nUsage: ${def.usage}\n\nOptions:\n${lines.join('\n')}\n  --json  print JSON lines (the last is {"type":"done"} or {"type":"error"})\n`;
   }
   const list = Object.entries(commands).map(([name, def]) => `  ${name.padEnd(10)} ${def.summary}`);

@@ -1,6 +1,5 @@
 // Human-readable rendering of engine events for the terminal: results on stdout, progress and
 // diagnostics on stderr.
-import type { InspectReport } from '../data/inspect.js';
 import type { EngineEvent } from '../protocol.js';
 import { formatInspect } from './print-inspect.js';
 
@@ -75,18 +74,18 @@ export function printHuman(event: EngineEvent): void {
       return;
     case 'done': {
       if (event.job === 'inspect') {
-        out.write(formatInspect(event as unknown as InspectReport));
+        out.write(formatInspect(event));
         return;
       }
       if (event.job === 'generate' || (event.job === 'train' && err.isTTY)) out.write('\n');
       // Nested results (a training summary, an estimate) print as rows of their own.
-      const flat = Object.entries(event).flatMap(([k, v]) =>
+      const flat = Object.entries(event).flatMap(([k, v]: [string, unknown]) =>
         (k === 'summary' || k === 'estimate') && typeof v === 'object' && v !== null
           ? Object.entries(v)
           : [[k, v] as const],
       );
       const rows = flat.filter(([k]) => !hidden.has(k));
-      if (event.job !== 'generate' && typeof event.text === 'string')
+      if (event.job !== 'generate' && 'text' in event && typeof event.text === 'string')
         rows.unshift(['text', event.text]);
       const width = Math.max(0, ...rows.map(([k]) => k.length));
       for (const [key, value] of rows)

@@ -3,7 +3,7 @@
 import { sampleDeviceMemory } from '../backend/memory.js';
 import type { JobContext, JobResult } from './run-job.js';
 
-export async function backendsJob(_spec: unknown, ctx: JobContext): Promise<JobResult> {
+export async function backendsJob(_spec: unknown, ctx: JobContext): Promise<JobResult<'backends'>> {
   const report = await ctx.backend();
   // Device total/free lets a host say whether a run fits before it starts.
   const deviceMemory = await sampleDeviceMemory(report.backend);

@@ -14,7 +14,10 @@ import type { JobContext, JobResult } from './run-job.js';
 
 type EstimateSpec = Extract<JobSpec, { kind: 'estimate' }>;
 
-export async function estimateJob(spec: EstimateSpec, _ctx: JobContext): Promise<JobResult> {
+export async function estimateJob(
+  spec: EstimateSpec,
+  _ctx: JobContext,
+): Promise<JobResult<'estimate'>> {
   // `auto` is decided against the device when a run starts; the estimate shows the unpaged peak.
   const pagedOptim = spec.pagedOptim === 'on';
   const { estimate, seq } = await estimateRun({ ...spec, pagedOptim });
@@ -29,7 +32,7 @@ export async function estimateRun(
   spec: Omit<EstimateSpec, 'kind' | 'pagedOptim'> & { pagedOptim: boolean },
 ): Promise<{ estimate: MemoryEstimate; seq: number }> {
   // The same refusal a run would meet, before any memory figure suggests it would work.
-  checkPromptMethod(spec.peft, spec.method, spec.checkpointing);
+  checkPromptMethod(spec.peft, spec.method, spec.recompute);
   const checked = await checkModel(spec.model);
   try {
     const model = checked.arch.create(checked.config, new Params());
@@ -68,7 +71,7 @@ export async function estimateRun(
       method: spec.method,
       batch: spec.batch,
       seq,
-      checkpointing: spec.checkpointing,
+      recompute: spec.recompute,
       ...(peft && { peft }),
       pagedOptim: spec.pagedOptim && spec.method === 'fo-adamw',
     });

@@ -20,7 +20,7 @@ export async function evalDataJob(
   spec: EvalSpec,
   ctx: JobContext,
   detection: Detection,
-): Promise<JobResult> {
+): Promise<JobResult<'eval'>> {
   const problems = new ProblemLog();
   const examples = [];
   for await (const { example } of readExamples(spec.data, detection, problems.add)) {
@@ -56,12 +56,12 @@ export async function evalDataJob(
         weightBytes: model.params.bytes(),
       };
     }
-    const maxLength = Math.min(spec.maxLength ?? 1024, model.config.contextLength);
+    const seq = Math.min(spec.seq ?? 1024, model.config.contextLength);
     const tokenized: TokenizedExample[] = [];
     let truncated = 0;
     for (const example of examples) {
       const r = tokenizeRendered(renderExample(example, tokenizer), tokenizer, {
-        seqLen: maxLength,
+        seqLen: seq,
         overLength: 'truncate',
         trainOn: 'completion',
       });
@@ -74,14 +74,14 @@ export async function evalDataJob(
       model,
       tokenized.map((e) => e.ids),
       {
-        maxLength,
-        batchSize: spec.batchSize,
+        seq,
+        batch: spec.batch,
         masks: tokenized.map((e) => e.mask),
         onBatch: (done, total) => ctx.progress('eval', done, total),
       },
     );
     return {
-      fields: { format, ...result, truncated, maxLength },
+      fields: { format, ...result, truncated, seq },
       weightBytes: model.params.bytes(),
     };
   } finally {

@@ -14,7 +14,7 @@ import type { JobContext, JobResult } from './run-job.js';
 
 type EvalSpec = Extract<JobSpec, { kind: 'eval' }>;
 
-export async function evalJob(spec: EvalSpec, ctx: JobContext): Promise<JobResult> {
+export async function evalJob(spec: EvalSpec, ctx: JobContext): Promise<JobResult<'eval'>> {
   // Plain-text JSONL keeps its own strict path; a file detection cannot read falls to it too,
   // whose errors name the rows.
   const detection = await detectFile(spec.data, dataChoices(spec)).catch(() => undefined);
@@ -36,13 +36,13 @@ export async function evalJob(spec: EvalSpec, ctx: JobContext): Promise<JobResul
     onTensor: (done, total) => ctx.progress('load', done, total),
   });
   try {
-    const maxLength = Math.min(spec.maxLength ?? 1024, model.config.contextLength);
+    const seq = Math.min(spec.seq ?? 1024, model.config.contextLength);
     const result = await evaluateTexts(model, tokenizer, texts, {
-      maxLength,
-      batchSize: spec.batchSize,
+      seq,
+      batch: spec.batch,
       onBatch: (done, total) => ctx.progress('eval', done, total),
     });
-    return { fields: { ...result, maxLength }, weightBytes: model.params.bytes() };
+    return { fields: { ...result, seq }, weightBytes: model.params.bytes() };
   } finally {
     model.params.dispose();
     model.dispose();

@@ -38,7 +38,10 @@ export async function writeRunGguf(
 }
 
 /** The GGUF of a model folder: no backend, each tensor read from disk when written. */
-export async function ggufModelJob(spec: ExportSpec, ctx: JobContext): Promise<JobResult> {
+export async function ggufModelJob(
+  spec: ExportSpec,
+  ctx: JobContext,
+): Promise<JobResult<'export'>> {
   if (spec.model === undefined) {
     throw new WhetstoneError(
       'BAD_ARGUMENT',

@@ -1,12 +1,11 @@
 // `whetstone export --run DIR --format merged|adapter --out DIR`: a run's last checkpoint as a
 // Hugging Face folder with the adapter merged in float32, or as a PEFT adapter folder.
-import { writePeftAdapter } from '../export/peft-adapter.js';
 import { loadRunModel } from '../export/run-model.js';
 import { writeModelFolder } from '../io/model-folder-writer.js';
 import { createLogger } from '../log.js';
 import { baseIdentity, readBaseIdentity, sameBase } from '../peft/base-identity.js';
 import { mergeAdapter, mergeIntoOriginal } from '../peft/merge.js';
-import { writePromptAdapter } from '../export/prompt-adapter.js';
+import { writeAdapter } from '../peft/adapters.js';
 import { refuseMerged } from '../peft/prompt-load.js';
 import { isPromptKind } from '../peft/prompts.js';
 import type { JobSpec } from '../protocol.js';
@@ -20,7 +19,7 @@ type ExportSpec = Extract<JobSpec, { kind: 'export' }>;
 
 const log = createLogger('export');
 
-export async function exportJob(spec: ExportSpec, ctx: JobContext): Promise<JobResult> {
+export async function exportJob(spec: ExportSpec, ctx: JobContext): Promise<JobResult<'export'>> {
   if (spec.format === 'gguf' && spec.run === undefined) return ggufModelJob(spec, ctx);
   if (spec.run === undefined) {
     throw new WhetstoneError(
@@ -41,11 +40,10 @@ export async function exportJob(spec: ExportSpec, ctx: JobContext): Promise<JobR
   try {
     let files: string[];
     const kind = runSpec.peft;
-    if (isPromptKind(kind)) {
-      if (spec.format !== 'adapter') refuseMerged(kind);
-      ({ files } = await writePromptAdapter(pm, kind, baseDir, spec.out, spec.force));
-    } else if (spec.format === 'adapter') {
-      ({ files } = await writePeftAdapter(pm, baseDir, spec.out, spec.force));
+    if (isPromptKind(kind) && spec.format !== 'adapter') refuseMerged(kind);
+    // Prefix and prompt tuning have no weights to fold in: their export is the adapter.
+    if (spec.format === 'adapter' || isPromptKind(kind)) {
+      ({ files } = await writeAdapter(pm, kind, baseDir, spec.out, spec.force));
     } else {
       const merged = await mergedParams(pm, runDir, baseDir, warnings);
       try {

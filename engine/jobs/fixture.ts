@@ -5,7 +5,10 @@ import type { JobContext, JobResult } from './run-job.js';
 
 type FixtureSpec = Extract<JobSpec, { kind: 'fixture' }>;
 
-export async function fixtureJob(spec: FixtureSpec, _ctx: JobContext): Promise<JobResult> {
+export async function fixtureJob(
+  spec: FixtureSpec,
+  _ctx: JobContext,
+): Promise<JobResult<'fixture'>> {
   const result = await writeFixtureModel(spec);
   return {
     fields: { out: result.dir, arch: spec.arch, parameters: result.parameters },

@@ -8,7 +8,10 @@ import type { JobContext, JobResult } from './run-job.js';
 
 type GenerateSpec = Extract<JobSpec, { kind: 'generate' }>;
 
-export async function generateJob(spec: GenerateSpec, ctx: JobContext): Promise<JobResult> {
+export async function generateJob(
+  spec: GenerateSpec,
+  ctx: JobContext,
+): Promise<JobResult<'generate'>> {
   await ctx.backend();
   const tokenizer = await loadTokenizer(spec.model);
   const promptIds = encodePrompt(tokenizer, spec.prompt, spec.chat);

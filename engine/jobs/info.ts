@@ -7,7 +7,7 @@ import type { JobContext, JobResult } from './run-job.js';
 
 type InfoSpec = Extract<JobSpec, { kind: 'info' }>;
 
-export async function infoJob(spec: InfoSpec, _ctx: JobContext): Promise<JobResult> {
+export async function infoJob(spec: InfoSpec, _ctx: JobContext): Promise<JobResult<'info'>> {
   const checked = await checkModel(spec.model);
   try {
     const { config } = checked;

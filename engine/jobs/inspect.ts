@@ -9,7 +9,10 @@ import type { JobContext, JobResult } from './run-job.js';
 
 type InspectSpec = Extract<JobSpec, { kind: 'inspect' }>;
 
-export async function inspectJob(spec: InspectSpec, _ctx: JobContext): Promise<JobResult> {
+export async function inspectJob(
+  spec: InspectSpec,
+  _ctx: JobContext,
+): Promise<JobResult<'inspect'>> {
   let tokenizer: TextTokenizer | undefined;
   let seqLen = spec.seq ?? 256;
   if (spec.model !== undefined) {

@@ -11,7 +11,7 @@ import type { JobContext, JobResult } from './run-job.js';
 
 type LogitsSpec = Extract<JobSpec, { kind: 'logits' }>;
 
-export async function logitsJob(spec: LogitsSpec, ctx: JobContext): Promise<JobResult> {
+export async function logitsJob(spec: LogitsSpec, ctx: JobContext): Promise<JobResult<'logits'>> {
   const sequences = await readIds(spec.ids);
   await ctx.backend();
   const model = await loadModel(spec.model, {

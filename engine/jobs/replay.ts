@@ -7,7 +7,7 @@ import { tf } from '../backend/tf.js';
 import { WhetstoneError } from '../errors.js';
 import { writeModelFolder } from '../io/model-folder-writer.js';
 import { createLogger } from '../log.js';
-import { loadAdapterWeights, readAdapterOptions } from '../export/peft-adapter.js';
+import { loadAdapterWeights, readAdapterOptions } from '../peft/lora-adapter.js';
 import { loraFields, type LoraOptions } from '../peft/config.js';
 import { loadPeftModel, peftSpec } from '../peft/load.js';
 import { mergeAdapter } from '../peft/merge.js';
@@ -28,7 +28,7 @@ const bitExact = ['cpu', 'wasm', 'native'];
 const sameKernel = (a: string, b: string) =>
   a === b || (bitExact.includes(a) && bitExact.includes(b));
 
-export async function replayJob(spec: ReplaySpec, ctx: JobContext): Promise<JobResult> {
+export async function replayJob(spec: ReplaySpec, ctx: JobContext): Promise<JobResult<'replay'>> {
   const { spec: stored } = await RunDir.open(spec.run);
   const parsed = trainSpecSchema.safeParse(stored);
   if (!parsed.success) {

@@ -3,7 +3,15 @@
 import { initBackend, type BackendReport } from '../backend/select.js';
 import { memory } from '../backend/memory.js';
 import { toErrorInfo, WhetstoneError } from '../errors.js';
-import { jobSpecSchema, PROTOCOL_VERSION, type Emit, type JobSpec } from '../protocol.js';
+import {
+  jobSpecSchema,
+  PROTOCOL_VERSION,
+  type DoneEvent,
+  type Emit,
+  type JobKind,
+  type JobResults,
+  type JobSpec,
+} from '../protocol.js';
 import { PauseGate } from '../train/pause-gate.js';
 import { backendsJob } from './backends.js';
 import { evalJob } from './eval.js';
@@ -29,18 +37,19 @@ export interface JobContext {
   pause: PauseGate;
 }
 
-export interface JobResult {
-  fields: Record<string, unknown>;
+export interface JobResult<K extends JobKind> {
+  /** What the `done` event reports (typed per job in engine/job-results.ts). */
+  fields: JobResults[K];
   /** Bytes of the model weights the job held (reported in `memory.weightBytes`). */
   weightBytes: number;
   /** The job's own peak, where it tracks phases itself (training: the highest step). */
   peakBytes?: number;
 }
 
-type Handler<K extends JobSpec['kind']> = (
+type Handler<K extends JobKind> = (
   spec: Extract<JobSpec, { kind: K }>,
   ctx: JobContext,
-) => Promise<JobResult>;
+) => Promise<JobResult<K>>;
 
 const handlers: { [K in JobSpec['kind']]: Handler<K> } = {
   backends: backendsJob,
@@ -99,8 +108,10 @@ export async function runJob(
         emit({ type: 'progress', phase, done, total });
       },
     };
-    const run = handlers[spec.kind] as Handler<JobSpec['kind']>;
+    const run = handlers[spec.kind] as Handler<JobKind>;
     const result = await run(spec, ctx);
+    // `handlers` pairs each kind with its fields; TypeScript cannot follow that pairing through
+    // the union of kinds, so the pair is asserted here, once.
     emit({
       type: 'done',
       job: spec.kind,
@@ -112,7 +123,7 @@ export async function runJob(
         rssBytes: process.memoryUsage.rss(),
       },
       elapsedMs: Math.round(performance.now() - started),
-    });
+    } as DoneEvent);
     return true;
   } catch (err) {
     emit({ type: 'error', ...toErrorInfo(err) });

@@ -1,49 +1,43 @@
-// `whetstone train` and `whetstone resume`: a run folder, the model and data, the method, then the
-// training loop; every event goes to the host and into the run's events.jsonl.
+// `whetstone train` and `whetstone resume`: a run folder, the setup steps (train-setup.ts: adapter,
+// model, data, method, restore), then the training loop; every event goes to the host and into
+// the run's events.jsonl.
 import { join } from 'node:path';
-import { loadDataset } from '../data/dataset.js';
-import { dataChoices } from '../data/options.js';
-import { describeProblems } from '../data/problems.js';
-import { toErrorInfo, WhetstoneError } from '../errors.js';
-import { loadTokenizer } from '../io/tokenizer.js';
-import { createLogger } from '../log.js';
-import { loadAdapterWeights, readAdapterOptions } from '../export/peft-adapter.js';
-import { loraFields, type LoraOptions } from '../peft/config.js';
-import { loadPeftModel, peftSpec } from '../peft/load.js';
-import { recordBaseIdentity } from '../peft/base-identity.js';
-import { withDropout } from '../peft/train-mode.js';
-import { adaloraOptions, disposeAdaLora } from '../peft/adalora.js';
-import { AdaLoraAllocator, withAdaLora } from '../peft/adalora-train.js';
-import { loadAdaLoraWeights, readAdaLoraAdapter } from '../export/adalora-adapter.js';
-import { loadPromptAdapterWeights, readPromptAdapterOptions } from '../export/prompt-adapter.js';
-import { checkPromptMethod, promptFields } from '../peft/prompt-load.js';
-import { isPromptKind } from '../peft/prompts.js';
-import { createMethod, defaultLr } from '../optim/create-method.js';
-import { ZoMethod } from '../optim/zo.js';
-import { ZoHistoryFile } from '../train/zo-history-file.js';
-import type { TrainMethod } from '../optim/method.js';
-import { trainSpecSchema, type JobSpec, type TrainSpec } from '../protocol.js';
-import { latestCheckpoint, restoreCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
-import { RunDir } from '../train/run-dir.js';
-import { BatchSampler } from '../train/text-data.js';
-import { trainLoop } from '../train/trainer.js';
+import { defaultLr } from '../../common/defaults.js';
 import { sampleDeviceMemory } from '../backend/memory.js';
 import { hostMemoryBackends } from '../backend/types.js';
+import { toErrorInfo, WhetstoneError } from '../errors.js';
+import { createLogger } from '../log.js';
+import type { TrainMethod } from '../optim/method.js';
 import { decidePaging } from '../optim/paged.js';
+import { disposeAdaLora } from '../peft/adalora.js';
+import { loadPeftModel } from '../peft/load.js';
+import { trainSpecSchema, type JobSpec, type TrainSpec } from '../protocol.js';
+import { latestCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
+import { RunDir } from '../train/run-dir.js';
+import { trainLoop } from '../train/trainer.js';
 import { estimateRun } from './estimate.js';
 import type { JobContext, JobResult } from './run-job.js';
+import {
+  batchSampler,
+  buildMethod,
+  loadTrainingData,
+  resolveAdapter,
+  restore,
+  startModel,
+  stepsOf,
+} from './train-setup.js';
 
 type ResumeSpec = Extract<JobSpec, { kind: 'resume' }>;
 
 const log = createLogger('train');
 
-export async function trainJob(spec: TrainSpec, ctx: JobContext): Promise<JobResult> {
+export async function trainJob(spec: TrainSpec, ctx: JobContext): Promise<JobResult<'train'>> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const run = await RunDir.create(spec.out ?? join('runs', `${stamp}-${spec.method}`), spec);
   return runTraining(spec, run, ctx);
 }
 
-export async function resumeJob(spec: ResumeSpec, ctx: JobContext): Promise<JobResult> {
+export async function resumeJob(spec: ResumeSpec, ctx: JobContext): Promise<JobResult<'resume'>> {
   const { run, spec: stored } = await RunDir.open(spec.run);
   const parsed = trainSpecSchema.safeParse(stored);
   if (!parsed.success) {
@@ -65,7 +59,8 @@ export async function resumeJob(spec: ResumeSpec, ctx: JobContext): Promise<JobR
     ...(spec.steps && { steps: spec.steps, epochs: undefined }),
     ...(spec.backend && { backend: spec.backend }),
   };
-  return runTraining(trainSpec, run, ctx, checkpoint);
+  // A resume reports what a training run does; the copy lets the compiler see it as resume's.
+  return { ...(await runTraining(trainSpec, run, ctx, checkpoint)) };
 }
 
 async function runTraining(
@@ -73,135 +68,39 @@ async function runTraining(
   run: RunDir,
   ctx: JobContext,
   checkpoint?: LoadedCheckpoint,
-): Promise<JobResult> {
+): Promise<JobResult<'train'>> {
   const { backend } = await ctx.backend();
   const paging = await runPaging(spec, backend);
   log.info(
-    `AdamW moments ${paging.paged ? 'paged to host memory' : 'on the device'}: ${paging.reason}`,
+    `AdamW moments ${paging.pagedOptim ? 'paged to host memory' : 'on the device'}: ${paging.reason}`,
   );
-  // An adapter to start from brings its own rank, alpha and targets; the run's flags fill the rest.
-  let lora: Partial<LoraOptions> = loraFields(spec);
-  let adalora = adaloraOptions(spec);
-  const adaloraAdapter =
-    spec.initAdapter && spec.peft === 'adalora'
-      ? await readAdaLoraAdapter(spec.initAdapter)
-      : undefined;
-  if (spec.initAdapter) {
-    if (spec.peft === 'full') {
-      throw new WhetstoneError(
-        'BAD_ARGUMENT',
-        '--init-adapter needs --peft lora, qlora, adalora, prefix or prompt.',
-        'Add the --peft kind the adapter was made with to train it further.',
-      );
-    }
-    if (adaloraAdapter) {
-      // Its ranks and pattern come from the adapter; the schedule of this run from its flags.
-      lora = { ...lora, ...adaloraAdapter.lora };
-      const { initR, targetR, beta1, beta2 } = adaloraAdapter.adalora;
-      adalora = { ...adalora, initR, targetR, beta1, beta2 };
-    } else if (!isPromptKind(spec.peft)) {
-      lora = { ...lora, ...(await readAdapterOptions(spec.initAdapter)) };
-    }
-  }
-  checkPromptMethod(spec.peft, spec.method, spec.checkpointing);
-  // A prefix or prompt adapter brings its number of virtual tokens.
-  const prompt = {
-    ...promptFields(spec),
-    ...(spec.initAdapter &&
-      isPromptKind(spec.peft) &&
-      (await readPromptAdapterOptions(spec.initAdapter, spec.peft))),
-  };
-  const pm = await loadPeftModel(
-    spec.model,
-    peftSpec(spec.peft, { ...lora, ...prompt, adalora, seed: spec.seed }),
-    { onTensor: (done, total) => ctx.progress('load', done, total) },
-  );
+  const adapter = await resolveAdapter(spec);
+  const pm = await loadPeftModel(spec.model, adapter.spec, {
+    onTensor: (done, total) => ctx.progress('load', done, total),
+  });
   const { model } = pm;
   let method: TrainMethod | undefined;
   try {
-    if (spec.initAdapter && !checkpoint) {
-      if (adaloraAdapter)
-        await loadAdaLoraWeights(spec.initAdapter, pm, adaloraAdapter.rankPattern);
-      else if (isPromptKind(spec.peft)) await loadPromptAdapterWeights(spec.initAdapter, pm);
-      else await loadAdapterWeights(spec.initAdapter, pm);
-    }
-    // QLoRA quantizes its base: record which one, so an export can merge into the original.
-    if (spec.peft === 'qlora' && !checkpoint) await recordBaseIdentity(run.dir, spec.model);
-    const tokenizer = await loadTokenizer(spec.model);
-    const seqLen = spec.seq ?? Math.min(256, model.config.contextLength);
-    if (seqLen > model.config.contextLength) {
-      throw new WhetstoneError(
-        'BAD_ARGUMENT',
-        `--seq ${seqLen} is longer than the model's context (${model.config.contextLength}).`,
-      );
-    }
-    const data = await loadDataset(spec.data, tokenizer, {
-      ...dataChoices(spec),
-      ...(spec.overLength && { overLength: spec.overLength }),
-      ...(spec.trainOn && { trainOn: spec.trainOn }),
-      ...(spec.pack && { pack: true }),
-      ...(spec.dedup && { dedup: true }),
-      seqLen,
-      evalFraction: spec.evalEvery ? spec.evalFraction : 0,
-      seed: spec.seed,
-    });
-    const { problems } = data;
-    if (problems.total > 0) {
-      log.warn(
-        `${problems.total} row(s) skipped:\n${describeProblems(problems.kept, 5, problems.total)}`,
-      );
-    }
-    const maxSteps = spec.epochs
-      ? Math.ceil((spec.epochs * data.train.length) / (spec.batch * spec.gradAccum))
-      : spec.steps;
-    // AdaLoRA: the budget schedule spans this run's steps; its hooks see every step's gradients.
-    const allocator = pm.adalora && new AdaLoraAllocator(model.params, pm.adalora, maxSteps);
-    method = withDropout(
-      createMethod(model, {
-        ...spec,
-        pagedState: paging.paged,
-        ...(allocator && { hooks: allocator.hooks() }),
-      }),
-      pm.dropout,
-      pm.spec.lora.dropout,
-    );
-    if (allocator) method = withAdaLora(method, allocator);
-    const padId = tokenizer.padTokenId ?? tokenizer.eosTokenIds[0] ?? 0;
-    const sampler = new BatchSampler(
-      data.train.map((e) => e.ids),
-      spec.batch,
-      seqLen,
-      spec.seed,
-      padId,
-      checkpoint?.state.samplerPosition ?? 0,
-      data.train.map((e) => e.mask),
-    );
-    const zoHistory =
-      method instanceof ZoMethod && method.replayable
-        ? new ZoHistoryFile(run.dir, method)
-        : undefined;
-    if (checkpoint) {
-      await zoHistory?.load(); // before the restore, which cuts it to the checkpoint's records
-      await restoreCheckpoint(checkpoint, model.params, method);
-      const records = Number(checkpoint.state.method.records ?? 0);
-      if (zoHistory && !(await zoHistory.checkRestored(records))) {
-        log.warn(
-          `${run.dir}: the update history ends before the checkpoint (the run was stopped while saving); training goes on without a replayable history.`,
-        );
-      }
-    }
+    if (!checkpoint) await startModel(spec, adapter, pm, run);
+    const training = await loadTrainingData(spec, model);
+    const { data } = training;
+    const steps = stepsOf(spec, data.train.length);
+    method = buildMethod(spec, pm, paging.pagedOptim, steps);
+    const sampler = batchSampler(spec, training, checkpoint?.state.samplerPosition ?? 0);
+    const zoHistory = await restore(run, model, method, checkpoint);
     const startStep = checkpoint?.state.step ?? 0;
-    if (startStep >= maxSteps) {
+    if (startStep >= steps) {
       throw new WhetstoneError(
         'BAD_ARGUMENT',
-        `${run.dir} already finished its ${maxSteps} steps.`,
-        `Train further with: whetstone resume --run ${run.dir} --steps ${maxSteps * 2}`,
+        `${run.dir} already finished its ${steps} steps.`,
+        `Train further with: whetstone resume --run ${run.dir} --steps ${steps * 2}`,
       );
     }
     await run.event({
       type: checkpoint ? 'resume' : 'start',
       step: startStep,
-      maxSteps,
+      // The run's events report progress as step of maxSteps (main and the studio read it).
+      maxSteps: steps,
       trainRows: data.train.length,
       evalRows: data.eval.length,
       data: {
@@ -213,7 +112,7 @@ async function runTraining(
       },
     });
     await run.log(
-      `${checkpoint ? 'resumed at' : 'started'} step ${startStep} of ${maxSteps}: ${spec.method} on ${spec.model}`,
+      `${checkpoint ? 'resumed at' : 'started'} step ${startStep} of ${steps}: ${spec.method} on ${spec.model}`,
     );
     const summary = await trainLoop({
       model,
@@ -224,12 +123,12 @@ async function runTraining(
       schedule: {
         kind: spec.schedule,
         lr: spec.lr ?? defaultLr(spec.method, spec.peft),
-        warmupSteps: spec.warmup,
-        totalSteps: maxSteps,
+        warmup: spec.warmup,
+        steps,
       },
-      maxSteps,
+      steps,
       gradAccum: spec.gradAccum,
-      seqLen,
+      seqLen: training.seqLen,
       ...(spec.evalEvery !== undefined && { evalEvery: spec.evalEvery }),
       evalBatchSize: spec.batch,
       checkpointEvery: spec.checkpointEvery,

@@ -5,15 +5,16 @@ import type { CausalLM } from '../models/causal-lm.js';
 import { FoMethod } from './fo.js';
 import { ForwardGradMethod } from './forward-grad.js';
 import { LomoMethod } from './lomo.js';
+import { defaultZoEps } from '../../common/defaults.js';
 import type { PeftKind } from '../peft/config.js';
-import { isZerothOrder } from '../protocol.js';
 import type { MethodName, StepHooks, TrainMethod } from './method.js';
 import { ZO_DEFAULTS, ZoMethod } from './zo.js';
 
 export interface MethodConfig {
   method: MethodName;
   weightDecay?: number;
-  checkpointing?: boolean;
+  /** FO methods: recompute activations block by block. */
+  recompute?: boolean;
   maxGradNorm?: number;
   clipValue?: number;
   gradAccum?: number;
@@ -28,52 +29,8 @@ export interface MethodConfig {
   /** Adapter hooks (AdaLoRA's regulariser and importance observer). */
   hooks?: StepHooks;
   /** fo-adamw: moments in host memory (decided from --paged-optim by decidePaging). */
-  pagedState?: boolean;
+  pagedOptim?: boolean;
 }
-
-/**
- * Learning rates when none is given: the papers' values for full fine-tuning (the zeroth-order
- * ones are MeZO's for OPT-13B, docs/methods.md#default-learning-rates-and-μ; small models take
- * larger rates).
- */
-export const DEFAULT_LR: Record<MethodName, number> = {
-  'fo-sgd': 1e-2,
-  'fo-adamw': 1e-4,
-  lomo: 1e-2,
-  adalomo: 1e-3,
-  'zo-sgd': 1e-6,
-  'zo-sign': 1e-6,
-  'zo-mmt': 1e-6,
-  'zo-cons': 1e-6,
-  'zo-adam': 1e-5,
-  'forward-grad': 1e-6,
-};
-
-/**
- * Adapters train a few parameters of larger effect, and take larger steps. Zeroth-order methods
- * take MeZO's PEFT settings (docs/methods.md#default-learning-rates-and-μ): LoRA at 50× the full
- * fine-tuning rate (1e-6 → 5e-5) with μ 1e-2, prefix tuning at 10⁴× (→ 1e-2) with μ 1e-1, every
- * zeroth-order method scaled alike. FO-AdamW takes PEFT's guides' rates for prompt (3e-2) and
- * prefix tuning (1e-2); other backprop methods keep theirs.
- */
-const ADAPTER_DEFAULTS: Record<PeftKind, { zoLrScale: number; eps: number; adamwLr?: number }> = {
-  full: { zoLrScale: 1, eps: ZO_DEFAULTS.eps },
-  lora: { zoLrScale: 50, eps: 1e-2 },
-  qlora: { zoLrScale: 50, eps: 1e-2 },
-  adalora: { zoLrScale: 50, eps: 1e-2 },
-  prefix: { zoLrScale: 1e4, eps: 1e-1, adamwLr: 1e-2 },
-  prompt: { zoLrScale: 1e4, eps: 1e-1, adamwLr: 3e-2 },
-};
-
-/** The learning rate a run takes when none is given. */
-export function defaultLr(method: MethodName, peft: PeftKind = 'full'): number {
-  const d = ADAPTER_DEFAULTS[peft];
-  if (method === 'fo-adamw' && d.adamwLr !== undefined) return d.adamwLr;
-  return DEFAULT_LR[method] * (isZerothOrder(method) ? d.zoLrScale : 1);
-}
-
-/** The zeroth-order perturbation scale μ a run takes when none is given. */
-export const defaultZoEps = (peft: PeftKind = 'full'): number => ADAPTER_DEFAULTS[peft].eps;
 
 export function createMethod(model: CausalLM, c: MethodConfig): TrainMethod {
   const weightDecay = c.weightDecay ?? 0;
@@ -97,8 +54,8 @@ export function createMethod(model: CausalLM, c: MethodConfig): TrainMethod {
     case 'fo-adamw':
       return new FoMethod(c.method, model, {
         weightDecay,
-        checkpointing: c.checkpointing ?? false,
-        paged: c.pagedState ?? false,
+        recompute: c.recompute ?? false,
+        pagedOptim: c.pagedOptim ?? false,
         ...clip,
         ...hooks,
       });
@@ -114,16 +71,16 @@ export function createMethod(model: CausalLM, c: MethodConfig): TrainMethod {
     case 'forward-grad':
       return new ForwardGradMethod(model, {
         weightDecay,
-        queries: c.zoQueries ?? ZO_DEFAULTS.queries,
+        zoQueries: c.zoQueries ?? ZO_DEFAULTS.zoQueries,
         seed: c.seed ?? 0,
         ...hooks,
       });
     default:
       return new ZoMethod(c.method, model, {
-        eps: c.zoEps ?? defaultZoEps(c.peft),
-        queries: c.zoQueries ?? ZO_DEFAULTS.queries,
-        oneSided: c.zoOneSided ?? ZO_DEFAULTS.oneSided,
-        signForm: c.zoSignForm ?? ZO_DEFAULTS.signForm,
+        zoEps: c.zoEps ?? defaultZoEps(c.peft),
+        zoQueries: c.zoQueries ?? ZO_DEFAULTS.zoQueries,
+        zoOneSided: c.zoOneSided ?? ZO_DEFAULTS.zoOneSided,
+        zoSignForm: c.zoSignForm ?? ZO_DEFAULTS.zoSignForm,
         weightDecay,
         seed: c.seed ?? 0,
         ...hooks,

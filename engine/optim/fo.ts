@@ -33,11 +33,11 @@ import {
 export interface FoOptions extends ClipOptions {
   weightDecay: number;
   /** Recompute activations block by block instead of keeping the whole forward's. */
-  checkpointing: boolean;
+  recompute: boolean;
   adam?: Partial<Omit<AdamWOptions, 'lr' | 'weightDecay'>>;
   hooks?: StepHooks;
   /** fo-adamw: keep the moments in host memory, one tensor's on the device at a time. */
-  paged?: boolean;
+  pagedOptim?: boolean;
 }
 
 export class FoMethod implements TrainMethod {
@@ -50,7 +50,7 @@ export class FoMethod implements TrainMethod {
     private readonly model: CausalLM,
     private readonly opts: FoOptions,
   ) {
-    if (name === 'fo-adamw' && opts.paged) this.paged = new PagedAdamWState(this.trainable());
+    if (name === 'fo-adamw' && opts.pagedOptim) this.paged = new PagedAdamWState(this.trainable());
     else if (name === 'fo-adamw') {
       for (const [param, variable] of this.trainable()) {
         this.adamState.set(param, createAdamWState(variable));
@@ -80,7 +80,7 @@ export class FoMethod implements TrainMethod {
     const penalty = (await hooks?.regularizer?.value()) ?? 0;
     try {
       for (const batch of batches) {
-        lossSum += this.opts.checkpointing
+        lossSum += this.opts.recompute
           ? await blockwiseBackward(this.model, batch, (_, part) =>
               part.forEach((g, name) => accumulate(name, g)),
             )

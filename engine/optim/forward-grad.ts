@@ -15,7 +15,7 @@ import { applyNoise, querySeed, trainableTensors, type PerturbedTensor } from '.
 export interface ForwardGradOptions {
   weightDecay: number;
   /** Directions averaged per step. */
-  queries: number;
+  zoQueries: number;
   seed: number;
   /** The observer sees ĝ = mean (∇f·vᵢ) vᵢ per tensor. */
   hooks?: StepHooks;
@@ -70,7 +70,7 @@ export class ForwardGradMethod implements TrainMethod {
 
   async step(batches: Batch[], lr: number): Promise<StepResult> {
     this.t++;
-    const q = this.opts.queries;
+    const q = this.opts.zoQueries;
     const seeds = Array.from({ length: q }, (_, i) => querySeed(this.opts.seed, this.t, i));
     const results: { loss: number; jvp: number }[] = [];
     for (const seed of seeds)

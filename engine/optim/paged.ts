@@ -95,7 +95,7 @@ export interface PagingFacts {
  * known and the estimate would take more than 90% of it (WebGPU does not report its memory, so
  * there `auto` stays off: use `on`).
  */
-export function decidePaging(f: PagingFacts): { paged: boolean; reason: string } {
+export function decidePaging(f: PagingFacts): { pagedOptim: boolean; reason: string } {
   if (f.method !== 'fo-adamw') {
     if (f.mode === 'on') {
       throw new WhetstoneError(
@@ -104,19 +104,22 @@ export function decidePaging(f: PagingFacts): { paged: boolean; reason: string }
         'Use --method fo-adamw, or drop --paged-optim.',
       );
     }
-    return { paged: false, reason: `${f.method} keeps no AdamW moments` };
+    return { pagedOptim: false, reason: `${f.method} keeps no AdamW moments` };
   }
-  if (f.mode !== 'auto') return { paged: f.mode === 'on', reason: `--paged-optim ${f.mode}` };
+  if (f.mode !== 'auto') return { pagedOptim: f.mode === 'on', reason: `--paged-optim ${f.mode}` };
   if (hostMemoryBackends.includes(f.backend)) {
-    return { paged: false, reason: `the ${f.backend} backend's device memory is host memory` };
+    return { pagedOptim: false, reason: `the ${f.backend} backend's device memory is host memory` };
   }
   if (f.freeDeviceBytes === undefined) {
-    return { paged: false, reason: `the ${f.backend} backend does not report free device memory` };
+    return {
+      pagedOptim: false,
+      reason: `the ${f.backend} backend does not report free device memory`,
+    };
   }
   const short = f.peakBytes > AUTO_PAGE_SHARE * f.freeDeviceBytes;
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
   return {
-    paged: short,
+    pagedOptim: short,
     reason: `estimated peak ${mb(f.peakBytes)} ${short ? 'over' : 'within'} ${AUTO_PAGE_SHARE * 100}% of ${mb(f.freeDeviceBytes)} free on the device`,
   };
 }

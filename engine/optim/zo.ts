@@ -16,6 +16,7 @@ import { createAdamWState, zerosVariable, type AdamWState } from './updates.js';
 import type { NoiseTransform } from '../util/counter-rng.js';
 import { ZoHistory, type NoiseRecord } from './zo-history.js';
 import { applyNoise, querySeed, trainableTensors, type PerturbedTensor } from './zo-params.js';
+import { DEFAULT_ZO_EPS } from '../../common/defaults.js';
 import { adamStep } from '../backend/adam-step.js';
 import { noiseAxpy, normalNoise } from '../backend/noise.js';
 
@@ -23,14 +24,14 @@ export type ZoMethodName = 'zo-sgd' | 'zo-sign' | 'zo-mmt' | 'zo-cons' | 'zo-ada
 
 export interface ZoOptions {
   /** Perturbation scale μ. */
-  eps: number;
+  zoEps: number;
   /** Queries q: directions averaged per step. */
-  queries: number;
+  zoQueries: number;
   /** (f(θ+μz) − f(θ))/μ instead of the two-sided difference. */
-  oneSided: boolean;
+  zoOneSided: boolean;
   weightDecay: number;
   /** zo-sign: sign of the projected gradient times z, or of every element of ĝ. */
-  signForm: 'projected' | 'elementwise';
+  zoSignForm: 'projected' | 'elementwise';
   /** Run seed: the queries' seeds derive from it and the step number. */
   seed: number;
   /** The observer sees ĝ per tensor (a regulariser is not theirs: see peft/adalora-train.ts). */
@@ -38,10 +39,10 @@ export interface ZoOptions {
 }
 
 export const ZO_DEFAULTS = {
-  eps: 1e-3,
-  queries: 1,
-  oneSided: false,
-  signForm: 'projected',
+  zoEps: DEFAULT_ZO_EPS,
+  zoQueries: 1,
+  zoOneSided: false,
+  zoSignForm: 'projected',
 } as const;
 
 const MOMENTUM = 0.9;
@@ -119,9 +120,9 @@ export class ZoMethod implements TrainMethod {
 
   async step(batches: Batch[], lr: number): Promise<StepResult> {
     this.t++;
-    const { eps, queries } = this.opts;
+    const { zoEps: eps, zoQueries: queries } = this.opts;
     const seeds = Array.from({ length: queries }, (_, i) => querySeed(this.opts.seed, this.t, i));
-    const needsBase = this.opts.oneSided || this.name === 'zo-cons';
+    const needsBase = this.opts.zoOneSided || this.name === 'zo-cons';
     const base = needsBase ? await batchesLoss(this.model, batches) : undefined;
     const projected: number[] = [];
     let midpoint = 0;
@@ -130,7 +131,7 @@ export class ZoMethod implements TrainMethod {
         () => batchesLoss(this.model, batches),
         (b) => this.apply({ seed, a: 1, b, transform: 'none' }),
         eps,
-        this.opts.oneSided ? base : undefined,
+        this.opts.zoOneSided ? base : undefined,
       );
       projected.push(estimate.g);
       midpoint += estimate.loss / queries;
@@ -158,7 +159,7 @@ export class ZoMethod implements TrainMethod {
         return;
       case 'zo-sign': {
         // With q > 1 the element-wise form averages the queries' sign(gᵢ)·sign(zᵢ).
-        const transform = this.opts.signForm === 'elementwise' ? 'sign' : 'none';
+        const transform = this.opts.zoSignForm === 'elementwise' ? 'sign' : 'none';
         seeds.forEach((seed, i) =>
           this.apply({ seed, a: i === 0 ? decay : 1, b: (-lr * Math.sign(g[i]!)) / q, transform }),
         );

@@ -2,6 +2,7 @@
 // Q [r, in] (`lora_A`), P [out, r] (`lora_B`), λ [r, 1] (`lora_E`) and s = α / (init_r + 1e-5)
 // (PEFT's scaling / ranknum, where ranknum stays the initial rank after pruning). The mask holds
 // the ranks the budget keeps; pruned λ are zeroed and the mask keeps them out of the forward.
+import { ADALORA_DEFAULTS } from '../../common/defaults.js';
 import { tf, type Tensor2D } from '../backend/tf.js';
 import type { LinearFn, LinearSpec } from '../models/layers/linear.js';
 import type { Params } from '../models/params.js';
@@ -34,14 +35,7 @@ export interface AdaLoraOptions {
   totalStep?: number;
 }
 
-export const ADALORA_DEFAULTS = {
-  initR: 12,
-  targetR: 8,
-  deltaT: 10,
-  orthReg: 0.5,
-  beta1: 0.85,
-  beta2: 0.85,
-} as const;
+export { ADALORA_DEFAULTS };
 
 /** AdaLoRA options from a job's fields. */
 export function adaloraOptions(f: {

@@ -3,9 +3,11 @@
 // names, or every linear layer but the LM head (what QLoRA does).
 import { WhetstoneError } from '../errors.js';
 import type { LinearSpec } from '../models/layers/linear.js';
-import type { peftKinds } from '../protocol.js';
+import { LORA_DEFAULTS } from '../../common/defaults.js';
+import type { PeftKind } from '../../common/methods.js';
 
-export type PeftKind = (typeof peftKinds)[number];
+export type { PeftKind };
+export { LORA_DEFAULTS };
 
 export interface LoraOptions {
   r: number;
@@ -16,13 +18,6 @@ export interface LoraOptions {
   /** Module name suffixes (`q_proj`, `attn.c_attn`), or ['all-linear']. */
   targets: string[];
 }
-
-export const LORA_DEFAULTS: Omit<LoraOptions, 'targets'> = {
-  r: 8,
-  alpha: 16,
-  dropout: 0,
-  rslora: false,
-};
 
 /** PEFT's default target modules per model_type (its TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES). */
 const DEFAULT_TARGETS: Record<string, string[]> = {

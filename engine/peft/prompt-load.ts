@@ -76,16 +76,16 @@ export async function loadPromptModel(
 }
 
 /**
- * Methods that recompute the model part by part (LOMO, AdaLomo, --checkpointing) would need the
+ * Methods that recompute the model part by part (LOMO, AdaLomo, --recompute) would need the
  * prefix inside every part; the prompt tensor is small, so their memory saving is nil anyway.
  */
-export function checkPromptMethod(kind: PeftKind, method: string, checkpointing: boolean): void {
+export function checkPromptMethod(kind: PeftKind, method: string, recompute: boolean): void {
   if (!isPromptKind(kind)) return;
-  if (method === 'lomo' || method === 'adalomo' || checkpointing) {
+  if (method === 'lomo' || method === 'adalomo' || recompute) {
     throw new WhetstoneError(
       'BAD_ARGUMENT',
-      `--peft ${kind} trains one small tensor, so ${checkpointing ? '--checkpointing' : method}'s part-by-part backward does not apply.`,
-      'Use fo-adamw or fo-sgd (without --checkpointing), or a zeroth-order method such as zo-sgd.',
+      `--peft ${kind} trains one small tensor, so ${recompute ? '--recompute' : method}'s part-by-part backward does not apply.`,
+      'Use fo-adamw or fo-sgd (without --recompute), or a zeroth-order method such as zo-sgd.',
     );
   }
 }

@@ -15,12 +15,10 @@ import type { LinearSpec } from '../models/layers/linear.js';
 export const PROMPT_EMBEDDINGS = 'prompt_embeddings';
 export const isPromptParam = (name: string) => name === PROMPT_EMBEDDINGS;
 
-export type PromptKind = 'prefix' | 'prompt';
-export const isPromptKind = (kind: string): kind is PromptKind =>
-  kind === 'prefix' || kind === 'prompt';
+import type { PromptKind } from '../../common/methods.js';
 
-/** PEFT's usual numbers of virtual tokens (its docs' examples: 20 for prompt, 5 to 30 prefix). */
-export const VIRTUAL_TOKEN_DEFAULTS: Record<PromptKind, number> = { prompt: 20, prefix: 5 };
+export { isPromptKind, type PromptKind } from '../../common/methods.js';
+export { VIRTUAL_TOKEN_DEFAULTS } from '../../common/defaults.js';
 
 export interface PromptOptions {
   virtualTokens: number;

@@ -14,8 +14,8 @@ export interface EstimateInput {
   method: MethodName;
   batch: number;
   seq: number;
-  /** FO methods with activation checkpointing (LOMO and AdaLomo always checkpoint). */
-  checkpointing: boolean;
+  /** FO methods that recompute activations block by block (LOMO and AdaLomo always do). */
+  recompute: boolean;
   /** An adapter instead of full fine-tuning: its modules and rank (QLoRA: those in NF4). */
   peft?: PeftShape;
   /** fo-adamw with paged moments: one tensor's moments on the device at a time. */
@@ -74,12 +74,12 @@ export function estimateTrainingMemory(input: EstimateInput): MemoryEstimate {
   }
 
   const fused = method === 'lomo' || method === 'adalomo';
-  const checkpointing = fused || input.checkpointing;
+  const recompute = fused || input.recompute;
   // Backward holds the tape and, until it ends, the gradients of the activations as well (about
   // as much again); with checkpointing, one part's tape at a time (and part of its gradients)
   // beside the saved inputs. Calibrated on Llama-family models (within 5% there); GPT-2's
   // checkpointed peak runs up to 20% above it.
-  const activationBytes = checkpointing
+  const activationBytes = recompute
     ? (cfg.layers + 1) * hidden + 1.5 * Math.max(blockTape, headTape)
     : 2 * (cfg.layers * blockTape + headTape) + hidden;
 

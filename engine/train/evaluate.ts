@@ -6,8 +6,9 @@ import { forwardLogits, type CausalLM } from '../models/causal-lm.js';
 import { maskedNll } from '../models/loss.js';
 
 export interface EvalOptions {
-  maxLength: number;
-  batchSize: number;
+  /** Tokens a sequence is cut to, and sequences a forward pass scores (the jobs' seq and batch). */
+  seq: number;
+  batch: number;
   /** Per sequence, 1 where a token is a target (default: every real token). */
   masks?: readonly (readonly number[])[];
   onBatch?: (done: number, total: number) => void;
@@ -34,14 +35,14 @@ export async function evaluateTexts(
   let truncated = 0;
   const sequences = texts.map((text) => {
     const ids = tokenizer.encode(text, { addSpecialTokens: true });
-    if (ids.length > opts.maxLength) truncated++;
-    return ids.slice(0, opts.maxLength);
+    if (ids.length > opts.seq) truncated++;
+    return ids.slice(0, opts.seq);
   });
   const scored = await evaluateSequences(model, sequences, opts);
   return { ...scored, truncated };
 }
 
-/** Mean loss and perplexity over token sequences (each at most `opts.maxLength` long). */
+/** Mean loss and perplexity over token sequences (each at most `opts.seq` long). */
 export async function evaluateSequences(
   model: CausalLM,
   sequences: number[][],
@@ -49,16 +50,16 @@ export async function evaluateSequences(
 ): Promise<EvalResult> {
   let nllSum = 0;
   let count = 0;
-  const batches = Math.ceil(sequences.length / opts.batchSize);
+  const batches = Math.ceil(sequences.length / opts.batch);
   for (let b = 0; b < batches; b++) {
-    const batch = sequences.slice(b * opts.batchSize, (b + 1) * opts.batchSize);
+    const batch = sequences.slice(b * opts.batch, (b + 1) * opts.batch);
     const longest = Math.max(...batch.map((s) => s.length));
-    const width = Math.min(opts.maxLength, Math.ceil(longest / PAD_MULTIPLE) * PAD_MULTIPLE);
+    const width = Math.min(opts.seq, Math.ceil(longest / PAD_MULTIPLE) * PAD_MULTIPLE);
     const ids = new Int32Array(batch.length * width);
     const mask = new Float32Array(batch.length * width);
     batch.forEach((seq, row) => {
       ids.set(seq.slice(0, width), row * width);
-      const given = opts.masks?.[b * opts.batchSize + row];
+      const given = opts.masks?.[b * opts.batch + row];
       if (given) mask.set(given.slice(0, width), row * width);
       else mask.fill(1, row * width, row * width + Math.min(seq.length, width));
     });

@@ -28,4 +28,12 @@ describe('run folders', () => {
       message: expect.stringContaining(dir) as string,
     });
   });
+
+  it('opens a run stored before --checkpointing became --recompute with the current name', async () => {
+    const dir = join(await mkdtemp(join(tmpdir(), 'whetstone-rundir-')), 'run');
+    await RunDir.create(dir, { method: 'fo-sgd', checkpointing: true });
+    const { spec } = await RunDir.open(dir);
+    expect(spec).toEqual({ method: 'fo-sgd', recompute: true });
+    await rm(dir, { recursive: true, force: true });
+  });
 });

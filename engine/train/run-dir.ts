@@ -4,6 +4,7 @@
 import { appendFile, mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WhetstoneError } from '../errors.js';
+import { upgradeStoredSpec } from '../protocol.js';
 
 export const RUN_FILES = {
   spec: 'spec.json',
@@ -61,7 +62,8 @@ export class RunDir {
       );
     }
     try {
-      return { run: new RunDir(dir), spec: JSON.parse(text) as unknown };
+      // Runs written before a field was renamed resume with the current names.
+      return { run: new RunDir(dir), spec: upgradeStoredSpec(JSON.parse(text)) };
     } catch (err) {
       throw new WhetstoneError(
         'BAD_ARGUMENT',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { learningRate, type Schedule } from './schedule.js';
 
 describe('learning-rate schedules', () => {
-  const base = { lr: 1e-3, warmupSteps: 10, totalSteps: 110 };
+  const base = { lr: 1e-3, warmup: 10, steps: 110 };
   it('warms up linearly, then holds, decays linearly, or follows a cosine', () => {
     const constant: Schedule = { ...base, kind: 'constant' };
     expect(learningRate(constant, 1)).toBeCloseTo(1e-4, 12);
@@ -18,6 +18,6 @@ describe('learning-rate schedules', () => {
   });
 
   it('without warmup starts at the full rate', () => {
-    expect(learningRate({ kind: 'linear', lr: 2, warmupSteps: 0, totalSteps: 4 }, 1)).toBe(1.5);
+    expect(learningRate({ kind: 'linear', lr: 2, warmup: 0, steps: 4 }, 1)).toBe(1.5);
   });
 });

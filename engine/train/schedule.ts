@@ -7,18 +7,19 @@ export type ScheduleKind = (typeof scheduleKinds)[number];
 export interface Schedule {
   kind: ScheduleKind;
   lr: number;
-  warmupSteps: number;
-  totalSteps: number;
+  /** Warmup steps and steps in all, as the run's spec names them. */
+  warmup: number;
+  steps: number;
   /** Cosine only: the floor as a fraction of lr (default 0). */
   minLrRatio?: number;
 }
 
 /** Learning rate for 1-based `step`. */
 export function learningRate(s: Schedule, step: number): number {
-  if (step <= s.warmupSteps) return (s.lr * step) / Math.max(1, s.warmupSteps);
+  if (step <= s.warmup) return (s.lr * step) / Math.max(1, s.warmup);
   if (s.kind === 'constant') return s.lr;
-  const decaySteps = Math.max(1, s.totalSteps - s.warmupSteps);
-  const progress = Math.min(1, (step - s.warmupSteps) / decaySteps);
+  const decaySteps = Math.max(1, s.steps - s.warmup);
+  const progress = Math.min(1, (step - s.warmup) / decaySteps);
   if (s.kind === 'linear') return s.lr * (1 - progress);
   const floor = s.minLrRatio ?? 0;
   return s.lr * (floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * progress)));

@@ -21,7 +21,8 @@ export interface TrainLoopOptions {
   /** Loss masks of the held-out rows (all real tokens when absent). */
   evalMasks?: number[][];
   schedule: Schedule;
-  maxSteps: number;
+  /** Optimizer steps in all (the spec's steps, or what its epochs come to). */
+  steps: number;
   gradAccum: number;
   seqLen: number;
   evalEvery?: number;
@@ -72,7 +73,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
   };
 
   let step = o.startStep;
-  while (step < o.maxSteps) {
+  while (step < o.steps) {
     // Let the host's messages and signals (cancel, Ctrl-C) in: on cpu and wasm a whole step can
     // run on resolved promises without ever reaching the event loop.
     await new Promise((resolve) => setImmediate(resolve));
@@ -136,25 +137,25 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
         deviceSource: device.source,
       },
       elapsedMs: Math.round(carriedMs + sessionMs),
-      etaMs: Math.round((sessionMs / done) * (o.maxSteps - step)),
+      etaMs: Math.round((sessionMs / done) * (o.steps - step)),
     });
     if (o.evalEvery && o.evalSet.length > 0 && step % o.evalEvery === 0) {
       const r = await evaluateSequences(o.model, o.evalSet, {
-        maxLength: o.seqLen,
-        batchSize: o.evalBatchSize,
+        seq: o.seqLen,
+        batch: o.evalBatchSize,
         ...(o.evalMasks && { masks: o.evalMasks }),
       });
       lastEval = { loss: r.loss, perplexity: r.perplexity };
       o.onEvent({ type: 'eval', step, loss: r.loss, perplexity: r.perplexity, tokens: r.tokens });
     }
-    if (step % o.checkpointEvery === 0 || step === o.maxSteps) await checkpoint(step);
+    if (step % o.checkpointEvery === 0 || step === o.steps) await checkpoint(step);
   }
   // Cancelled between steps: leave a resumable checkpoint of where we are.
   if (step > lastCheckpoint) await checkpoint(step);
   return {
     steps: step,
     finalLoss,
-    cancelled: step < o.maxSteps,
+    cancelled: step < o.steps,
     peakBytes: runPeak,
     tokens,
     elapsedMs: Math.round(carriedMs + activeMs()),

@@ -1,7 +1,7 @@
 // One job in one fresh engine process: a crash, an out-of-memory or a kill ends only this job,
 // and always ends it with exactly one final event (the engine's own, or one made from the exit).
 import type { ErrorInfo } from '../../engine/errors.js';
-import type { EngineEvent } from '../../engine/protocol.js';
+import type { DoneEvent, EngineEvent, JobKind } from '../../engine/protocol.js';
 import {
   engineEnv,
   type EngineExit,
@@ -11,6 +11,7 @@ import {
 import { exitError } from './exit-error.js';
 
 export type FinalEvent = Extract<EngineEvent, { type: 'done' | 'error' }>;
+export type ErrorEvent = Extract<EngineEvent, { type: 'error' }>;
 
 /** How long a finished engine may take to exit before it is killed. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -90,11 +91,21 @@ export class EngineJob {
   }
 }
 
-/** Run one job to its end in a fresh engine process. */
-export function runEngineJob(
+/** The engine's answer to a `kind` job: its done event names the kind it ran. */
+const isDoneOf = <K extends JobKind>(e: FinalEvent, kind: K): e is FinalEvent & DoneEvent<K> =>
+  e.type === 'done' && e.job === kind;
+
+/** Run one job to its end in a fresh engine process: its `done` event (typed by kind) or error. */
+export async function runEngineJob<K extends JobKind>(
   launch: EngineLauncher,
-  job: unknown,
+  job: { kind: K },
   onEvents?: (events: EngineEvent[]) => void,
-): Promise<FinalEvent> {
-  return new EngineJob(launch).run(job, onEvents ? { onEvents } : {});
+): Promise<DoneEvent<K> | ErrorEvent> {
+  const final = await new EngineJob(launch).run(job, onEvents ? { onEvents } : {});
+  if (final.type === 'error' || isDoneOf(final, job.kind)) return final;
+  return {
+    type: 'error',
+    code: 'INTERNAL',
+    message: `The engine answered a ${job.kind} job with the result of a ${final.job} job.`,
+  };
 }

@@ -11,7 +11,8 @@ import { exitError } from '../hosting/exit-error.js';
 import { followEngine } from './follow-engine.js';
 import { engineAlive } from './process-alive.js';
 import type { RunStore } from './run-store.js';
-import { runStatus, summarize } from './run-summary.js';
+import { runStatus, statusOf } from '../../common/run-status.js';
+import { summarize } from './run-summary.js';
 
 const log = createLogger('runs');
 
@@ -254,7 +255,7 @@ export class RunManager {
         const stored = await this.store.read(id);
         const last = stored.events.at(-1);
         if (last?.type !== 'done' && last?.type !== 'error') {
-          await this.store.append(id, event as RunEvent);
+          await this.store.append(id, event);
         }
         await this.store.clearHost(id);
         const after = await this.store.read(id);
@@ -282,10 +283,10 @@ export class RunManager {
       onEvents: (events) => {
         const batch = events as RunEvent[];
         for (const e of batch) {
-          if (e.type === 'pause') run.status = 'paused';
-          else if (e.type === 'continue') run.status = 'running';
-          else if (run.status === 'starting' && (e.type === 'step' || e.type === 'hello'))
-            run.status = 'running';
+          // The final event moves the status once the folder holds it (where the job's end is awaited).
+          const next = e.type === 'done' || e.type === 'error' ? undefined : statusOf(e);
+          if (next !== undefined) run.status = next;
+          else if (run.status === 'starting' && e.type === 'hello') run.status = 'running';
         }
         run.history.push(...batch);
         this.broadcast(run, batch);

@@ -5,6 +5,7 @@ import { appendFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:
 import { join } from 'node:path';
 import { WhetstoneError } from '../../engine/errors.js';
 import { RUN_FILES } from '../../engine/train/run-dir.js';
+import type { EngineEvent } from '../../engine/protocol.js';
 import type { RunEvent } from '../contract.js';
 import { readEvents } from './events-file.js';
 
@@ -87,7 +88,7 @@ export class RunStore {
   }
 
   /** Append an event the engine could not write itself (it crashed), in its own line format. */
-  async append(id: string, event: RunEvent): Promise<void> {
+  async append(id: string, event: RunEvent | EngineEvent): Promise<void> {
     const line = `${JSON.stringify({ ...event, time: new Date().toISOString() })}\n`;
     await appendFile(join(this.dir(id), RUN_FILES.events), line);
   }

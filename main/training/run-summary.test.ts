@@ -1,7 +1,8 @@
 // A run's status and progress as its events imply them.
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../contract.js';
-import { runStatus, summarize } from './run-summary.js';
+import { runStatus } from '../../common/run-status.js';
+import { summarize } from './run-summary.js';
 
 const start: RunEvent = { type: 'start', step: 0, maxSteps: 10 };
 const step = (n: number): RunEvent => ({

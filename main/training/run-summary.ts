@@ -1,7 +1,8 @@
 // A run's state read from its events: status, progress, last loss, and why it failed. Pure, so
 // the live manager and a cold read of the folder agree on what a run is.
 import type { ErrorInfo, ErrorCode } from '../../engine/errors.js';
-import type { RunEvent, RunStatus, RunSummary } from '../contract.js';
+import { runStatus } from '../../common/run-status.js';
+import type { RunEvent, RunSummary } from '../contract.js';
 
 export interface SummaryInput {
   id: string;
@@ -16,29 +17,6 @@ export interface SummaryInput {
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-/** The status the events imply; `live` decides between running and interrupted. */
-export function runStatus(events: RunEvent[], live: boolean): RunStatus {
-  let status: RunStatus = 'starting';
-  for (const e of events) {
-    if (e.type === 'start' || e.type === 'resume' || e.type === 'step' || e.type === 'continue')
-      status = 'running';
-    else if (e.type === 'pause') status = 'paused';
-    else if (e.type === 'done') status = isCancelled(e) ? 'cancelled' : 'finished';
-    else if (e.type === 'error') status = 'failed';
-  }
-  if (status === 'starting' || status === 'running' || status === 'paused') {
-    if (!live) return 'failed';
-    // An engine working on a run that had ended before is a resume that has not reported yet.
-    return status;
-  }
-  return live ? 'starting' : status;
-}
-
-function isCancelled(e: RunEvent): boolean {
-  const summary = e.summary as { cancelled?: unknown } | undefined;
-  return summary?.cancelled === true;
-}
 
 function errorOf(e: RunEvent): ErrorInfo {
   const hint = str(e.hint);

@@ -3,6 +3,7 @@
 import { exportJob } from '../../engine/jobs/export.js';
 import type { JobContext } from '../../engine/jobs/run-job.js';
 import type { GgufQuant } from '../../engine/export/gguf/quant-mix.js';
+import type { ExportResult } from '../../engine/job-results.js';
 
 const quietContext = {
   progress: () => undefined,
@@ -13,7 +14,7 @@ export async function exportModelGguf(
   dir: string,
   quant: GgufQuant,
   out: string,
-): Promise<Record<string, unknown>> {
+): Promise<ExportResult> {
   const result = await exportJob(
     { kind: 'export', format: 'gguf', model: dir, quant, out, force: true } as never,
     quietContext,

@@ -56,7 +56,7 @@ describe('datasets store', () => {
     expect(upload.input.name).toBe('a.jsonl');
     expect(atob(upload.input.base64 as string)).toBe('{"instruction":"hi","output":"there"}\n');
     expect(calls.find((c) => c.channel === 'data:inspect')!.input).toMatchObject({
-      path: '/data/uploads/x/a.jsonl',
+      data: '/data/uploads/x/a.jsonl',
       model: '/models/m',
       // The preview reads a bounded head of the file, however large it is.
       limit: PREVIEW_ROW_LIMIT,

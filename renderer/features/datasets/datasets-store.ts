@@ -121,7 +121,7 @@ export const useDatasets = create<DatasetsState>((set, get) => ({
     set({ loading: true, error: undefined });
     try {
       const report = await call('data:inspect', {
-        path,
+        data: path,
         rows: 4,
         limit: PREVIEW_ROW_LIMIT,
         ...(model && { model }),

@@ -1,15 +1,9 @@
 // "What trains": a card per kind (all weights or an adapter), and the chosen adapter's settings
 // folded under Advanced — exactly the engine's protocol fields, paper defaults filled in.
 import type { ReactNode } from 'react';
-import {
-  adapterCards,
-  usesLora,
-  usesVirtualTokens,
-  VIRTUAL_TOKEN_DEFAULTS,
-  type AdapterSettings,
-  type PagedOptim,
-  type PeftKind,
-} from './adapters.js';
+import { VIRTUAL_TOKEN_DEFAULTS } from '../../../common/defaults.js';
+import { isLoraKind, isPromptKind } from '../../../common/methods.js';
+import { adapterCards, type AdapterSettings, type PagedOptim, type PeftKind } from './adapters.js';
 import { NumberField, OptionalNumberField } from './SettingsForm.js';
 
 type SetAdapter = <K extends keyof AdapterSettings>(key: K, value: AdapterSettings[K]) => void;
@@ -94,9 +88,9 @@ function AdapterFields({
           {num('Orthogonality weight', 'adaloraOrthReg')}
         </>
       ) : (
-        usesLora(peft) && num('Rank r', 'loraR', '1')
+        isLoraKind(peft) && num('Rank r', 'loraR', '1')
       )}
-      {usesLora(peft) && (
+      {isLoraKind(peft) && (
         <>
           {num('Alpha α', 'loraAlpha')}
           {num('Dropout', 'loraDropout')}
@@ -128,7 +122,7 @@ function AdapterFields({
           rsLoRA scaling (α/√r)
         </label>
       )}
-      {usesVirtualTokens(peft) && (
+      {isPromptKind(peft) && (
         <>
           <OptionalNumberField
             label="Virtual tokens"

@@ -13,7 +13,7 @@ const label = {
 export function MemoryFit(props: {
   estimate: EstimateResult;
   system: SystemInfo;
-  settings: { method: string; batch: number; checkpointing: boolean };
+  settings: { method: string; batch: number; recompute: boolean };
 }) {
   const e = props.estimate.estimate;
   const fit = judgeFit(e, props.system, props.settings);

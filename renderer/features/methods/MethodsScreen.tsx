@@ -1,6 +1,7 @@
 // Method: a card per method the engine trains with, its settings, the memory estimate against
 // this machine, and Start.
 import { useEffect } from 'react';
+import { DEFAULT_LR } from '../../../common/defaults.js';
 import { EmptyState } from '../../components/EmptyState.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { useNav } from '../../lib/nav-store.js';
@@ -26,7 +27,7 @@ export function MethodsScreen() {
   const adapterKey = estimateKey(m.peft, m.adapter);
   useEffect(() => {
     if (model) void useMethods.getState().runEstimate(model);
-  }, [model, method, settings.batch, settings.seq, settings.checkpointing, adapterKey]);
+  }, [model, method, settings.batch, settings.seq, settings.recompute, adapterKey]);
 
   const start = async () => {
     if (!model || !data) return;
@@ -51,7 +52,7 @@ export function MethodsScreen() {
             <span className="card-title">{c.title}</span>
             <span className="card-text">{c.tradeoff}</span>
             <span className="card-defaults">
-              lr {formatLr(c.lr)} · {c.paper}
+              lr {formatLr(DEFAULT_LR[c.name])} · {c.paper}
             </span>
           </button>
         ))}

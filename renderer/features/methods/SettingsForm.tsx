@@ -1,6 +1,7 @@
 // A method's settings: the common ones shown, the rest folded under "Advanced".
 import type { ReactNode } from 'react';
-import { isZeroOrder, type MethodName } from './catalog.js';
+import { isZerothOrder } from '../../../common/methods.js';
+import type { MethodName } from './catalog.js';
 import type { Settings } from './methods-store.js';
 
 export function NumberField(props: {
@@ -59,7 +60,7 @@ export function SettingsForm(props: {
   set: <K extends keyof Settings>(key: K, value: Settings[K]) => void;
 }) {
   const { settings: s, set } = props;
-  const zo = isZeroOrder(props.method);
+  const zo = isZerothOrder(props.method);
   const field = (label: string, key: keyof Settings, step?: string): ReactNode => (
     <NumberField
       label={label}
@@ -101,10 +102,10 @@ export function SettingsForm(props: {
             <label className="check">
               <input
                 type="checkbox"
-                checked={s.checkpointing}
-                onChange={(e) => set('checkpointing', e.target.checked)}
+                checked={s.recompute}
+                onChange={(e) => set('recompute', e.target.checked)}
               />
-              Activation checkpointing
+              Recompute activations (less memory, one more forward)
             </label>
           )}
         </div>

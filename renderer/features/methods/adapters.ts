@@ -2,10 +2,12 @@
 // it trades and its paper's defaults (docs/methods.md#adapters-peft); the settings map one to one
 // onto the engine's protocol fields (engine/protocol.ts, peftFields), and only the chosen kind's
 // are sent.
+import { ADALORA_DEFAULTS, LORA_DEFAULTS } from '../../../common/defaults.js';
+import type { PeftKind } from '../../../common/methods.js';
+import type { pagedOptimModes } from '../../../engine/protocol.js';
 import type { ChannelInput } from '../../../main/contract.js';
-import type { pagedOptimModes, peftKinds } from '../../../engine/protocol.js';
 
-export type PeftKind = (typeof peftKinds)[number];
+export type { PeftKind };
 export type PagedOptim = (typeof pagedOptimModes)[number];
 
 export interface AdapterCard {
@@ -82,44 +84,20 @@ export interface AdapterSettings {
   pagedOptim: PagedOptim;
 }
 
+/** The engine's defaults (common/defaults.ts), as the form holds them. */
 export const defaultAdapterSettings = (): AdapterSettings => ({
-  loraR: 8,
-  loraAlpha: 16,
-  loraDropout: 0,
+  loraR: LORA_DEFAULTS.r,
+  loraAlpha: LORA_DEFAULTS.alpha,
+  loraDropout: LORA_DEFAULTS.dropout,
   loraTargets: '',
-  rslora: false,
-  adaloraInitR: 12,
-  adaloraTargetR: 8,
-  adaloraDeltaT: 10,
-  adaloraOrthReg: 0.5,
+  rslora: LORA_DEFAULTS.rslora,
+  adaloraInitR: ADALORA_DEFAULTS.initR,
+  adaloraTargetR: ADALORA_DEFAULTS.targetR,
+  adaloraDeltaT: ADALORA_DEFAULTS.deltaT,
+  adaloraOrthReg: ADALORA_DEFAULTS.orthReg,
   promptInitText: '',
   pagedOptim: 'auto',
 });
-
-/** Paper defaults per kind, for the virtual tokens field's placeholder. */
-export const VIRTUAL_TOKEN_DEFAULTS = { prefix: 5, prompt: 20 } as const;
-
-/**
- * Adapters start from larger steps: zeroth-order methods at the method's rate ×50 with μ 1e-2
- * for the LoRA kinds, ×10⁴ with μ 1e-1 for prefix and prompt (MeZO's PEFT settings); FO-AdamW at
- * 1e-2 for prefix and 3e-2 for prompt tuning (PEFT's guides). The engine's defaultLr and
- * defaultZoEps (engine/optim/create-method.ts); method-defaults.test.ts keeps them equal.
- */
-export const adapterDefaults: Record<
-  PeftKind,
-  { zoLrScale: number; eps: number; adamwLr?: number }
-> = {
-  full: { zoLrScale: 1, eps: 1e-3 },
-  lora: { zoLrScale: 50, eps: 1e-2 },
-  qlora: { zoLrScale: 50, eps: 1e-2 },
-  adalora: { zoLrScale: 50, eps: 1e-2 },
-  prefix: { zoLrScale: 1e4, eps: 1e-1, adamwLr: 1e-2 },
-  prompt: { zoLrScale: 1e4, eps: 1e-1, adamwLr: 3e-2 },
-};
-
-export const usesLora = (k: PeftKind) => k === 'lora' || k === 'qlora' || k === 'adalora';
-export const usesVirtualTokens = (k: PeftKind): k is 'prefix' | 'prompt' =>
-  k === 'prefix' || k === 'prompt';
 
 type StartFields = Pick<
   ChannelInput<'runs:start'>,

@@ -1,16 +1,15 @@
-// The methods the engine trains with, as cards: what each trades, in one sentence, and the
-// defaults from its paper (the engine's own defaults, engine/optim/create-method.ts).
-import type { methodNames } from '../../../engine/protocol.js';
+// The methods the engine trains with, as cards: what each trades, in one sentence, and what its
+// paper fixed. The default rates are the engine's own (common/defaults.ts).
+import type { MethodName } from '../../../common/methods.js';
 
-export type MethodName = (typeof methodNames)[number];
+export type { MethodName };
 
 export interface MethodCard {
   name: MethodName;
   title: string;
   family: 'Fused backprop' | 'Zeroth-order' | 'First-order baseline';
   tradeoff: string;
-  /** Paper defaults: learning rate, and what else the paper fixed. */
-  lr: number;
+  /** What the paper fixed (its learning rate is the default, DEFAULT_LR). */
   paper: string;
 }
 
@@ -21,7 +20,6 @@ export const methodCards: MethodCard[] = [
     family: 'Fused backprop',
     tradeoff:
       'Full fine-tuning with one block’s gradients alive at a time: near-inference memory, plain SGD updates.',
-    lr: 1e-2,
     paper: 'Lv et al. 2023 (SGD, lr 1e-2, no momentum)',
   },
   {
@@ -30,7 +28,6 @@ export const methodCards: MethodCard[] = [
     family: 'Fused backprop',
     tradeoff:
       'LOMO with factored second moments: adapts step sizes like Adam for a row and a column per matrix.',
-    lr: 1e-3,
     paper: 'Lv et al. 2023 (lr 1e-3, grouped update normalisation)',
   },
   {
@@ -39,7 +36,6 @@ export const methodCards: MethodCard[] = [
     family: 'Zeroth-order',
     tradeoff:
       'Two forward passes per step and no backward: inference memory, but many more steps to converge.',
-    lr: 1e-6,
     paper: 'Malladi et al. 2023 (lr 1e-6, μ 1e-3, one direction)',
   },
   {
@@ -47,7 +43,6 @@ export const methodCards: MethodCard[] = [
     title: 'ZO-SGD-Sign',
     family: 'Zeroth-order',
     tradeoff: 'Steps by the sign of the estimate: steadier on noisy losses, coarser steps.',
-    lr: 1e-6,
     paper: 'ZO-Bench, Zhang et al. 2024',
   },
   {
@@ -55,7 +50,6 @@ export const methodCards: MethodCard[] = [
     title: 'ZO-SGD-MMT',
     family: 'Zeroth-order',
     tradeoff: 'Momentum over the estimates: smoother progress for one extra copy of the weights.',
-    lr: 1e-6,
     paper: 'ZO-Bench, Zhang et al. 2024 (momentum 0.9)',
   },
   {
@@ -63,7 +57,6 @@ export const methodCards: MethodCard[] = [
     title: 'ZO-SGD-Cons',
     family: 'Zeroth-order',
     tradeoff: 'Only steps that lower the loss are kept: safer, one more forward pass per step.',
-    lr: 1e-6,
     paper: 'ZO-Bench, Zhang et al. 2024',
   },
   {
@@ -72,7 +65,6 @@ export const methodCards: MethodCard[] = [
     family: 'Zeroth-order',
     tradeoff:
       'Adam’s moments over the estimates: faster progress for two extra copies of the weights.',
-    lr: 1e-5,
     paper: 'ZO-Bench, Zhang et al. 2024 (lr 1e-5)',
   },
   {
@@ -81,7 +73,6 @@ export const methodCards: MethodCard[] = [
     family: 'Zeroth-order',
     tradeoff:
       'The exact directional derivative in one forward pass: less noise than finite differences, slower passes.',
-    lr: 1e-6,
     paper: 'Baydin et al. 2022',
   },
   {
@@ -90,7 +81,6 @@ export const methodCards: MethodCard[] = [
     family: 'First-order baseline',
     tradeoff:
       'Plain backprop with SGD: every gradient held at once, the reference the others trade against.',
-    lr: 1e-2,
     paper: 'baseline',
   },
   {
@@ -99,12 +89,9 @@ export const methodCards: MethodCard[] = [
     family: 'First-order baseline',
     tradeoff:
       'Backprop with AdamW: the usual fine-tune, with gradients and two moment buffers (most memory).',
-    lr: 1e-4,
     paper: 'Loshchilov & Hutter 2019 (β 0.9/0.999)',
   },
 ];
-
-export const isZeroOrder = (m: MethodName) => m.startsWith('zo-') || m === 'forward-grad';
 
 /** A learning rate as people write it: 1e-6, 3e-3, 0.01. */
 export function formatLr(lr: number): string {

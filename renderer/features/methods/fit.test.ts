@@ -23,7 +23,7 @@ const estimate = (peak: number) => ({
   optimizerBytes: peak / 4,
   activationBytes: peak / 4,
 });
-const fo = { method: 'fo-adamw', batch: 4, checkpointing: false };
+const fo = { method: 'fo-adamw', batch: 4, recompute: false };
 
 describe('judgeFit', () => {
   it('says fits, tight or will not fit against free host memory', () => {
@@ -32,7 +32,7 @@ describe('judgeFit', () => {
     const no = judgeFit(estimate(20 * GiB), system(), fo);
     expect(no.verdict).toBe('no-fit');
     expect(no.advice.join(' ')).toMatch(/LOMO/);
-    expect(no.advice.join(' ')).toMatch(/checkpointing/);
+    expect(no.advice.join(' ')).toMatch(/recomputing activations/);
     expect(no.advice.join(' ')).toMatch(/batch/);
   });
 

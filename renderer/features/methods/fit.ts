@@ -22,7 +22,7 @@ const TIGHT = 0.95;
 export function judgeFit(
   estimate: MemoryEstimate,
   system: SystemInfo,
-  settings: { method: string; batch: number; checkpointing: boolean },
+  settings: { method: string; batch: number; recompute: boolean },
 ): Fit {
   let budgetBytes: number | undefined;
   let budgetSource: string;
@@ -47,8 +47,8 @@ export function judgeFit(
         'Use LOMO or AdaLomo (one block’s gradients at a time) or a zeroth-order method (inference memory).',
       );
     }
-    if (settings.method.startsWith('fo-') && !settings.checkpointing) {
-      advice.push('Turn on activation checkpointing (advanced settings).');
+    if (settings.method.startsWith('fo-') && !settings.recompute) {
+      advice.push('Turn on recomputing activations (advanced settings).');
     }
     if (settings.batch > 1) advice.push('Lower the batch size (and raise gradient accumulation).');
     advice.push('Shorten the sequence length.');

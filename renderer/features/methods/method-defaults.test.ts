@@ -1,23 +1,11 @@
 // The studio starts each method with the learning rate and μ the engine would pick for it and for
-// what trains, so the numbers a user sees are the ones a CLI run without --lr/--zo-eps takes.
-// A test may read the engine's values to compare; the studio itself never imports them.
-/* eslint-disable no-restricted-imports */
+// what trains (both read common/defaults.ts), so the numbers a user sees are the ones a CLI run
+// without --lr/--zo-eps takes.
 import { describe, expect, it } from 'vitest';
-import { defaultLr, defaultZoEps } from '../../../engine/optim/create-method.js';
-import { methodNames, peftKinds } from '../../../engine/protocol.js';
-import { methodDefaults, useMethods } from './methods-store.js';
+import { defaultLr, defaultZoEps } from '../../../common/defaults.js';
+import { useMethods } from './methods-store.js';
 
 describe('method defaults', () => {
-  it('the studio and the engine agree for every method and adapter kind', () => {
-    for (const method of methodNames) {
-      for (const peft of peftKinds) {
-        const studio = methodDefaults(method, peft);
-        expect(studio.lr, `${method} ${peft}`).toBeCloseTo(defaultLr(method, peft), 12);
-        expect(studio.zoEps, `${method} ${peft}`).toBe(defaultZoEps(peft));
-      }
-    }
-  });
-
   it('zeroth-order on adapters takes MeZO’s PEFT settings; FO-AdamW PEFT’s guides’ for prompts', () => {
     expect(defaultLr('zo-sgd', 'full')).toBe(1e-6);
     expect(defaultLr('zo-sgd', 'lora')).toBeCloseTo(5e-5, 12);

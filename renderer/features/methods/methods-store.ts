@@ -1,7 +1,9 @@
 // Methods slice: the chosen method and its settings (paper defaults until changed), the device's
 // memory (system:info) and the engine's estimate for this model and these settings.
 import { create } from 'zustand';
+import { defaultLr, defaultZoEps } from '../../../common/defaults.js';
 import type { ErrorInfo } from '../../../engine/errors.js';
+import type { TrainSpec } from '../../../engine/protocol.js';
 import type { EstimateResult, SystemInfo } from '../../../main/contract.js';
 import { call, errorInfo } from '../../lib/api.js';
 import type { DataChoices } from '../datasets/datasets-store.js';
@@ -12,41 +14,38 @@ import {
   startFields,
   type AdapterSettings,
   type PeftKind,
-  adapterDefaults,
 } from './adapters.js';
-import { isZeroOrder, methodCards, type MethodName } from './catalog.js';
+import type { MethodName } from './catalog.js';
 
-export interface Settings {
-  steps: number;
-  lr: number;
-  batch: number;
-  seq: number;
-  gradAccum: number;
-  schedule: 'constant' | 'linear' | 'cosine';
-  warmup: number;
-  weightDecay: number;
-  checkpointEvery: number;
-  checkpointing: boolean;
-  zoEps: number;
-  zoQueries: number;
-  seed: number;
-}
-
-const lrOf = (m: MethodName) => methodCards.find((c) => c.name === m)?.lr ?? 1e-3;
+/** The method's settings the form holds: training fields by their protocol names and types. */
+export type Settings = Required<
+  Pick<
+    TrainSpec,
+    | 'steps'
+    | 'lr'
+    | 'batch'
+    | 'seq'
+    | 'gradAccum'
+    | 'schedule'
+    | 'warmup'
+    | 'weightDecay'
+    | 'checkpointEvery'
+    | 'recompute'
+    | 'zoEps'
+    | 'zoQueries'
+    | 'seed'
+  >
+>;
 
 /** The learning rate and μ a method starts with for what trains (the engine's defaults). */
-export function methodDefaults(method: MethodName, peft: PeftKind): { lr: number; zoEps: number } {
-  const d = adapterDefaults[peft];
-  const lr =
-    method === 'fo-adamw' && d.adamwLr !== undefined
-      ? d.adamwLr
-      : lrOf(method) * (isZeroOrder(method) ? d.zoLrScale : 1);
-  return { lr, zoEps: d.eps };
-}
+export const methodDefaults = (method: MethodName, peft: PeftKind) => ({
+  lr: defaultLr(method, peft),
+  zoEps: defaultZoEps(peft),
+});
 
 export const defaultSettings = (method: MethodName): Settings => ({
   steps: 60,
-  lr: lrOf(method),
+  lr: defaultLr(method),
   batch: 4,
   seq: 64,
   gradAccum: 1,
@@ -54,8 +53,8 @@ export const defaultSettings = (method: MethodName): Settings => ({
   warmup: 0,
   weightDecay: 0,
   checkpointEvery: 20,
-  checkpointing: false,
-  zoEps: 1e-3,
+  recompute: false,
+  zoEps: defaultZoEps(),
   zoQueries: 1,
   seed: 0,
 });
@@ -141,7 +140,7 @@ export const useMethods = create<MethodsState>((set, get) => ({
         method,
         batch: settings.batch,
         seq: settings.seq,
-        checkpointing: settings.checkpointing,
+        recompute: settings.recompute,
         ...estimateFields(peft, adapter),
       });
       set({ estimate, estimating: false });

@@ -104,7 +104,9 @@ export function ModelsScreen() {
               <dt>On disk</dt>
               <dd>{formatBytes(m.info.diskBytes)}</dd>
               <dt>Chat template</dt>
-              <dd>{m.info.tokenizer.chatTemplate ? 'yes' : 'no'}</dd>
+              <dd>
+                {'chatTemplate' in m.info.tokenizer && m.info.tokenizer.chatTemplate ? 'yes' : 'no'}
+              </dd>
             </dl>
             <p className="path">{m.path}</p>
             <button type="button" className="primary" onClick={() => go('datasets')}>

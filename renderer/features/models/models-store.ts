@@ -2,24 +2,9 @@
 // with what the engine read from it (or why it refused it).
 import { create } from 'zustand';
 import type { ErrorInfo } from '../../../engine/errors.js';
-import type { ModelEntry } from '../../../main/contract.js';
+import type { ModelEntry, ModelInfo } from '../../../main/contract.js';
 import type { ExampleEntry } from '../../../main/examples.js';
 import { call, errorInfo } from '../../lib/api.js';
-
-/** What `models:info` reports (engine/jobs/info.ts). */
-export interface ModelInfo {
-  modelType: string;
-  family: string;
-  parameters: number;
-  layers: number;
-  hidden: number;
-  contextLength: number;
-  vocab: number;
-  diskBytes: number;
-  storedDtypes: string[];
-  torchDtype?: string;
-  tokenizer: { vocabSize?: number; chatTemplate?: boolean; error?: string };
-}
 
 interface ModelsState {
   examples: ExampleEntry[];
@@ -77,7 +62,7 @@ export const useModels = create<ModelsState>((set, get) => ({
   select: async (path) => {
     set({ loading: true, error: undefined });
     try {
-      const info = (await call('models:info', { path })) as unknown as ModelInfo;
+      const info = await call('models:info', { model: path });
       set({ path, info, loading: false });
       void call('models:recent', {}).then((recent) => set({ recent }));
     } catch (err) {

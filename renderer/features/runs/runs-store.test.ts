@@ -1,7 +1,8 @@
 // The runs slice's stream reducer: catch-up replaces, live batches append and move the status.
 import { describe, expect, it } from 'vitest';
 import type { RunEvent, RunStreamMessage } from '../../../main/contract.js';
-import { reduceMessage, settles, statusAfter } from './runs-store.js';
+import { statusAfter } from '../../../common/run-status.js';
+import { reduceMessage, settles } from './runs-store.js';
 
 const step = (n: number) => ({
   type: 'step',

@@ -1,6 +1,7 @@
 // Runs slice: the history (summaries), the live and past series of each watched run, the run
 // shown on the Run screen, the runs picked for comparison, and the chart preferences.
 import { create } from 'zustand';
+import { statusAfter } from '../../../common/run-status.js';
 import type { ErrorInfo } from '../../../engine/errors.js';
 import type {
   ChannelInput,
@@ -17,21 +18,6 @@ export interface RunView {
   status: RunStatus;
   /** The run's error, from its events or from the stream. */
   error?: ErrorInfo;
-}
-
-/** The status a batch of events implies after `status` (a final event ends the run). */
-export function statusAfter(status: RunStatus, events: RunEvent[]): RunStatus {
-  let s = status;
-  for (const e of events) {
-    if (e.type === 'start' || e.type === 'resume' || e.type === 'step' || e.type === 'continue')
-      s = 'running';
-    else if (e.type === 'pause') s = 'paused';
-    else if (e.type === 'done') {
-      const summary = e.summary as { cancelled?: unknown } | undefined;
-      s = summary?.cancelled === true ? 'cancelled' : 'finished';
-    } else if (e.type === 'error') s = 'failed';
-  }
-  return s;
 }
 
 const finalError = (events: RunEvent[]): ErrorInfo | undefined => {

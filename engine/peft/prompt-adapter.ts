@@ -7,11 +7,11 @@ import { z } from 'zod';
 import { WhetstoneError } from '../errors.js';
 import { SafetensorsFile } from '../io/safetensors.js';
 import { writeSafetensors } from '../io/safetensors-writer.js';
-import type { PeftModel } from '../peft/load.js';
-import { kvWidth, PROMPT_EMBEDDINGS, type PromptKind } from '../peft/prompts.js';
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from './peft-adapter.js';
+import type { PeftModel } from './load.js';
+import { kvWidth, PROMPT_EMBEDDINGS, type PromptKind } from './prompts.js';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from './lora-adapter.js';
 import { assignStored } from './adapter-tensor.js';
-import { writeFolderAtomic } from './atomic-folder.js';
+import { writeFolderAtomic } from '../export/atomic-folder.js';
 
 const PEFT_TYPES: Record<PromptKind, string> = {
   prefix: 'PREFIX_TUNING',

@@ -11,18 +11,11 @@ import { tf } from '../backend/tf.js';
 import { WhetstoneError } from '../errors.js';
 import { SafetensorsFile } from '../io/safetensors.js';
 import { writeSafetensors, type WriteEntry } from '../io/safetensors-writer.js';
-import {
-  ADALORA_DEFAULTS,
-  adaE,
-  adaP,
-  adaQ,
-  rankPattern,
-  type AdaLoraOptions,
-} from '../peft/adalora.js';
-import { applyRankPattern } from '../peft/adalora-train.js';
-import type { LoraOptions } from '../peft/config.js';
-import type { PeftModel } from '../peft/load.js';
-import { writeFolderAtomic } from './atomic-folder.js';
+import { ADALORA_DEFAULTS, adaE, adaP, adaQ, rankPattern, type AdaLoraOptions } from './adalora.js';
+import { applyRankPattern } from './adalora-train.js';
+import type { LoraOptions } from './config.js';
+import type { PeftModel } from './load.js';
+import { writeFolderAtomic } from '../export/atomic-folder.js';
 
 const PREFIX = 'base_model.model.';
 const CONFIG = 'adapter_config.json';

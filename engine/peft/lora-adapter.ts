@@ -7,11 +7,11 @@ import { z } from 'zod';
 import { WhetstoneError } from '../errors.js';
 import { SafetensorsFile } from '../io/safetensors.js';
 import { writeSafetensors } from '../io/safetensors-writer.js';
-import { selectTargets, type LoraOptions } from '../peft/config.js';
-import type { PeftModel } from '../peft/load.js';
-import { loraA, loraB } from '../peft/lora.js';
+import { selectTargets, type LoraOptions } from './config.js';
+import type { PeftModel } from './load.js';
+import { loraA, loraB } from './lora.js';
 import { assignStored } from './adapter-tensor.js';
-import { writeFolderAtomic } from './atomic-folder.js';
+import { writeFolderAtomic } from '../export/atomic-folder.js';
 import { writeAdaLoraAdapter } from './adalora-adapter.js';
 
 const PREFIX = 'base_model.model.';
