@@ -120,7 +120,7 @@ export function tensorData(g: ParsedGguf, name: string, size: number): Uint8Arra
   return g.bytes.subarray(g.dataStart + t.offset, g.dataStart + t.offset + size);
 }
 
-/** Encode one entry (key, type, value) the way gguf.md lays it out. */
+/** Encode one entry (key, type, value) the way the GGUF specification lays it out. */
 export function encodeEntry(key: string, type: 'u32' | 'f32' | 'string', value: number | string) {
   const k = new TextEncoder().encode(key);
   const v = typeof value === 'string' ? new TextEncoder().encode(value) : undefined;

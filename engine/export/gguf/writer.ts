@@ -8,7 +8,7 @@ import { GGML, rowBytes, type GgmlType } from './ggml-types.js';
 
 export const GGUF_ALIGNMENT = 32;
 
-/** Metadata value types, numbered as in gguf.md. */
+/** Metadata value types, numbered as in ggml's GGUF specification (docs/gguf.md). */
 export const GGUF_VALUE = {
   UINT8: 0,
   INT8: 1,
