@@ -1,6 +1,10 @@
 // `whetstone estimate`: predicted peak memory of a training run, from config.json and the
 // checkpoint's headers only (no weights are read).
-import { checkModel } from '../models/load.js';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DTYPE_BYTES } from '../io/dtypes.js';
+import { checkModel, type CheckedModel } from '../models/load.js';
+import { hostOverheadBytes } from '../train/host-overhead.js';
 import { Params } from '../models/params.js';
 import type { JobSpec } from '../protocol.js';
 import { defaultTargets, LORA_DEFAULTS, loraFields, selectTargets } from '../peft/config.js';
@@ -73,8 +77,32 @@ export async function estimateRun(
       pagedOptim: spec.pagedOptim && spec.method === 'fo-adamw',
     });
     model.dispose();
-    return { estimate, seq };
+    return { estimate: { ...estimate, ...(await hostTerms(checked, spec.batch * seq)) }, seq };
   } finally {
     await checked.source.close();
   }
+}
+
+/** The largest tensor (a weight, or the [B, T, V] logits) and the process memory beside them. */
+async function hostTerms(checked: CheckedModel, tokens: number) {
+  let largestTensorBytes = tokens * checked.config.vocabSize * 4;
+  let largestStoredBytes = 0;
+  for (const [name, shape] of checked.shapes) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    largestTensorBytes = Math.max(largestTensorBytes, n * 4);
+    const info = checked.source.info(checked.stored(name));
+    largestStoredBytes = Math.max(largestStoredBytes, n * DTYPE_BYTES[info.dtype]);
+  }
+  const tokenizerFileBytes = await stat(join(checked.dir, 'tokenizer.json')).then(
+    (s) => s.size,
+    () => 0,
+  );
+  return {
+    largestTensorBytes,
+    hostOverheadBytes: hostOverheadBytes({
+      largestStoredBytes,
+      largestTensorBytes,
+      tokenizerFileBytes,
+    }),
+  };
 }

@@ -11,6 +11,7 @@ import type { JobSpec } from '../protocol.js';
 import { evaluateTexts } from '../train/evaluate.js';
 import { evalDataJob } from './eval-data.js';
 import type { JobContext, JobResult } from './run-job.js';
+import { inferenceFit } from './fit-needs.js';
 
 type EvalSpec = Extract<JobSpec, { kind: 'eval' }>;
 
@@ -36,7 +37,7 @@ export async function evalJob(spec: EvalSpec, ctx: JobContext): Promise<JobResul
       'Add lines like {"text": "..."}.',
     );
   }
-  await ctx.backend();
+  await ctx.backend(await inferenceFit(spec.model, spec.batchSize, undefined, 'evaluation'));
   const tokenizer = await loadTokenizer(spec.model);
   const model = await loadModel(spec.model, {
     onTensor: (done, total) => ctx.progress('load', done, total),

@@ -30,6 +30,7 @@ import { trainLoop } from '../train/trainer.js';
 import { sampleDeviceMemory } from '../backend/memory.js';
 import { decidePaging } from '../optim/paged.js';
 import { estimateRun } from './estimate.js';
+import { trainingFit } from './fit-needs.js';
 import type { JobContext, JobResult } from './run-job.js';
 
 type ResumeSpec = Extract<JobSpec, { kind: 'resume' }>;
@@ -37,6 +38,7 @@ type ResumeSpec = Extract<JobSpec, { kind: 'resume' }>;
 const log = createLogger('train');
 
 export async function trainJob(spec: TrainSpec, ctx: JobContext): Promise<JobResult> {
+  await ctx.backend(await trainingFit(spec)); // a run that cannot fit leaves no run folder
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const run = await RunDir.create(spec.out ?? join('runs', `${stamp}-${spec.method}`), spec);
   return runTraining(spec, run, ctx);
@@ -73,7 +75,7 @@ async function runTraining(
   ctx: JobContext,
   checkpoint?: LoadedCheckpoint,
 ): Promise<JobResult> {
-  const { backend } = await ctx.backend();
+  const { backend } = await ctx.backend(await trainingFit(spec));
   const paging = await runPaging(spec, backend);
   log.info(
     `AdamW moments ${paging.paged ? 'paged to host memory' : 'on the device'}: ${paging.reason}`,

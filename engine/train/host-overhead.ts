@@ -1,0 +1,25 @@
+// Process memory beside the tensors, for backends whose device is host RAM (cpu, wasm, native):
+// the Node runtime with tfjs and the engine loaded, the tokenizer's tables, and the loader's
+// buffers while a tensor is read (its stored bytes and their float32 conversion).
+
+/** RSS of an engine process with its modules loaded and a backend started, before any model. */
+export const RUNTIME_BYTES = 160 * 1024 ** 2;
+/** In-memory tables of @huggingface/tokenizers per byte of tokenizer.json (vocab and merges). */
+export const TOKENIZER_BYTES_PER_FILE_BYTE = 8;
+
+export interface HostOverheadInput {
+  /** The largest tensor as stored on disk (bf16: half its float32 size). */
+  largestStoredBytes: number;
+  /** The largest tensor in float32. */
+  largestTensorBytes: number;
+  tokenizerFileBytes: number;
+}
+
+export function hostOverheadBytes(input: HostOverheadInput): number {
+  return (
+    RUNTIME_BYTES +
+    input.largestStoredBytes +
+    input.largestTensorBytes +
+    TOKENIZER_BYTES_PER_FILE_BYTE * input.tokenizerFileBytes
+  );
+}
