@@ -252,9 +252,14 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
   fixture: {
     summary: 'Write a small random model in Hugging Face layout (for tests and demos).',
     usage:
-      'whetstone fixture --arch llama|mistral|qwen2|gpt2|opt --out DIR [--layers N --hidden N --heads N --kv-heads N --vocab N --context N --seed S --dtype F32|F16|BF16 --shard-bytes N --force]',
+      'whetstone fixture --arch llama|mistral|qwen2|gpt2|opt --out DIR [--layers N --hidden N --heads N --kv-heads N --vocab N --context N --seed S --dtype F32|F16|BF16 --shard-bytes N --force]\n       whetstone fixture --preset qwen2.5-0.5b|llama-3.2-1b|smollm2-135m|gpt2|opt-125m --out DIR [--layers N --seed S --force]',
     options: {
       arch: ['arch', 'string', 'llama | mistral | qwen2 | gpt2 | opt'],
+      preset: [
+        'preset',
+        'string',
+        "a published model's exact config and shapes, random weights in its dtype: qwen2.5-0.5b | llama-3.2-1b | smollm2-135m | gpt2 | opt-125m",
+      ],
       out: ['out', 'string', 'folder to create'],
       layers: ['layers', 'number', 'decoder blocks (default 2)'],
       hidden: ['hidden', 'number', 'model width (default 64)'],
@@ -267,7 +272,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
       'shard-bytes': ['maxShardBytes', 'number', 'split into shards of at most N bytes'],
       force: ['force', 'boolean', 'replace an existing --out folder'],
     },
-    required: ['arch', 'out'],
+    required: ['out'],
   },
   backends: {
     summary: 'Show the tensor backend this machine gets, its device, and why others were skipped.',
