@@ -14,6 +14,7 @@ import {
   trainFields,
 } from '../engine/protocol.js';
 import type { MemoryEstimate } from '../engine/train/estimate.js';
+import type { RunFit } from '../engine/jobs/estimate-job.js';
 import type { Examples } from './examples.js';
 
 export interface SystemInfo {
@@ -96,6 +97,8 @@ export interface EstimateResult {
   batch: number;
   seq: number;
   estimate: MemoryEstimate;
+  /** Whether the run fits the backend it would get (absent for a GPU: known once it starts). */
+  fit?: RunFit;
 }
 
 export interface GenerateResult {

@@ -13,7 +13,7 @@ import type {
   Services,
 } from './contract.js';
 import type { InspectReport } from '../engine/data/inspect.js';
-import type { EngineEvent } from '../engine/protocol.js';
+import { backendNames, type EngineEvent } from '../engine/protocol.js';
 import { listExamples } from './examples.js';
 import { runEngineJob } from './hosting/engine-job.js';
 import type { EngineLauncher } from './hosting/engine-process.js';
@@ -122,7 +122,11 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
     },
     'models:estimate': async (input) => {
       const model = await guard.check('model', input.model);
-      return (await job({ kind: 'estimate', ...input, model })) as unknown as EstimateResult;
+      // Judged against the backend a run would get, so the badge and Start follow the run's rule.
+      const { backend } = await system.get().catch(() => ({ backend: undefined }));
+      const known = (backendNames as readonly string[]).includes(backend ?? '');
+      const spec = { kind: 'estimate', ...input, model, ...(known && { backend }) };
+      return (await job(spec)) as unknown as EstimateResult;
     },
     'models:generate': async ({ runId, ...input }) => {
       // A run generates over its own base: the model it trained, recorded in its spec.

@@ -73,4 +73,18 @@ describe('fit before load', () => {
     expect(run.code).toBe(0);
     expect(run.events.filter((e) => e.type === 'step')).toHaveLength(2);
   });
+
+  it('the estimate job gives the studio the same verdict and message a run is refused with', async () => {
+    const env = { WHETSTONE_MEMORY_LIMIT_BYTES: LIMIT };
+    const estimate = await runCli(
+      ['estimate', '--model', fixturePath('llama'), '--method', 'fo-adamw', '--batch', '2',
+       '--seq', '16', '--backend', 'wasm', '--json'],
+      env,
+    ); // prettier-ignore
+    const refused = await train(join(dir, 'same'), { ...env, WHETSTONE_BACKEND: 'wasm' });
+    const fit = estimate.last.fit as Record<string, unknown>;
+    expect(fit).toMatchObject({ backend: 'wasm', fits: false, limitBytes: Number(LIMIT) });
+    expect(fit.fallback).toBeUndefined(); // the limit holds cpu to the same ceiling
+    expect(fit.message).toBe(refused.last.message);
+  });
 });

@@ -99,6 +99,21 @@ async function refusal(
   host: HostMemory,
   tried: BackendLimits[],
 ): Promise<WhetstoneError> {
+  const { message, hint } = await describeRefusal(request, limits, host, tried);
+  return new WhetstoneError('DEVICE_LIMIT', message, hint);
+}
+
+/**
+ * The refusal's text for `limits`: the estimate, the limit, and what would fit instead: host
+ * backends not `tried` (their ceilings are known without starting them) and job variants that
+ * fit one of the `tried` backends.
+ */
+export async function describeRefusal(
+  request: FitRequest,
+  limits: BackendLimits,
+  host: HostMemory,
+  tried: BackendLimits[],
+): Promise<{ message: string; hint: string }> {
   const problems = fitProblems(request.needs, limits);
   const triedNames = new Set(tried.map((t) => t.backend));
   const fitsSomewhere = (needs: FitNeeds) => tried.some((t) => fitProblems(needs, t).length === 0);
@@ -112,9 +127,5 @@ async function refusal(
         `--backend ${l.backend} (${l.live?.what ?? l.host.what}, ${formatBytes((l.live ?? l.host).bytes)})`,
     );
   const variants = (await request.alternatives?.(fitsSomewhere)) ?? [];
-  const { message, hint } = refusalMessage(request.needs, limits, problems, [
-    ...otherBackends,
-    ...variants,
-  ]);
-  return new WhetstoneError('DEVICE_LIMIT', message, hint);
+  return refusalMessage(request.needs, limits, problems, [...otherBackends, ...variants]);
 }

@@ -243,10 +243,11 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     required: ['run', 'out'],
   },
   estimate: {
-    summary: 'Predict the peak memory of a training run before starting it.',
+    summary:
+      'Predict the peak memory of a training run before starting it (with --backend wasm|cpu: whether it fits).',
     usage:
-      'whetstone estimate --model DIR --method M [--batch B] [--seq T] [--checkpointing] [--peft lora|qlora|adalora --lora-r R --lora-targets T | --peft prefix|prompt --virtual-tokens N] [--paged-optim on] [--json]',
-    options: { ...model, ...run },
+      'whetstone estimate --model DIR --method M [--batch B] [--seq T] [--checkpointing] [--peft lora|qlora|adalora --lora-r R --lora-targets T | --peft prefix|prompt --virtual-tokens N] [--paged-optim on] [--backend NAME] [--json]',
+    options: { ...model, ...run, ...backend },
     required: ['model', 'method'],
   },
   fixture: {

@@ -1,5 +1,5 @@
-// `whetstone estimate`: predicted peak memory of a training run, from config.json and the
-// checkpoint's headers only (no weights are read).
+// Predicted peak memory of a training run, from config.json and the checkpoint's headers only
+// (no weights are read): what `whetstone estimate` reports and what a run is checked against.
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DTYPE_BYTES } from '../io/dtypes.js';
@@ -14,19 +14,8 @@ import { embedWidthOf, promptTerms } from '../peft/prompt-estimate.js';
 import { checkPromptMethod } from '../peft/prompt-load.js';
 import { isPromptKind, VIRTUAL_TOKEN_DEFAULTS } from '../peft/prompts.js';
 import { estimateTrainingMemory, type MemoryEstimate } from '../train/estimate.js';
-import type { JobContext, JobResult } from './run-job.js';
 
 type EstimateSpec = Extract<JobSpec, { kind: 'estimate' }>;
-
-export async function estimateJob(spec: EstimateSpec, _ctx: JobContext): Promise<JobResult> {
-  // `auto` is decided against the device when a run starts; the estimate shows the unpaged peak.
-  const pagedOptim = spec.pagedOptim === 'on';
-  const { estimate, seq } = await estimateRun({ ...spec, pagedOptim });
-  return {
-    fields: { method: spec.method, peft: spec.peft, batch: spec.batch, seq, pagedOptim, estimate },
-    weightBytes: estimate.weightBytes,
-  };
-}
 
 /** The estimate for a run's settings, from config.json and the checkpoint's headers. */
 export async function estimateRun(

@@ -9,7 +9,7 @@ import type { MemoryEstimate } from '../train/estimate.js';
 import { estimateRun } from './estimate.js';
 
 type EstimateSpec = Extract<JobSpec, { kind: 'estimate' }>;
-type EstimateFields = Omit<EstimateSpec, 'kind' | 'pagedOptim'> & { pagedOptim: boolean };
+export type EstimateFields = Omit<EstimateSpec, 'kind' | 'pagedOptim'> & { pagedOptim: boolean };
 
 /** The fit rule's figures from an estimate. */
 export function needsOf(what: string, e: MemoryEstimate): FitNeeds {
@@ -28,6 +28,15 @@ const describe = (s: EstimateFields, seq: number) =>
 export async function trainingFit(spec: TrainSpec): Promise<FitRequest> {
   const base: EstimateFields = { ...spec, pagedOptim: spec.pagedOptim === 'on' };
   const { estimate, seq } = await estimateRun(base);
+  return trainingRequest(base, seq, estimate);
+}
+
+/** The fit request of a run's settings whose estimate is known. */
+export function trainingRequest(
+  base: EstimateFields,
+  seq: number,
+  estimate: MemoryEstimate,
+): FitRequest {
   return {
     needs: needsOf(describe(base, seq), estimate),
     alternatives: (fits) => trainingVariants(base, seq, fits),

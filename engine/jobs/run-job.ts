@@ -14,7 +14,7 @@ import { generateJob } from './generate.js';
 import { infoJob } from './info.js';
 import { inspectJob } from './inspect.js';
 import { logitsJob } from './logits.js';
-import { estimateJob } from './estimate.js';
+import { estimateJob } from './estimate-job.js';
 import { exportJob } from './export.js';
 import { replayJob } from './replay.js';
 import { resumeJob, trainJob } from './train.js';

@@ -10,6 +10,7 @@ import { useRuns } from '../runs/runs-store.js';
 import { AdapterPicker } from './AdapterPicker.js';
 import { estimateKey } from './adapters.js';
 import { formatLr, methodCards } from './catalog.js';
+import { judgeFit } from './fit.js';
 import { MemoryFit } from './MemoryFit.js';
 import { buildStartSpec, useMethods } from './methods-store.js';
 import { SettingsForm } from './SettingsForm.js';
@@ -24,6 +25,11 @@ export function MethodsScreen() {
   useEffect(() => void useMethods.getState().loadSystem(), []);
   const { method, settings } = m;
   const adapterKey = estimateKey(m.peft, m.adapter);
+  // The engine refuses a run that cannot fit; Start says so instead of starting one.
+  const refusal =
+    m.estimate && m.system
+      ? judgeFit(m.estimate.estimate, m.system, { method, ...settings }, m.estimate.fit).refusal
+      : undefined;
   useEffect(() => {
     if (model) void useMethods.getState().runEstimate(model);
   }, [model, method, settings.batch, settings.seq, settings.checkpointing, adapterKey]);
@@ -73,11 +79,13 @@ export function MethodsScreen() {
           <button
             type="button"
             className="primary"
-            disabled={!model || !data}
+            disabled={!model || !data || refusal !== undefined}
+            title={refusal}
             onClick={() => void start()}
           >
             Start training
           </button>
+          {refusal && <span className="hint">Will not fit: change the settings above.</span>}
           {(!model || !data) && (
             <span className="hint">{!model ? 'Choose a model' : 'Choose a dataset'} to start.</span>
           )}
