@@ -87,4 +87,20 @@ describe('fit before load', () => {
     expect(fit.fallback).toBeUndefined(); // the limit holds cpu to the same ceiling
     expect(fit.message).toBe(refused.last.message);
   });
+
+  it('refuses inference jobs that cannot hold the weights and one forward, before loading', async () => {
+    const env = { WHETSTONE_BACKEND: 'wasm', WHETSTONE_MEMORY_LIMIT_BYTES: String(256 * 1024) };
+    const model = fixturePath('llama');
+    const evaluation = await runCli(['eval', '--model', model, '--data', data, '--json'], env);
+    expect(evaluation.last).toMatchObject({ type: 'error', code: 'DEVICE_LIMIT' });
+    expect(evaluation.last.message).toMatch(
+      /^evaluation does not fit the wasm backend: the estimate needs tensors at peak/,
+    );
+    const generation = await runCli(
+      ['generate', '--model', model, '--prompt', 'The', '--json'],
+      env,
+    );
+    expect(generation.last.message).toMatch(/^generation does not fit the wasm backend/);
+    expect(generation.events.some((e) => e.type === 'progress' || e.type === 'token')).toBe(false);
+  });
 });
