@@ -82,6 +82,10 @@ describe('fit before load', () => {
       env,
     ); // prettier-ignore
     const refused = await train(join(dir, 'same'), { ...env, WHETSTONE_BACKEND: 'wasm' });
+    // The fixture's largest tensor is its [512, 64] embedding (the [2, 16, 512] logits are half).
+    const figures = estimate.last.estimate as Record<string, number>;
+    expect(figures.largestTensorBytes).toBe(512 * 64 * 4);
+    expect(figures.hostOverheadBytes).toBeGreaterThan(160 * 1024 * 1024 + 2 * 512 * 64 * 4);
     const fit = estimate.last.fit as Record<string, unknown>;
     expect(fit).toMatchObject({ backend: 'wasm', fits: false, limitBytes: Number(LIMIT) });
     expect(fit.fallback).toBeUndefined(); // the limit holds cpu to the same ceiling
