@@ -107,4 +107,21 @@ describe('fit before load', () => {
     expect(generation.last.message).toMatch(/^generation does not fit the wasm backend/);
     expect(generation.events.some((e) => e.type === 'progress' || e.type === 'token')).toBe(false);
   });
+
+  it('refuses an export whose base does not fit, and exports when it does', async () => {
+    const run = join(dir, 'to-export');
+    expect((await train(run, { WHETSTONE_BACKEND: 'cpu' })).code).toBe(0);
+    const exportTo = (out: string, env: NodeJS.ProcessEnv) =>
+      runCli(['export', '--run', run, '--out', out, '--json'], {
+        WHETSTONE_BACKEND: 'wasm',
+        ...env,
+      });
+    const refused = await exportTo(join(dir, 'merged-refused'), {
+      WHETSTONE_MEMORY_LIMIT_BYTES: String(256 * 1024),
+    });
+    expect(refused.last).toMatchObject({ type: 'error', code: 'DEVICE_LIMIT' });
+    expect(refused.last.message).toMatch(/^the export does not fit the wasm backend/);
+    expect(existsSync(join(dir, 'merged-refused'))).toBe(false);
+    expect((await exportTo(join(dir, 'merged'), {})).last).toMatchObject({ type: 'done' });
+  });
 });

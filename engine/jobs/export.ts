@@ -10,6 +10,7 @@ import { writePromptAdapter } from '../export/prompt-adapter.js';
 import { refuseMerged } from '../peft/prompt-load.js';
 import { isPromptKind } from '../peft/prompts.js';
 import type { JobSpec } from '../protocol.js';
+import { runModelFit } from './fit-needs.js';
 import type { JobContext, JobResult } from './run-job.js';
 
 type ExportSpec = Extract<JobSpec, { kind: 'export' }>;
@@ -17,7 +18,7 @@ type ExportSpec = Extract<JobSpec, { kind: 'export' }>;
 const log = createLogger('export');
 
 export async function exportJob(spec: ExportSpec, ctx: JobContext): Promise<JobResult> {
-  await ctx.backend();
+  await ctx.backend(await runModelFit(spec.run, spec.model, 'the export'));
   const {
     pm,
     spec: runSpec,

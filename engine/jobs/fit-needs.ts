@@ -4,7 +4,8 @@
 import type { FitNeeds } from '../backend/fit.js';
 import { formatBytes } from '../backend/fit.js';
 import type { FitRequest } from '../backend/fit-select.js';
-import { jobSpecSchema, type JobSpec, type TrainSpec } from '../protocol.js';
+import { jobSpecSchema, trainSpecSchema, type JobSpec, type TrainSpec } from '../protocol.js';
+import { RunDir } from '../train/run-dir.js';
 import type { MemoryEstimate } from '../train/estimate.js';
 import { estimateRun } from './estimate.js';
 
@@ -101,4 +102,22 @@ export async function inferenceFit(
   const spec = jobSpecSchema.parse({ kind: 'estimate', model, method: 'zo-sgd', batch, seq });
   const { estimate } = await estimateRun({ ...(spec as EstimateSpec), pagedOptim: false });
   return { needs: needsOf(what, estimate) };
+}
+
+/**
+ * A job that loads a run's model (export, replay): the base weights in float32 and the largest
+ * tensor. A run folder or base that cannot be read asks for nothing; the job says why itself.
+ */
+export async function runModelFit(
+  runDir: string,
+  baseOverride: string | undefined,
+  what: string,
+): Promise<FitRequest | undefined> {
+  const stored = await RunDir.open(runDir).then(
+    ({ spec }) => trainSpecSchema.safeParse(spec),
+    () => undefined,
+  );
+  if (!stored?.success) return undefined;
+  // A base that moved is the job's to report (it names --model); no estimate, no check.
+  return inferenceFit(baseOverride ?? stored.data.model, 1, 1, what).catch(() => undefined);
 }
