@@ -14,6 +14,7 @@ import { judgeFit } from './fit.js';
 import { MemoryFit } from './MemoryFit.js';
 import { buildStartSpec, useMethods } from './methods-store.js';
 import { SettingsForm } from './SettingsForm.js';
+import { StartButton } from './StartButton.js';
 
 export function MethodsScreen() {
   const m = useMethods();
@@ -75,21 +76,7 @@ export function MethodsScreen() {
           <MemoryFit estimate={m.estimate} system={m.system} settings={{ method, ...settings }} />
         )}
         {runs.error && <ErrorNote error={runs.error} />}
-        <div className="actions">
-          <button
-            type="button"
-            className="primary"
-            disabled={!model || !data || refusal !== undefined}
-            title={refusal}
-            onClick={() => void start()}
-          >
-            Start training
-          </button>
-          {refusal && <span className="hint">Will not fit: change the settings above.</span>}
-          {(!model || !data) && (
-            <span className="hint">{!model ? 'Choose a model' : 'Choose a dataset'} to start.</span>
-          )}
-        </div>
+        <StartButton model={model} data={data} refusal={refusal} onStart={() => void start()} />
       </div>
     </div>
   );
