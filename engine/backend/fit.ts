@@ -74,14 +74,14 @@ export const hostBackends: readonly string[] = ['native', 'wasm', 'cpu'];
 export function limitsOf(
   backend: string,
   loaded: Pick<LoadedBackend, 'gpu' | 'software' | 'maxLiveBytes' | 'maxBufferBytes'>,
-  memory: HostMemory,
+  hostMemory: HostMemory,
   opts: { deviceFreeBytes?: number; env?: NodeJS.ProcessEnv } = {},
 ): BackendLimits {
   const override = memoryLimitOverride(opts.env);
   const hostTensors = !loaded.gpu || loaded.software;
   let live: Ceiling | undefined;
   if (loaded.maxLiveBytes !== undefined)
-    live = { bytes: loaded.maxLiveBytes, what: 'the wasm heap' };
+    live = { bytes: loaded.maxLiveBytes, what: `the ${backend} heap` };
   else if (loaded.gpu && opts.deviceFreeBytes !== undefined)
     live = { bytes: opts.deviceFreeBytes, what: 'free GPU memory' };
   const tensor =
@@ -92,7 +92,7 @@ export function limitsOf(
   if (override !== undefined && (live === undefined || override < live.bytes))
     live = { bytes: override, what: MEMORY_LIMIT_ENV };
   const host: Ceiling = {
-    bytes: memory.availableBytes + memory.rssBytes,
+    bytes: hostMemory.availableBytes + hostMemory.rssBytes,
     what: 'available host memory',
   };
   return { backend, hostTensors, ...(live && { live }), ...(tensor && { tensor }), host };
