@@ -66,6 +66,7 @@ export async function resumeJob(spec: ResumeSpec, ctx: JobContext): Promise<JobR
     ...(spec.steps && { steps: spec.steps, epochs: undefined }),
     ...(spec.backend && { backend: spec.backend }),
   };
+  await ctx.backend(await trainingFit(trainSpec)); // the run's settings may outgrow this backend
   return runTraining(trainSpec, run, ctx, checkpoint);
 }
 
@@ -75,7 +76,7 @@ async function runTraining(
   ctx: JobContext,
   checkpoint?: LoadedCheckpoint,
 ): Promise<JobResult> {
-  const { backend } = await ctx.backend(await trainingFit(spec));
+  const { backend } = await ctx.backend();
   const paging = await runPaging(spec, backend);
   log.info(
     `AdamW moments ${paging.paged ? 'paged to host memory' : 'on the device'}: ${paging.reason}`,
