@@ -251,7 +251,8 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     required: ['model', 'method'],
   },
   fixture: {
-    summary: 'Write a small random model in Hugging Face layout (for tests and demos).',
+    summary:
+      'Write a random model in Hugging Face layout: a small one for tests and demos, or a published model’s exact shapes (--preset).',
     usage:
       'whetstone fixture --arch llama|mistral|qwen2|gpt2|opt --out DIR [--layers N --hidden N --heads N --kv-heads N --vocab N --context N --seed S --dtype F32|F16|BF16 --shard-bytes N --force]\n       whetstone fixture --preset qwen2.5-0.5b|llama-3.2-1b|smollm2-135m|gpt2|opt-125m --out DIR [--layers N --seed S --force]',
     options: {
