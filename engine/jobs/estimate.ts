@@ -74,11 +74,11 @@ export async function estimateRun(
 
 /** The largest tensor (a weight, or the [B, T, V] logits) and the process memory beside them. */
 async function hostTerms(checked: CheckedModel, tokens: number) {
-  let largestTensorBytes = tokens * checked.config.vocabSize * 4;
+  let largestWeightBytes = 0;
   let largestStoredBytes = 0;
   for (const [name, shape] of checked.shapes) {
     const n = shape.reduce((a, b) => a * b, 1);
-    largestTensorBytes = Math.max(largestTensorBytes, n * 4);
+    largestWeightBytes = Math.max(largestWeightBytes, n * 4);
     const info = checked.source.info(checked.stored(name));
     largestStoredBytes = Math.max(largestStoredBytes, n * DTYPE_BYTES[info.dtype]);
   }
@@ -87,10 +87,11 @@ async function hostTerms(checked: CheckedModel, tokens: number) {
     () => 0,
   );
   return {
-    largestTensorBytes,
+    largestTensorBytes: Math.max(largestWeightBytes, tokens * checked.config.vocabSize * 4),
+    // The loader holds one weight as stored and as float32 while it reads it.
     hostOverheadBytes: hostOverheadBytes({
       largestStoredBytes,
-      largestTensorBytes,
+      largestWeightBytes,
       tokenizerFileBytes,
     }),
   };

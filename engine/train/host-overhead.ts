@@ -15,8 +15,8 @@ export const TOKENIZER_BYTES_PER_FILE_BYTE = 8;
 export interface HostOverheadInput {
   /** The largest tensor as stored on disk (bf16: half its float32 size). */
   largestStoredBytes: number;
-  /** The largest tensor in float32. */
-  largestTensorBytes: number;
+  /** The largest weight in float32. */
+  largestWeightBytes: number;
   tokenizerFileBytes: number;
 }
 
@@ -24,7 +24,7 @@ export function hostOverheadBytes(input: HostOverheadInput): number {
   return (
     RUNTIME_BYTES +
     input.largestStoredBytes +
-    input.largestTensorBytes +
+    input.largestWeightBytes +
     TOKENIZER_BYTES_PER_FILE_BYTE * input.tokenizerFileBytes
   );
 }
