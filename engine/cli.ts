@@ -7,6 +7,7 @@ import { runJob } from './jobs/run-job.js';
 import { setLogLevel, setLogSink, type LogLevel } from './log.js';
 import type { EngineEvent } from './protocol.js';
 import { helpText, parseCommandLine } from './cli/parse.js';
+import { handleStrayErrors } from './host/stray-errors.js';
 import { printHuman } from './cli/print.js';
 
 const levels = ['error', 'warn', 'info', 'debug'];
@@ -38,6 +39,12 @@ export async function main(argv: string[]): Promise<number> {
       cancel.abort();
     };
     process.on('SIGINT', onInterrupt);
+    // An error thrown outside the job's awaits (a wasm trap in a callback) still ends it with an
+    // error event and exit code 1; stdout is synchronous, so the event is out before the exit.
+    handleStrayErrors(
+      (info) => emit({ type: 'error', ...info }),
+      (code) => process.exit(code),
+    );
     const ok = await runJob(parsed.job, emit, cancel.signal).finally(() =>
       process.off('SIGINT', onInterrupt),
     );

@@ -47,10 +47,29 @@ export class WhetstoneError extends Error {
   }
 }
 
+/**
+ * A trap of the wasm module (RuntimeError "memory access out of bounds", or emscripten's
+ * "Aborted(...)"), as opposed to an error a kernel threw on purpose.
+ */
+export function isHeapFault(err: unknown): boolean {
+  // WebAssembly.RuntimeError, by name: the engine's type libraries do not declare WebAssembly.
+  if (err instanceof Error && err.name === 'RuntimeError') return true;
+  const message = err instanceof Error ? err.message : String(err);
+  return /memory access out of bounds|^Aborted\(/.test(message);
+}
+
 /** Any thrown value as an ErrorInfo: known errors keep their code, the rest become INTERNAL. */
 export function toErrorInfo(err: unknown): ErrorInfo {
   if (err instanceof WhetstoneError) return err.toInfo();
   const message = err instanceof Error ? err.message : String(err);
+  // The wasm module traps when its heap overflows (4 GiB): the run cannot go on in this process.
+  if (isHeapFault(err)) {
+    return {
+      code: 'ENGINE_OOM',
+      message: `The wasm backend ran out of memory and stopped (${message}).`,
+      hint: 'The run needs more than the wasm heap (4 GiB) holds: use --backend cpu, a shorter sequence or smaller batch, LoRA/QLoRA, or a zeroth-order method (whetstone estimate compares them).',
+    };
+  }
   if (/out of memory|OOM|Cannot allocate|Array buffer allocation failed/i.test(message)) {
     return {
       code: 'ENGINE_OOM',

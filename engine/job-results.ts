@@ -81,6 +81,22 @@ export interface EstimateResult {
   seq: number;
   pagedOptim: boolean;
   estimate: MemoryEstimate;
+  /** Whether the run fits the backend it would get (absent for a GPU: known once it starts). */
+  fit?: RunFit;
+}
+
+/** The estimate against one backend's ceilings. */
+export interface RunFit {
+  backend: string;
+  fits: boolean;
+  /** The ceiling that binds: the wasm heap, or the host memory the process may take. */
+  limitBytes: number;
+  limitWhat: string;
+  /** Does not fit `backend`, but an automatic choice takes this later one, which holds it. */
+  fallback?: string;
+  /** Why not and what would fit (as a run's DEVICE_LIMIT says it), when it does not fit. */
+  message?: string;
+  hint?: string;
 }
 
 export interface ExportResult {
@@ -103,7 +119,9 @@ export interface ExportResult {
 
 export interface FixtureJobResult {
   out: string;
-  arch: string;
+  /** A small model's architecture, or the published model whose shapes a preset copies. */
+  arch?: string;
+  preset?: string;
   parameters: number;
 }
 

@@ -211,7 +211,9 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
   }),
   z.object({
     kind: z.literal('fixture'),
-    arch: z.enum(modelTypes),
+    /** A small model of this architecture, or (with `preset`) a published model's exact shapes. */
+    arch: z.enum(modelTypes).optional(),
+    preset: z.string().min(1).optional(),
     out: z.string().min(1),
     layers: z.number().int().positive().optional(),
     hidden: z.number().int().positive().optional(),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { WhetstoneError } from '../engine/errors.js';
 import type { ExportProgress, Handlers, PickKind, Services } from './contract.js';
 import type { DoneEvent, EngineEvent, JobInput } from '../engine/protocol.js';
+import { backendNames } from '../engine/protocol.js';
 import { listExamples } from './examples.js';
 import { runEngineJob } from './hosting/engine-job.js';
 import type { EngineLauncher } from './hosting/engine-process.js';
@@ -111,7 +112,10 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
     },
     'models:estimate': async (input) => {
       const model = await guard.check('model', input.model);
-      return job({ kind: 'estimate', ...input, model });
+      // Judged against the backend a run would get, so the badge and Start follow the run's rule.
+      const { backend } = await system.get().catch(() => ({ backend: undefined }));
+      const known = backendNames.find((name) => name === backend);
+      return job({ kind: 'estimate', ...input, model, ...(known && { backend: known }) });
     },
     'models:generate': async ({ runId, ...input }) => {
       // A run generates over its own base: the model it trained, recorded in its spec.

@@ -10,6 +10,8 @@
 // never hears that it went.) Device memory and RSS are sampled separately.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { WhetstoneError } from '../errors.js';
+import { formatBytes, type Ceiling } from './fit.js';
 import { tf } from './tf.js';
 
 const execFileAsync = promisify(execFile);
@@ -26,10 +28,22 @@ interface EngineHooks {
   state: { numBytes: number };
 }
 
+/** Ceilings the tracker enforces before an allocation (see `checkAllocation`). */
+export interface AllocationLimits {
+  /** All live buffers together (the wasm heap, or WHETSTONE_MEMORY_LIMIT_BYTES). */
+  live?: Ceiling;
+  /** One buffer (WebGPU's binding limit: past it results are silently wrong). */
+  tensor?: Ceiling;
+}
+
+const LIMIT_HINT =
+  'The run needs more memory than the estimate said: use a shorter sequence, a smaller batch, LoRA/QLoRA or a zeroth-order method, or another backend (whetstone estimate compares them).';
+
 /** Live and peak bytes of tensor buffers in the tfjs engine, with a resettable peak. */
 export class MemoryTracker {
   private live = 0;
   private peak = 0;
+  private limits: AllocationLimits = {};
   private readonly buffers = new Map<object, { bytes: number; handles: number }>();
   private engine: EngineHooks | undefined;
   private state: object | undefined;
@@ -54,6 +68,8 @@ export class MemoryTracker {
       else {
         const simple = a.dtype !== 'string' && a.dtype !== 'complex64';
         const bytes = simple ? a.size * tf.util.bytesPerElement(a.dtype) : 0;
+        // Backends in host memory allocate before we hear of it: refuse to go on past a ceiling.
+        this.checkAllocation(bytes);
         this.buffers.set(a.dataId, { bytes, handles: 1 });
         this.add(bytes);
       }
@@ -68,6 +84,33 @@ export class MemoryTracker {
       dispose(a);
     };
     return this;
+  }
+
+  /** Enforce these ceilings from now on (a backend's, set when it starts). */
+  setLimits(limits: AllocationLimits): void {
+    this.limits = limits;
+  }
+
+  /**
+   * Throws DEVICE_LIMIT when `bytes` more would pass a ceiling. The wasm heap calls it before
+   * its malloc: past the heap the module would trap, or hand out memory it already gave.
+   */
+  checkAllocation(bytes: number): void {
+    const { live, tensor } = this.limits;
+    if (tensor && bytes > tensor.bytes) {
+      throw new WhetstoneError(
+        'DEVICE_LIMIT',
+        `A ${formatBytes(bytes)} tensor is larger than ${tensor.what} (${formatBytes(tensor.bytes)}).`,
+        LIMIT_HINT,
+      );
+    }
+    if (live && this.live + bytes > live.bytes) {
+      throw new WhetstoneError(
+        'DEVICE_LIMIT',
+        `Out of memory: ${formatBytes(bytes)} more with ${formatBytes(this.live)} of tensors alive would pass ${live.what} (${formatBytes(live.bytes)}).`,
+        LIMIT_HINT,
+      );
+    }
   }
 
   private add(bytes: number): void {

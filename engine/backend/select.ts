@@ -60,7 +60,8 @@ export function parseBackendName(s: string): BackendName {
   );
 }
 
-function backendFromEnv(): BackendName | undefined {
+/** WHETSTONE_BACKEND, when it names a backend (unset or `auto`: undefined). */
+export function backendFromEnv(): BackendName | undefined {
   const value = process.env.WHETSTONE_BACKEND?.trim();
   if (value === undefined || value === '' || value.toLowerCase() === 'auto') return undefined;
   try {
@@ -75,6 +76,8 @@ export interface InitOptions {
   backend?: BackendName;
   /** Replace the loaders of some backends (tests simulate missing or odd installs this way). */
   loaders?: Partial<Record<BackendName, BackendLoader>>;
+  /** Auto mode: a reason to pass over a backend that started (fit.ts: the job will not fit). */
+  accept?: (name: BackendName, loaded: LoadedBackend) => Promise<string | undefined>;
 }
 
 let active: BackendName | undefined;
@@ -115,6 +118,11 @@ export async function initBackend(opts: InitOptions = {}): Promise<BackendReport
       }
       skipped.push({ backend: name, reason });
       log.debug(`backend ${name} skipped: ${reason}`);
+      continue;
+    }
+    const refusal = forced === undefined ? await opts.accept?.(name, loaded) : undefined;
+    if (refusal !== undefined) {
+      skipped.push({ backend: name, reason: refusal });
       continue;
     }
     active = name;

@@ -258,18 +258,27 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     required: ['out'],
   },
   estimate: {
-    summary: 'Predict the peak memory of a training run before starting it.',
+    summary:
+      'Predict the peak memory of a training run before starting it (with --backend wasm|cpu: whether it fits).',
     usage:
-      'whetstone estimate --model DIR --method M [--batch B] [--seq T] [--recompute] [--peft lora|qlora|adalora --lora-r R --lora-targets T | --peft prefix|prompt --virtual-tokens N] [--paged-optim on] [--json]',
-    options: { ...model, ...run },
+      'whetstone estimate --model DIR --method M [--batch B] [--seq T] [--recompute] [--peft lora|qlora|adalora --lora-r R --lora-targets T | --peft prefix|prompt --virtual-tokens N] [--paged-optim on] [--backend NAME] [--json]',
+    options: { ...model, ...run, ...backend },
     aliases: runAliases,
     required: ['model', 'method'],
   },
   fixture: {
-    summary: 'Write a small random model in Hugging Face layout (for tests and demos).',
-    usage: `whetstone fixture --arch ${modelTypes.join('|')} --out DIR [--layers N --hidden N --heads N --kv-heads N --vocab N --context-length N --seed S --dtype F32|F16|BF16 --max-shard-bytes N --force]`,
+    summary:
+      'Write a random model in Hugging Face layout: a small one for tests and demos, or a published model’s exact shapes (--preset).',
+    usage:
+      `whetstone fixture --arch ${modelTypes.join('|')} --out DIR [--layers N --hidden N --heads N --kv-heads N --vocab N --context-length N --seed S --dtype F32|F16|BF16 --max-shard-bytes N --force]\n` +
+      '       whetstone fixture --preset qwen2.5-0.5b|llama-3.2-1b|smollm2-135m|gpt2|opt-125m --out DIR [--layers N --seed S --force]',
     options: {
       arch: ['arch', 'string', modelTypes.join(' | ')],
+      preset: [
+        'preset',
+        'string',
+        "a published model's exact config and shapes, random weights in its dtype: qwen2.5-0.5b | llama-3.2-1b | smollm2-135m | gpt2 | opt-125m",
+      ],
       out: ['out', 'string', 'folder to create'],
       layers: ['layers', 'number', 'decoder blocks (default 2)'],
       hidden: ['hidden', 'number', 'model width (default 64)'],
@@ -283,7 +292,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
       force: ['force', 'boolean', 'replace an existing --out folder'],
     },
     aliases: { context: 'context-length', 'shard-bytes': 'max-shard-bytes' },
-    required: ['arch', 'out'],
+    required: ['out'],
   },
   backends: {
     summary: 'Show the tensor backend this machine gets, its device, and why others were skipped.',

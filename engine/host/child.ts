@@ -6,6 +6,7 @@ import { runJob } from '../jobs/run-job.js';
 import type { EngineEvent } from '../protocol.js';
 import { PauseGate } from '../train/pause-gate.js';
 import { EventBatcher } from './event-batcher.js';
+import { handleStrayErrors } from './stray-errors.js';
 
 export type HostCommand =
   | { type: 'run'; job: unknown }
@@ -114,4 +115,17 @@ process.on('SIGINT', () => {
   if (current === undefined || current.signal.aborted) process.exit(130);
   current.abort();
 });
+// A stray error ends the running job with an error event; the host sees it before the exit
+// (the delay lets the IPC channel deliver it).
+handleStrayErrors(
+  (info) => {
+    batcher.push(
+      current
+        ? { type: 'error', ...info }
+        : { type: 'log', level: 'error', scope: 'engine', message: info.message },
+    );
+    batcher.flush();
+  },
+  (code) => setTimeout(() => process.exit(code), 200),
+);
 port.post({ type: 'ready' });

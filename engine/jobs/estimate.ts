@@ -1,6 +1,10 @@
-// `whetstone estimate`: predicted peak memory of a training run, from config.json and the
-// checkpoint's headers only (no weights are read).
-import { checkModel } from '../models/load.js';
+// Predicted peak memory of a training run, from config.json and the checkpoint's headers only
+// (no weights are read): what `whetstone estimate` reports and what a run is checked against.
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DTYPE_BYTES } from '../io/dtypes.js';
+import { checkModel, type CheckedModel } from '../models/load.js';
+import { hostOverheadBytes } from '../train/host-overhead.js';
 import { Params } from '../models/params.js';
 import type { JobSpec } from '../protocol.js';
 import { defaultTargets, LORA_DEFAULTS, loraFields, selectTargets } from '../peft/config.js';
@@ -10,22 +14,8 @@ import { embedWidthOf, promptTerms } from '../peft/prompt-estimate.js';
 import { checkPromptMethod } from '../peft/prompt-load.js';
 import { isPromptKind, VIRTUAL_TOKEN_DEFAULTS } from '../peft/prompts.js';
 import { estimateTrainingMemory, type MemoryEstimate } from '../train/estimate.js';
-import type { JobContext, JobResult } from './run-job.js';
 
 type EstimateSpec = Extract<JobSpec, { kind: 'estimate' }>;
-
-export async function estimateJob(
-  spec: EstimateSpec,
-  _ctx: JobContext,
-): Promise<JobResult<'estimate'>> {
-  // `auto` is decided against the device when a run starts; the estimate shows the unpaged peak.
-  const pagedOptim = spec.pagedOptim === 'on';
-  const { estimate, seq } = await estimateRun({ ...spec, pagedOptim });
-  return {
-    fields: { method: spec.method, peft: spec.peft, batch: spec.batch, seq, pagedOptim, estimate },
-    weightBytes: estimate.weightBytes,
-  };
-}
 
 /** The estimate for a run's settings, from config.json and the checkpoint's headers. */
 export async function estimateRun(
@@ -76,8 +66,33 @@ export async function estimateRun(
       pagedOptim: spec.pagedOptim && spec.method === 'fo-adamw',
     });
     model.dispose();
-    return { estimate, seq };
+    return { estimate: { ...estimate, ...(await hostTerms(checked, spec.batch * seq)) }, seq };
   } finally {
     await checked.source.close();
   }
+}
+
+/** The largest tensor (a weight, or the [B, T, V] logits) and the process memory beside them. */
+async function hostTerms(checked: CheckedModel, tokens: number) {
+  let largestWeightBytes = 0;
+  let largestStoredBytes = 0;
+  for (const [name, shape] of checked.shapes) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    largestWeightBytes = Math.max(largestWeightBytes, n * 4);
+    const info = checked.source.info(checked.stored(name));
+    largestStoredBytes = Math.max(largestStoredBytes, n * DTYPE_BYTES[info.dtype]);
+  }
+  const tokenizerFileBytes = await stat(join(checked.dir, 'tokenizer.json')).then(
+    (s) => s.size,
+    () => 0,
+  );
+  return {
+    largestTensorBytes: Math.max(largestWeightBytes, tokens * checked.config.vocabSize * 4),
+    // The loader holds one weight as stored and as float32 while it reads it.
+    hostOverheadBytes: hostOverheadBytes({
+      largestStoredBytes,
+      largestWeightBytes,
+      tokenizerFileBytes,
+    }),
+  };
 }

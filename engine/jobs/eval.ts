@@ -11,6 +11,7 @@ import type { JobSpec } from '../protocol.js';
 import { evaluateTexts } from '../train/evaluate.js';
 import { evalDataJob } from './eval-data.js';
 import type { JobContext, JobResult } from './run-job.js';
+import { inferenceFit } from './fit-needs.js';
 
 type EvalSpec = Extract<JobSpec, { kind: 'eval' }>;
 
@@ -30,7 +31,7 @@ export async function evalJob(spec: EvalSpec, ctx: JobContext): Promise<JobResul
     );
   }
   if (texts.length === 0) throw await noRecordsError(spec.data, spec.encoding);
-  await ctx.backend();
+  await ctx.backend(await inferenceFit(spec.model, spec.batch, undefined, 'evaluation'));
   const tokenizer = await loadTokenizer(spec.model);
   const model = await loadModel(spec.model, {
     onTensor: (done, total) => ctx.progress('load', done, total),

@@ -13,6 +13,7 @@ import { WhetstoneError } from '../errors.js';
 import type { Params } from '../models/params.js';
 import type { PeftModel } from '../peft/load.js';
 import { ggufModelJob, writeRunGguf } from './export-gguf.js';
+import { runModelFit } from './fit-needs.js';
 import type { JobContext, JobResult } from './run-job.js';
 
 type ExportSpec = Extract<JobSpec, { kind: 'export' }>;
@@ -29,7 +30,7 @@ export async function exportJob(spec: ExportSpec, ctx: JobContext): Promise<JobR
     );
   }
   const runDir = spec.run;
-  await ctx.backend();
+  await ctx.backend(await runModelFit(runDir, spec.model, 'the export'));
   const {
     pm,
     spec: runSpec,

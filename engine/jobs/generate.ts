@@ -5,6 +5,7 @@ import { loadModel } from '../models/load.js';
 import { loadRunModel } from '../export/run-model.js';
 import type { JobSpec } from '../protocol.js';
 import type { JobContext, JobResult } from './run-job.js';
+import { inferenceFit } from './fit-needs.js';
 
 type GenerateSpec = Extract<JobSpec, { kind: 'generate' }>;
 
@@ -12,7 +13,7 @@ export async function generateJob(
   spec: GenerateSpec,
   ctx: JobContext,
 ): Promise<JobResult<'generate'>> {
-  await ctx.backend();
+  await ctx.backend(await inferenceFit(spec.model, 1, undefined, 'generation'));
   const tokenizer = await loadTokenizer(spec.model);
   const promptIds = encodePrompt(tokenizer, spec.prompt, spec.chat);
   // A run's model carries its adapter, or its prefix or prompt (not expressible as merged weights).

@@ -8,12 +8,14 @@ import { forwardLogits } from '../models/causal-lm.js';
 import { loadModel } from '../models/load.js';
 import type { JobSpec } from '../protocol.js';
 import type { JobContext, JobResult } from './run-job.js';
+import { inferenceFit } from './fit-needs.js';
 
 type LogitsSpec = Extract<JobSpec, { kind: 'logits' }>;
 
 export async function logitsJob(spec: LogitsSpec, ctx: JobContext): Promise<JobResult<'logits'>> {
   const sequences = await readIds(spec.ids);
-  await ctx.backend();
+  const t = Math.max(...sequences.map((s) => s.length));
+  await ctx.backend(await inferenceFit(spec.model, 1, t, 'the logits job'));
   const model = await loadModel(spec.model, {
     onTensor: (done, total) => ctx.progress('load', done, total),
   });

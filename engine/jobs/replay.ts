@@ -17,6 +17,7 @@ import { HISTORY_FILE, ZoHistory } from '../optim/zo-history.js';
 import { applyNoise, trainableTensors } from '../optim/zo-params.js';
 import { trainSpecSchema, type JobSpec } from '../protocol.js';
 import { RunDir } from '../train/run-dir.js';
+import { runModelFit } from './fit-needs.js';
 import type { JobContext, JobResult } from './run-job.js';
 
 type ReplaySpec = Extract<JobSpec, { kind: 'replay' }>;
@@ -50,7 +51,7 @@ export async function replayJob(spec: ReplaySpec, ctx: JobContext): Promise<JobR
     );
   });
   const { header, history } = ZoHistory.decode(bytes, file);
-  const report = await ctx.backend();
+  const report = await ctx.backend(await runModelFit(spec.run, spec.model, 'the replay'));
   if (!sameKernel(report.backend, header.backend)) {
     log.warn(
       `the run trained on ${header.backend} and this replay runs on ${report.backend}: the weights will agree to float32 rounding, not bit for bit (pass --backend ${header.backend}).`,

@@ -1,6 +1,8 @@
 // Runs one job from a JobSpec and reports through `emit`: progress and tokens as they happen,
 // then exactly one `done` (with the result and memory figures) or one `error`.
-import { initBackend, type BackendReport } from '../backend/select.js';
+import type { BackendReport } from '../backend/select.js';
+import { startBackendFor, type FitRequest } from '../backend/fit-select.js';
+import { noteHeapFault } from '../backend/heap-fault.js';
 import { memory } from '../backend/memory.js';
 import { toErrorInfo, WhetstoneError } from '../errors.js';
 import {
@@ -20,15 +22,18 @@ import { generateJob } from './generate.js';
 import { infoJob } from './info.js';
 import { inspectJob } from './inspect.js';
 import { logitsJob } from './logits.js';
-import { estimateJob } from './estimate.js';
+import { estimateJob } from './estimate-job.js';
 import { exportJob } from './export.js';
 import { replayJob } from './replay.js';
 import { resumeJob, trainJob } from './train.js';
 
 export interface JobContext {
   emit: Emit;
-  /** Start the tensor backend (once); jobs that only read files never call it. */
-  backend(): Promise<BackendReport>;
+  /**
+   * Start the tensor backend (once); jobs that only read files never call it. With the job's
+   * memory needs, one that fits them (or DEVICE_LIMIT before anything is loaded).
+   */
+  backend(fit?: FitRequest): Promise<BackendReport>;
   /** Progress, throttled so a fast loop does not flood the host. */
   progress(phase: string, done: number, total?: number): void;
   /** Aborted when the host asks to cancel; long jobs stop at their next safe point. */
@@ -89,9 +94,9 @@ export async function runJob(
       emit,
       signal,
       pause,
-      backend: async () => {
+      backend: async (fit) => {
         if (report === undefined) {
-          report = await initBackend({ backend: spec.backend });
+          report = await startBackendFor({ backend: spec.backend }, fit);
           emit({
             type: 'hello',
             v: PROTOCOL_VERSION,
@@ -126,6 +131,7 @@ export async function runJob(
     } as DoneEvent);
     return true;
   } catch (err) {
+    noteHeapFault(err); // a trapped wasm heap is not used again
     emit({ type: 'error', ...toErrorInfo(err) });
     return false;
   }

@@ -16,6 +16,7 @@ import { latestCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js'
 import { RunDir } from '../train/run-dir.js';
 import { trainLoop } from '../train/trainer.js';
 import { estimateRun } from './estimate.js';
+import { trainingFit } from './fit-needs.js';
 import type { JobContext, JobResult } from './run-job.js';
 import {
   batchSampler,
@@ -32,6 +33,7 @@ type ResumeSpec = Extract<JobSpec, { kind: 'resume' }>;
 const log = createLogger('train');
 
 export async function trainJob(spec: TrainSpec, ctx: JobContext): Promise<JobResult<'train'>> {
+  await ctx.backend(await trainingFit(spec)); // a run that cannot fit leaves no run folder
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const run = await RunDir.create(spec.out ?? join('runs', `${stamp}-${spec.method}`), spec);
   return runTraining(spec, run, ctx);
@@ -59,6 +61,7 @@ export async function resumeJob(spec: ResumeSpec, ctx: JobContext): Promise<JobR
     ...(spec.steps && { steps: spec.steps, epochs: undefined }),
     ...(spec.backend && { backend: spec.backend }),
   };
+  await ctx.backend(await trainingFit(trainSpec)); // the run's settings may outgrow this backend
   // A resume reports what a training run does; the copy lets the compiler see it as resume's.
   return { ...(await runTraining(trainSpec, run, ctx, checkpoint)) };
 }

@@ -28,6 +28,10 @@ export interface MemoryEstimate {
   gradientBytes: number;
   optimizerBytes: number;
   activationBytes: number;
+  /** The largest single tensor, weights or logits (WebGPU binds each tensor as one buffer). */
+  largestTensorBytes?: number;
+  /** Process memory beside the tensors where host RAM is the device (host-overhead.ts). */
+  hostOverheadBytes?: number;
 }
 
 const F32 = 4;

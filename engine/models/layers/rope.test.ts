@@ -61,6 +61,29 @@ describe('rotary embeddings', () => {
     });
   });
 
+  it('llama3 scaling at Llama-3.2-1B’s settings gives the values the formula gives by hand', () => {
+    // head_dim 64, theta 5e5, factor 32, low 1, high 4, original 8192. Frequency 16 is 1/sqrt(5e5)
+    // with wavelength 2π·707.1 = 4442.9, inside [2048, 8192]: smooth = (8192/4442.9 − 1)/3 =
+    // 0.28128, so 0.0014142·((1 − 0.28128)/32 + 0.28128) = 4.29557e-4.
+    const scaling = parseRopeScaling(
+      {
+        factor: 32.0,
+        high_freq_factor: 4.0,
+        low_freq_factor: 1.0,
+        original_max_position_embeddings: 8192,
+        rope_type: 'llama3',
+      },
+      'config.json',
+    );
+    const inv = inverseFrequencies(
+      { headDim: 64, theta: 500000, maxPositions: 131072, scaling },
+      1,
+    );
+    expect(inv[0]).toBe(1); // wavelength 2π: kept
+    expect(inv[16]! / 4.2955679655936815e-4).toBeCloseTo(1, 6); // blended
+    expect(inv[31]! / 9.41830672543491e-8).toBeCloseTo(1, 6); // wavelength 2.08e6: divided by 32
+  });
+
   it('unknown scaling kinds are refused by name', () => {
     expect(() => parseRopeScaling({ rope_type: 'yarn', factor: 4 }, 'config.json')).toThrow(/yarn/);
     expect(parseRopeScaling(null, 'config.json')).toBeUndefined();

@@ -16,7 +16,7 @@ export function MemoryFit(props: {
   settings: { method: string; batch: number; recompute: boolean };
 }) {
   const e = props.estimate.estimate;
-  const fit = judgeFit(e, props.system, props.settings);
+  const fit = judgeFit(e, props.system, props.settings, props.estimate.fit);
   return (
     <section className={`fit fit-${fit.verdict}`} data-testid="memory-fit" aria-live="polite">
       <p className="fit-verdict">
@@ -34,6 +34,11 @@ export function MemoryFit(props: {
         {formatBytes(e.optimizerBytes)} · activations {formatBytes(e.activationBytes)} (batch{' '}
         {props.estimate.batch} × {props.estimate.seq} tokens)
       </p>
+      {fit.refusal && (
+        <p className="refusal" role="alert">
+          {fit.refusal}
+        </p>
+      )}
       {fit.advice.length > 0 && (
         <ul className="advice">
           {fit.advice.map((a) => (

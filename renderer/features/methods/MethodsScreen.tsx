@@ -11,9 +11,11 @@ import { useRuns } from '../runs/runs-store.js';
 import { AdapterPicker } from './AdapterPicker.js';
 import { estimateKey } from './adapters.js';
 import { formatLr, methodCards } from './catalog.js';
+import { judgeFit } from './fit.js';
 import { MemoryFit } from './MemoryFit.js';
 import { buildStartSpec, useMethods } from './methods-store.js';
 import { SettingsForm } from './SettingsForm.js';
+import { StartButton } from './StartButton.js';
 
 export function MethodsScreen() {
   const m = useMethods();
@@ -25,6 +27,11 @@ export function MethodsScreen() {
   useEffect(() => void useMethods.getState().loadSystem(), []);
   const { method, settings } = m;
   const adapterKey = estimateKey(m.peft, m.adapter);
+  // The engine refuses a run that cannot fit; Start says so instead of starting one.
+  const refusal =
+    m.estimate && m.system
+      ? judgeFit(m.estimate.estimate, m.system, { method, ...settings }, m.estimate.fit).refusal
+      : undefined;
   useEffect(() => {
     if (model) void useMethods.getState().runEstimate(model);
   }, [model, method, settings.batch, settings.seq, settings.recompute, adapterKey]);
@@ -70,19 +77,7 @@ export function MethodsScreen() {
           <MemoryFit estimate={m.estimate} system={m.system} settings={{ method, ...settings }} />
         )}
         {runs.error && <ErrorNote error={runs.error} />}
-        <div className="actions">
-          <button
-            type="button"
-            className="primary"
-            disabled={!model || !data}
-            onClick={() => void start()}
-          >
-            Start training
-          </button>
-          {(!model || !data) && (
-            <span className="hint">{!model ? 'Choose a model' : 'Choose a dataset'} to start.</span>
-          )}
-        </div>
+        <StartButton model={model} data={data} refusal={refusal} onStart={() => void start()} />
       </div>
     </div>
   );

@@ -53,4 +53,25 @@ describe('judgeFit', () => {
     const gpu = system({ gpu: true, deviceMemory: { source: 'webgpu' } });
     expect(judgeFit(estimate(GiB), gpu, fo).verdict).toBe('unknown');
   });
+
+  it('follows the engine’s verdict where it judged the backend: refusal, or the backend a run takes', () => {
+    const refused = {
+      backend: 'wasm',
+      fits: false,
+      limitBytes: 4 * GiB,
+      limitWhat: 'the wasm heap',
+      message: 'lomo training does not fit the wasm backend: … Would fit: --peft lora.',
+    };
+    const no = judgeFit(estimate(3 * GiB), system({ backend: 'wasm' }), fo, refused);
+    expect(no).toMatchObject({ verdict: 'no-fit', budgetBytes: 4 * GiB, refusal: refused.message });
+    const auto = judgeFit(estimate(3 * GiB), system({ backend: 'wasm' }), fo, {
+      ...refused,
+      fallback: 'cpu',
+    });
+    expect(auto.verdict).toBe('tight');
+    expect(auto.refusal).toBeUndefined();
+    expect(auto.advice).toEqual(['Too large for wasm: the run will use cpu.']);
+    const fits = { ...refused, fits: true, message: undefined };
+    expect(judgeFit(estimate(GiB), system({ backend: 'wasm' }), fo, fits).verdict).toBe('fits');
+  });
 });

@@ -1,6 +1,8 @@
 // Will a run fit? The engine's peak-memory estimate against the memory the chosen backend
-// draws from: the GPU's (when the driver tells) or the host's, and wasm's 4 GiB heap.
+// draws from: the GPU's (when the driver tells) or the host's, and wasm's 4 GiB heap. Where the
+// engine judged the backend itself (its fit rule, the one a run is refused by), its verdict wins.
 import type { SystemInfo } from '../../../main/contract.js';
+import type { RunFit } from '../../../engine/job-results.js';
 import type { MemoryEstimate } from '../../../engine/train/estimate.js';
 
 export type Verdict = 'fits' | 'tight' | 'no-fit' | 'unknown';
@@ -12,6 +14,8 @@ export interface Fit {
   budgetSource: string;
   /** What to change when it is tight or will not fit. */
   advice: string[];
+  /** The engine's refusal (estimate, limit, what would fit): Start stays off while it stands. */
+  refusal?: string;
 }
 
 const WASM_HEAP = 4 * 1024 ** 3;
@@ -23,7 +27,19 @@ export function judgeFit(
   estimate: MemoryEstimate,
   system: SystemInfo,
   settings: { method: string; batch: number; recompute: boolean },
+  engineFit?: RunFit,
 ): Fit {
+  if (engineFit && !engineFit.fits) {
+    const budget = { budgetBytes: engineFit.limitBytes, budgetSource: engineFit.limitWhat };
+    // An automatic run passes over the backend for one that holds it, as the engine does.
+    if (engineFit.fallback !== undefined) {
+      const advice = [
+        `Too large for ${engineFit.backend}: the run will use ${engineFit.fallback}.`,
+      ];
+      return { verdict: 'tight', ...budget, advice };
+    }
+    return { verdict: 'no-fit', ...budget, advice: [], refusal: engineFit.message };
+  }
   let budgetBytes: number | undefined;
   let budgetSource: string;
   if (system.gpu) {
