@@ -64,6 +64,7 @@ describe('starting a backend that fits the job', () => {
         loaders: {
           tensorflow: unavailable,
           webgpu: onCpu({ gpu: true, maxBufferBytes: 64 * MiB }),
+          native: unavailable,
           wasm: onCpu({ gpu: false, maxLiveBytes: 100 * MiB }),
         },
       },
@@ -92,9 +93,10 @@ describe('starting a backend that fits the job', () => {
     expect(err.message).toMatch(
       /test training does not fit the wasm backend: the estimate needs tensors at peak 4\.21 GiB, above the wasm heap \(4\.00 GiB\)/,
     );
-    // cpu is bounded by host memory only (this machine has more than 4.3 GiB available).
+    // native (where built) and cpu are bounded by host memory only (this machine has more than
+    // 4.3 GiB available).
     expect(err.message).toMatch(
-      /Would fit: --backend cpu \(available host memory, [\d.]+ GiB\); --method zo-sgd \(about 1\.0 MiB\)\./,
+      /Would fit: (--backend native \(available host memory, [\d.]+ GiB\); )?--backend cpu \(available host memory, [\d.]+ GiB\); --method zo-sgd \(about 1\.0 MiB\)\./,
     );
   });
 
@@ -102,7 +104,14 @@ describe('starting a backend that fits the job', () => {
     process.env.WHETSTONE_MEMORY_LIMIT_BYTES = String(8 * MiB);
     const err = await rejection(
       startBackendFor(
-        { loaders: { tensorflow: unavailable, webgpu: unavailable, wasm: unavailable } },
+        {
+          loaders: {
+            tensorflow: unavailable,
+            webgpu: unavailable,
+            native: unavailable,
+            wasm: unavailable,
+          },
+        },
         request(16 * MiB),
       ),
     );

@@ -14,10 +14,10 @@ const kebab = (field: string) => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCas
 
 /** Protocol fields the CLI leaves out on purpose, by job. */
 const withoutFlag: Record<string, string[]> = {
-  // These jobs read files only and never start a tensor backend.
+  // These jobs read files only and never start a tensor backend (estimate takes one to judge
+  // the fit against).
   info: ['backend'],
   inspect: ['backend', 'pack', 'dedup'],
-  estimate: ['backend'],
   fixture: ['backend'],
   // Packing and dedup shape training batches; eval scores every row as it is.
   eval: ['pack', 'dedup'],
