@@ -122,7 +122,7 @@ function noAdapterHint(): string {
   return `WebGPU needs a GPU with a Vulkan, Metal or D3D12 driver.${swiftshader}`;
 }
 
-/** Start the webgpu backend. Software adapters are only used when forced (they rank below wasm). */
+/** Start the webgpu backend. Software adapters are only used when forced (they rank below the CPU backends). */
 export async function startWebGpu({ forced }: { forced: boolean }): Promise<LoadedBackend> {
   const gpu = await installGpu();
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
