@@ -73,6 +73,11 @@ try {
   row('estimate: host overhead', estimate.hostOverheadBytes!);
   row('estimate: peak + overhead', predicted);
   row('measured: peak RSS (VmHWM)', run.hwm);
+  // The backend's own figure after the last step: the wasm heap (it never shrinks), or RSS.
+  const step = run.events.filter((e) => e.type === 'step').at(-1)?.memory as
+    { deviceBytes?: number; deviceSource?: string } | undefined;
+  if (step?.deviceBytes !== undefined)
+    row(`measured: ${step.deviceSource ?? 'device'} after the last step`, step.deviceBytes);
   console.log(`peak RSS / estimate: ${(run.hwm / predicted).toFixed(3)}`);
 } finally {
   await rm(dir, { recursive: true, force: true });
