@@ -37,7 +37,15 @@ const tokenizerKeys = [
   'tokenizer.chat_template',
 ];
 
-const cases: Record<string, { fixture: Omit<FixtureOptions, 'out'>; keys: string[] }> = {
+interface KeyCase {
+  fixture: Omit<FixtureOptions, 'out'>;
+  /** Keys removed one at a time. */
+  keys: string[];
+  /** Keys whose value is llama.cpp's default when missing: given a wrong value instead. */
+  wrong?: Record<string, [type: 'string', value: string]>;
+}
+
+const cases: Record<string, KeyCase> = {
   llama: {
     fixture: { arch: 'llama', seed: 11, configOverrides: { head_dim: 32 } },
     keys: [
@@ -56,6 +64,16 @@ const cases: Record<string, { fixture: Omit<FixtureOptions, 'out'>; keys: string
       ].map((k) => `llama.${k}`),
       ...tokenizerKeys,
     ],
+  },
+  'llama-linear': {
+    fixture: {
+      arch: 'llama',
+      seed: 14,
+      configOverrides: { rope_scaling: { type: 'linear', factor: 4 } },
+    },
+    keys: ['llama.rope.scaling.factor'],
+    // llama.cpp reads a missing scaling type as linear, so the written one is tested by a wrong one.
+    wrong: { 'llama.rope.scaling.type': ['string', 'none'] },
   },
   qwen2: {
     // llama.cpp's qwen2 needs heads x head size = width, so its key/value lengths are always
@@ -103,7 +121,7 @@ function difference(a: OracleAnswer, b: OracleAnswer): string | undefined {
 
 describe.skipIf(llamaCppMissing !== undefined).each(Object.keys(cases))('%s', (name) => {
   it('llama.cpp refuses or answers differently without each key', async () => {
-    const { fixture, keys } = cases[name]!;
+    const { fixture, keys, wrong = {} } = cases[name]!;
     const dir = join(work, name);
     await writeFixtureModel({ ...fixture, out: dir, force: true });
     const file = join(work, `${name}.gguf`);
@@ -125,11 +143,20 @@ describe.skipIf(llamaCppMissing !== undefined).each(Object.keys(cases))('%s', (n
       rewriteGguf(g, out, ropeKey, encodeEntry(ropeKey, 'u32', (meta[ropeKey] as number) / 2));
       variants.push(out);
     }
+    for (const [key, [type, value]] of Object.entries(wrong)) {
+      const out = join(work, `${name}-wrong-${key}.gguf`);
+      rewriteGguf(g, out, key, encodeEntry(key, type, value));
+      variants.push(out);
+    }
     const [base, ...results] = await askLlamaCpp(
       [file, ...variants].map((model) => ({ model, ...probe })),
     );
     if (!base!.ok) throw new Error(`llama.cpp refused the complete file: ${base!.error}`);
-    const labels = [...keys, ...(ropeKey in meta ? [`${ropeKey} (halved)`] : [])];
+    const labels = [
+      ...keys,
+      ...(ropeKey in meta ? [`${ropeKey} (halved)`] : []),
+      ...Object.entries(wrong).map(([key, [, value]]) => `${key} (${value})`),
+    ];
     for (const [i, r] of results.entries()) {
       const what = r.ok ? difference(base!.answer, r.answer) : `refused: ${r.error.slice(0, 80)}`;
       report(`${name} without ${labels[i]}: ${what ?? 'no change'}`);

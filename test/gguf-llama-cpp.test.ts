@@ -35,6 +35,12 @@ const fixtures: Record<string, Omit<FixtureOptions, 'out'>> = {
   mistral: { arch: 'mistral', seed: 2, configOverrides: { sliding_window: 64 } },
   qwen2: fixtureSpecs.qwen2!,
   gpt2: fixtureSpecs.gpt2!,
+  // Linear rope scaling travels as rope.scaling.type and .factor (llama3's as a tensor).
+  'llama-linear': {
+    arch: 'llama',
+    seed: 3,
+    configOverrides: { rope_scaling: { type: 'linear', factor: 4 } },
+  },
 };
 
 const texts = [
