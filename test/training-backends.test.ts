@@ -2,62 +2,16 @@
 // method, and two steps of a zeroth-order method and Forward-Grad (noise from each backend's own
 // kernel), give the cpu reference's losses on wasm and webgpu (SwiftShader here), within 1e-4;
 // so does QLoRA (each backend's NF4 dequantize kernel) with fo-adamw and zo-sgd.
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isZerothOrder } from '../engine/protocol.js';
-import { runCli } from './cli.js';
-import { fixturePath } from './fixtures.js';
+import { lossBench } from './backend-losses.js';
 import { webgpuAvailability } from './webgpu.js';
 
 const webgpu = await webgpuAvailability();
-let work: string;
-let data: string;
-let runs = 0;
+let losses: Awaited<ReturnType<typeof lossBench>>;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'whetstone-train-backends-'));
-  data = join(work, 'texts.jsonl');
-  const texts = [
-    'The stone is flat and the blade is sharp.',
-    'Water keeps the stone clean.',
-    'Hold the blade at a steady angle.',
-  ];
-  await writeFile(data, `${texts.map((text) => JSON.stringify({ text })).join('\n')}\n`);
+  losses = await lossBench('whetstone-train-backends-');
 });
-
-const clipped = ['--lr', '0.05', '--max-grad-norm', '0.5'];
-
-async function losses(method: string, backend: string, extra: string[] = []): Promise<number[]> {
-  const options = isZerothOrder(method) ? ['--lr', '1e-3'] : clipped;
-  const run = await runCli([
-    'train',
-    '--model',
-    fixturePath('qwen2'),
-    '--data',
-    data,
-    '--method',
-    method,
-    '--steps',
-    '2',
-    '--batch',
-    '2',
-    '--seq',
-    '16',
-    ...options,
-    ...extra,
-    '--schedule',
-    'constant',
-    '--backend',
-    backend,
-    '--out',
-    join(work, `${method}-${backend}-${++runs}`),
-    '--json',
-  ]);
-  expect(run.last, run.stderr).toMatchObject({ type: 'done' });
-  return run.events.filter((e) => e.type === 'step').map((e) => e.loss as number);
-}
 
 describe.each(['fo-adamw', 'adalomo', 'zo-sgd', 'forward-grad'])('%s', (method) => {
   it('wasm gives the cpu losses', async () => {
