@@ -102,7 +102,8 @@ function problem(target: string, base: string, self: string): string | undefined
   const path = decodeURIComponent(hash < 0 ? target : target.slice(0, hash));
   const anchor = hash < 0 ? undefined : decodeURIComponent(target.slice(hash + 1));
   const file = path === '' ? self : resolve(base, path);
-  // Outside the repository (`../shared/…`) is not part of the project, even where it exists.
+  // Outside the repository (a notes folder beside it, say) is not part of the project, even
+  // where it exists.
   if (relative(root, file).startsWith('..')) return `${path} is outside the repository`;
   if (!existsSync(file)) return `no such file ${relative(root, file) || path}`;
   if (anchor === undefined || anchor === '') return undefined;
@@ -194,6 +195,6 @@ describe('link checking itself', () => {
     expect(problem('docs/methods.md#lomo', root, readme)).toBeUndefined();
     expect(problem('docs/none.md', root, readme)).toMatch(/no such file/);
     expect(problem('docs/methods.md#no-such-heading', root, readme)).toMatch(/no heading/);
-    expect(problem('../shared/README.md', root, readme)).toMatch(/outside the repository/);
+    expect(problem('../notes/README.md', root, readme)).toMatch(/outside the repository/);
   });
 });
