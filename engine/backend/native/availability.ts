@@ -9,7 +9,9 @@ export function nativeAvailability(): { available: boolean; note: string } {
   } catch (err) {
     const reason = (err as Error).message;
     if (process.env.WHETSTONE_REQUIRE_NATIVE === '1') {
-      throw new Error(`the native backend is required (WHETSTONE_REQUIRE_NATIVE=1): ${reason}`);
+      throw new Error(`the native backend is required (WHETSTONE_REQUIRE_NATIVE=1): ${reason}`, {
+        cause: err,
+      });
     }
     return { available: false, note: `(skipped: ${reason}; run npm run build:native)` };
   }

@@ -65,8 +65,8 @@ export class NativeBackend extends MathBackendCPU {
     return values;
   }
 
-  override async read(dataId: object): ReturnType<MathBackendCPU['read']> {
-    return this.readSync(dataId);
+  override read(dataId: object): ReturnType<MathBackendCPU['read']> {
+    return Promise.resolve(this.readSync(dataId));
   }
 
   override dispose(): void {

@@ -38,7 +38,7 @@ export function registerNativeCustomKernels(backendName: string, addon: NativeAd
   replace(NOISE_AXPY, backendName, ({ inputs, backend, attrs }) => {
     const b = backend as unknown as CpuStorage;
     const { a, b: scale, seed, stream, transform, shape } = attrs as unknown as NoiseAxpyAttrs;
-    const x = inputs.x as tf.TensorInfo | undefined;
+    const x = inputs.x;
     const out = b.pool.alloc('float32', size(shape)) as Float32Array;
     const xs = x ? (b.data.get(x.dataId).values as Float32Array) : null;
     addon.noiseAxpy(out, xs, a, scale, streamKey(seed, stream), transforms[transform]);

@@ -216,11 +216,11 @@ const slice: FastPath = ({ inputs, backend, attrs }, addon) => {
   const xv = words(backend, x);
   if (!xv) return undefined;
   const [begin, sz] = tf.slice_util.parseSliceParams(
-    x as tf.Tensor,
+    x,
     attrs.begin as number[],
     attrs.size as number[],
   ) as [number[], number[]];
-  tf.slice_util.assertParamsValid(x as tf.Tensor, begin, sz);
+  tf.slice_util.assertParamsValid(x, begin, sz);
   const out = newWords(backend, x.dtype, size(sz));
   addon.slice(xv, x.shape, begin, sz, out);
   return backend.makeTensorInfo(sz, x.dtype, out);
@@ -268,8 +268,7 @@ export function registerNativeKernels(backendName: string, addon: NativeAddon): 
     tf.registerKernel({
       kernelName,
       backendName,
-      kernelFunc: (args) =>
-        fast(args as unknown as Ctx, addon) ?? (fallback(args) as tf.TensorInfo),
+      kernelFunc: (args) => fast(args as unknown as Ctx, addon) ?? fallback(args),
     });
   }
 }
