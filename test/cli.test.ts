@@ -1,4 +1,5 @@
 // The CLI contract other tools build on: JSON lines, a final done/error event, exit codes.
+import { backendNames } from '../engine/protocol.js';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -192,7 +193,7 @@ describe('whetstone CLI', () => {
     expect(typeof run.last.backend).toBe('string');
     expect(typeof run.last.device).toBe('string');
     // Every backend ranked above the chosen one is listed with its reason.
-    const order = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+    const order: readonly string[] = backendNames;
     const better = order.slice(0, order.indexOf(run.last.backend as string));
     for (const name of better)
       expect(skipped.find((s) => s.backend === name)?.reason, name).toBeTruthy();

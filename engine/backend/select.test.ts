@@ -18,6 +18,10 @@ import { tensorflowLoader, type TensorflowPackage } from './tensorflow.js';
 import { memoryFigures } from './testing.js';
 import { tf } from './tf.js';
 import { describeAdapter } from './webgpu.js';
+import { nativeAvailability } from './native/availability.js';
+
+/** The best CPU backend here: native where its addon is built, else wasm. */
+const cpuBest = nativeAvailability().available ? 'native' : 'wasm';
 
 afterAll(() => releaseBackend());
 
@@ -69,9 +73,9 @@ describe('backend selection', () => {
         /^not installed \(optional dependency; needs libtensorflow\)/,
       );
     if (!addon && process.env.VK_ICD_FILENAMES?.includes('swiftshader')) {
-      expect(report.backend).toBe('wasm');
+      expect(report.backend).toBe(cpuBest);
       expect(reasonFor(report, 'webgpu')).toMatch(
-        /^(software adapter google\/swiftshader ranks below wasm; force with --backend webgpu|no WebGPU adapter)$/,
+        /^(software adapter google\/swiftshader ranks below the CPU backends; force with --backend webgpu|no WebGPU adapter)$/,
       );
       expect(report).toMatchObject({ gpu: false, software: false });
     }
@@ -113,7 +117,7 @@ describe('backend selection', () => {
     const err = await rejection(initBackend({ backend: 'webgpu', loaders: { webgpu: failing } }));
     expect(err.code).toBe('BACKEND_UNAVAILABLE');
     expect(err.message).toBe('The webgpu backend is unavailable: no WebGPU adapter');
-    expect(err.hint).toMatch(/^Plug in a GPU\. Use --backend wasm or cpu\.$/);
+    expect(err.hint).toMatch(/^Plug in a GPU\. Use --backend native, wasm or cpu\.$/);
   });
 
   it('reports tfjs-node-gpu running without CUDA as a CPU backend, and keeps it', async () => {
@@ -174,11 +178,11 @@ describe('backend selection', () => {
     const webgpu: BackendLoader = () =>
       Promise.reject(
         new BackendUnavailable(
-          'software adapter google/swiftshader ranks below wasm; force with --backend webgpu',
+          'software adapter google/swiftshader ranks below the CPU backends; force with --backend webgpu',
         ),
       );
     const report = await initBackend({ loaders: { tensorflow, webgpu } });
-    expect(report.backend).toBe('wasm');
+    expect(report.backend).toBe(cpuBest);
     expect(report.skipped).toEqual([
       {
         backend: 'tensorflow',
@@ -187,7 +191,8 @@ describe('backend selection', () => {
       },
       {
         backend: 'webgpu',
-        reason: 'software adapter google/swiftshader ranks below wasm; force with --backend webgpu',
+        reason:
+          'software adapter google/swiftshader ranks below the CPU backends; force with --backend webgpu',
       },
     ]);
   });
@@ -202,14 +207,14 @@ describe('backend selection', () => {
     const err = await rejection(initBackend());
     expect(err.code).toBe('BAD_ARGUMENT');
     expect(err.message).toBe(
-      "WHETSTONE_BACKEND: Unknown backend 'bogus'. Valid backends: tensorflow, webgpu, wasm, cpu.",
+      "WHETSTONE_BACKEND: Unknown backend 'bogus'. Valid backends: tensorflow, webgpu, native, wasm, cpu.",
     );
   });
 
   it('parses backend names and rejects others, listing the valid ones', () => {
     expect(parseBackendName('WebGPU')).toBe('webgpu');
     expect(() => parseBackendName('gpu')).toThrow(
-      /^Unknown backend 'gpu'\. Valid backends: tensorflow, webgpu, wasm, cpu\.$/,
+      /^Unknown backend 'gpu'\. Valid backends: tensorflow, webgpu, native, wasm, cpu\.$/,
     );
     try {
       parseBackendName('cuda');

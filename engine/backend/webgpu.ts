@@ -134,7 +134,7 @@ export async function startWebGpu({ forced }: { forced: boolean }): Promise<Load
   if (described.software && !forced) {
     dropGpu();
     throw new BackendUnavailable(
-      `software adapter ${described.id} ranks below wasm; force with --backend webgpu`,
+      `software adapter ${described.id} ranks below the CPU backends; force with --backend webgpu`,
     );
   }
   await import('@tensorflow/tfjs-backend-webgpu');

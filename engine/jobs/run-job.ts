@@ -1,6 +1,6 @@
 // Runs one job from a JobSpec and reports through `emit`: progress and tokens as they happen,
 // then exactly one `done` (with the result and memory figures) or one `error`.
-import type { BackendReport } from '../backend/select.js';
+import type { BackendName, BackendReport } from '../backend/select.js';
 import { startBackendFor, type FitRequest } from '../backend/fit-select.js';
 import { noteHeapFault } from '../backend/heap-fault.js';
 import { memory } from '../backend/memory.js';
@@ -31,9 +31,10 @@ export interface JobContext {
   emit: Emit;
   /**
    * Start the tensor backend (once); jobs that only read files never call it. With the job's
-   * memory needs, one that fits them (or DEVICE_LIMIT before anything is loaded).
+   * memory needs, one that fits them (or DEVICE_LIMIT before anything is loaded). `name`: the
+   * backend a resumed run was forced onto, when the resume itself names none.
    */
-  backend(fit?: FitRequest): Promise<BackendReport>;
+  backend(fit?: FitRequest, name?: BackendName): Promise<BackendReport>;
   /** Progress, throttled so a fast loop does not flood the host. */
   progress(phase: string, done: number, total?: number): void;
   /** Aborted when the host asks to cancel; long jobs stop at their next safe point. */
@@ -94,9 +95,9 @@ export async function runJob(
       emit,
       signal,
       pause,
-      backend: async (fit) => {
+      backend: async (fit, name) => {
         if (report === undefined) {
-          report = await startBackendFor({ backend: spec.backend }, fit);
+          report = await startBackendFor({ backend: spec.backend ?? name }, fit);
           emit({
             type: 'hello',
             v: PROTOCOL_VERSION,

@@ -61,7 +61,9 @@ export async function resumeJob(spec: ResumeSpec, ctx: JobContext): Promise<JobR
     ...(spec.steps && { steps: spec.steps, epochs: undefined }),
     ...(spec.backend && { backend: spec.backend }),
   };
-  await ctx.backend(await trainingFit(trainSpec)); // the run's settings may outgrow this backend
+  // The run's own backend (a resume is only exact on the backend it started on); its settings may
+  // outgrow it.
+  await ctx.backend(await trainingFit(trainSpec), trainSpec.backend);
   // A resume reports what a training run does; the copy lets the compiler see it as resume's.
   return { ...(await runTraining(trainSpec, run, ctx, checkpoint)) };
 }

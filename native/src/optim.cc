@@ -1,5 +1,7 @@
 // Optimizer kernels: the AdamW step of engine/backend/adam-step.ts.
-#include <atomic>
+#include <algorithm>
+#include <mutex>
+#include <utility>
 #include <cmath>
 #include <vector>
 
@@ -19,18 +21,22 @@ void axpby(const float* x, float a, const float* y, float b, float* out, size_t 
 }
 
 double sum_squares(const float* x, size_t n) {
-  std::vector<double> partial(size_t(pool_threads()) + 1, 0.0);
-  std::atomic<size_t> slot{0};
+  // One partial sum per chunk, added in chunk order: the total must not depend on which thread
+  // finished first (resumed runs are compared with uninterrupted ones bit for bit).
+  std::mutex mu;
+  std::vector<std::pair<size_t, double>> partial;
   parallel_for(n, 1 << 15, [&](size_t lo, size_t hi) {
     double acc = 0;
     for (size_t i = lo; i < hi; ++i) {
       const float sq = x[i] * x[i];
       acc += sq;
     }
-    partial[slot.fetch_add(1)] = acc;
+    std::lock_guard<std::mutex> lock(mu);
+    partial.emplace_back(lo, acc);
   });
+  std::sort(partial.begin(), partial.end());
   double total = 0;
-  for (double p : partial) total += p;
+  for (const auto& p : partial) total += p.second;
   return total;
 }
 

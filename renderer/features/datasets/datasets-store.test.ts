@@ -106,7 +106,7 @@ describe('datasets store', () => {
     expect(form).toContain('<option value="latin1">Latin-1 / Windows-1252</option>');
 
     await useDatasets.getState().setChoices({ encoding: 'latin1' });
-    expect(calls.at(-1)!.input).toMatchObject({ path: '/d/latin1.txt', encoding: 'latin1' });
+    expect(calls.at(-1)!.input).toMatchObject({ data: '/d/latin1.txt', encoding: 'latin1' });
     expect(useDatasets.getState().error).toBeUndefined();
     expect(useDatasets.getState().report?.format).toBe('text');
   });
