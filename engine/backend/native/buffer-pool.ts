@@ -55,15 +55,15 @@ export class BufferPool {
       return;
     }
     this.refs.delete(buffer);
-    this.owned.delete(buffer);
-    if (this.escaped.has(buffer) || this.freeBytes + array.byteLength > this.opts.maxBytes) return;
+    if (this.escaped.has(buffer) || this.freeBytes + array.byteLength > this.opts.maxBytes) {
+      this.owned.delete(buffer); // the garbage collector takes it
+      return;
+    }
     const key = `${array instanceof Int32Array ? 'int32' : 'float32'}:${array.length}`;
     const list = this.free.get(key) ?? [];
     list.push(array);
     this.free.set(key, list);
     this.freeBytes += array.byteLength;
-    // Re-own it for its next user.
-    this.owned.set(buffer, array);
   }
 
   /** `values` left the backend (read by a caller who may keep it): never recycle its buffer. */
