@@ -2,7 +2,7 @@
 // missing, the reason the build left behind is what `whetstone backends` reports.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The addon's functions (native/src/addon.cc); every tensor argument is its own typed array. */
@@ -118,7 +118,7 @@ function projectRoot(): string {
 export function nativeBuildDir(): string {
   const dir = process.env.WHETSTONE_NATIVE_DIR ?? join(projectRoot(), 'native', 'build');
   // Inside an Electron asar archive, native modules are unpacked beside it.
-  return dir.replace(`app.asar${'/'}`, `app.asar.unpacked/`);
+  return dir.replace(`app.asar${sep}`, `app.asar.unpacked${sep}`);
 }
 
 export const ADDON_FILE = 'whetstone-native.node';
