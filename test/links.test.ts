@@ -142,7 +142,7 @@ describe('links', () => {
         const why = problem(target, dirname(abs), abs);
         if (why) broken.push(`${file}:${n}: (${target}) — ${why}`);
       }
-      // A Markdown file named in the prose (`see REFERENCE.md`) must exist too.
+      // A Markdown file named in the prose (`see NOTES.md`) must exist too.
       for (const { line, n } of proseLines(text)) {
         for (const { target } of mentionedDocs(line.replace(/\]\([^)]*\)/g, ']'))) {
           const why = resolvesFrom(target, [root, dirname(abs)], abs);

@@ -1,6 +1,7 @@
 // Will a job fit the backend it is about to run on? The estimator's peak against each backend's
 // ceilings (the wasm heap, a WebGPU binding, host RAM), checked before any weight is loaded.
 // Pure rules, no tfjs: the estimate job and the studio judge with the same code as a run.
+import { formatBytes as formatBytesFor } from '../util/format-bytes.js';
 import type { LoadedBackend } from './types.js';
 
 /**
@@ -141,15 +142,5 @@ export function refusalMessage(
   return { message, hint };
 }
 
-const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-
-/** Bytes in KiB..TiB, two decimals from GiB up (4.21 GiB vs 4.00 GiB must read apart). */
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : unit >= 3 ? 2 : 1)} ${units[unit]}`;
-}
+/** Bytes as refusals print them: two decimals from GiB up. */
+export const formatBytes = (bytes: number): string => formatBytesFor(bytes, true);

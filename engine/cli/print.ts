@@ -2,18 +2,7 @@
 // diagnostics on stderr.
 import type { EngineEvent } from '../protocol.js';
 import { formatInspect } from './print-inspect.js';
-
-const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
+import { formatBytes } from '../util/format-bytes.js';
 
 const hidden = new Set(['type', 'job', 'memory', 'elapsedMs', 'ids', 'text']);
 
