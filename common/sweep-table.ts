@@ -135,8 +135,12 @@ export function sweepTables(
         const finished = runs.filter((r) => r.status === 'finished');
         const values = finished.map(value).filter((v): v is number => v !== undefined);
         const cell = summarize(values);
+        // Some seeds without a value (a target not reached): the mean is over the others.
+        if (values.length > 0 && values.length < finished.length && missing)
+          return { ...cell, note: `${values.length}/${finished.length} seeds` };
         if (values.length > 0) return cell;
-        return { ...cell, note: noteOf(runs, finished.length > 0 ? missing : undefined) };
+        if (finished.length > 0) return { ...cell, note: missing ?? '—' };
+        return { ...cell, note: noteOf(runs) };
       }),
     ),
   });
@@ -163,8 +167,7 @@ export function sweepTables(
 }
 
 /** What a cell without numbers shows: the worst state among its seeds. */
-function noteOf(runs: CellRecord[], missing: string | undefined): string {
-  if (missing) return missing;
+function noteOf(runs: CellRecord[]): string {
   for (const status of ['does-not-fit', 'failed', 'unfinished'] as const) {
     if (runs.some((r) => r.status === status)) return status.replace(/-/g, ' ');
   }
@@ -191,9 +194,9 @@ const formatMiB = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} Mi
 export function formatCell(cell: SummaryCell, unit: SweepTable['unit']): string {
   if (cell.mean === undefined) return cell.note ?? '';
   const mean = formatValue(cell.mean, unit);
-  if (cell.n < 2 || cell.std === undefined) return mean;
-  const std = unit === 'bytes' ? formatMiB(cell.std) : formatValue(cell.std, unit);
-  return `${mean} ± ${std}`;
+  const std = unit === 'bytes' ? formatMiB(cell.std ?? 0) : formatValue(cell.std ?? 0, unit);
+  const value = cell.n < 2 ? mean : `${mean} ± ${std}`;
+  return cell.note ? `${value} (${cell.note})` : value;
 }
 
 /** The header row and one row of text per method. */
