@@ -14,6 +14,7 @@ import { describeExportFolder, describePath, PathGuard } from './paths/path-guar
 import { RecentModels } from './paths/recent-models.js';
 import { RunManager } from './training/run-manager.js';
 import { EXPORTS_DIR, RunStore } from './training/run-store.js';
+import { SweepManager } from './training/sweep-manager.js';
 import { SystemInfoSource } from './system-info.js';
 
 /** Native file dialogs where there are any (Electron); web mode has none. */
@@ -45,6 +46,7 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
     ...(options.followIntervalMs !== undefined && { followIntervalMs: options.followIntervalMs }),
   });
   await runs.recover();
+  const sweeps = new SweepManager(join(options.userDataDir, 'sweeps'), runs);
   const guard = new PathGuard();
   const recent = new RecentModels(join(options.userDataDir, 'recent-models.json'));
   // Models used before were picked before: they stay allowed across restarts.
@@ -205,6 +207,15 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
         exporting.delete(input.runId);
       }
     },
+    'sweeps:start': async (input) => {
+      const model = await guard.check('model', input.model);
+      const data = await guard.check('dataset', input.data);
+      await recent.add(model);
+      return sweeps.start({ ...input, model, data });
+    },
+    'sweeps:list': () => sweeps.list(),
+    'sweeps:get': (input) => sweeps.report(input.sweepId),
+    'sweeps:cancel': (input) => sweeps.cancel(input.sweepId),
     'runs:export-progress': (input) => Promise.resolve(exporting.get(input.runId) ?? null),
   };
 

@@ -22,8 +22,15 @@ export async function readCell(dir: string, key = basename(dir)): Promise<CellRe
   const done = last<{ summary: { cancelled: boolean; peakBytes: number } }>('done');
   const error = last<{ message: string }>('error');
   const end = events.findLast((e) => e.type === 'done' || e.type === 'error');
-  const status: CellRecord['status'] =
-    end?.type === 'error' ? 'failed' : done && !done.summary.cancelled ? 'finished' : 'unfinished';
+  // A run refused before it loaded anything (the studio's runs have a folder by then).
+  const refused = end?.type === 'error' && end.code === 'DEVICE_LIMIT';
+  const status: CellRecord['status'] = refused
+    ? 'does-not-fit'
+    : end?.type === 'error'
+      ? 'failed'
+      : done && !done.summary.cancelled
+        ? 'finished'
+        : 'unfinished';
   const accuracy = last<{ accuracy: number }>('accuracy')?.accuracy;
   const evalLoss = last<{ loss: number }>('eval')?.loss;
   const peakBytes =
@@ -46,7 +53,7 @@ export async function readCell(dir: string, key = basename(dir)): Promise<CellRe
     ...(peakBytes > 0 && { peakBytes }),
     ...(stepMs !== undefined && { stepMs }),
     losses: steps.map((e) => [e.step as number, e.loss as number]),
-    ...(status === 'failed' && error && { note: error.message }),
+    ...(end?.type === 'error' && error && { note: error.message }),
   };
 }
 

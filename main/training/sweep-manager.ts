@@ -1,0 +1,155 @@
+// The studio's method comparisons: the grid (engine/sweep/grid.ts) run one cell at a time as
+// ordinary runs of the run store (so each shows on the Runs screen, resumes and exports like any
+// run), its progress and tables read from those runs' folders (engine/sweep/read-cells.ts).
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CellRecord } from '../../common/sweep-table.js';
+import { sweepTables } from '../../common/sweep-table.js';
+import { WhetstoneError } from '../../engine/errors.js';
+import { createLogger } from '../../engine/log.js';
+import { expandGrid, tableShape, type SweepCell } from '../../engine/sweep/grid.js';
+import { readCell } from '../../engine/sweep/read-cells.js';
+import { writeFileAtomic } from '../../engine/train/run-dir.js';
+import type { SweepReport, SweepRequest, SweepSummary } from '../contract.js';
+import type { RunManager } from './run-manager.js';
+
+const log = createLogger('sweeps');
+
+interface Stored {
+  id: string;
+  createdAt: string;
+  status: SweepSummary['status'];
+  request: SweepRequest;
+  cells: { key: string; runId?: string }[];
+}
+
+export class SweepManager {
+  /** Sweeps this host is running, and the cell each is on. */
+  private readonly active = new Map<string, { cancelled: boolean; current?: string }>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly runs: RunManager,
+  ) {}
+
+  async start(request: SweepRequest): Promise<SweepSummary> {
+    const createdAt = new Date().toISOString();
+    const id = `${createdAt.replace(/[:.]/g, '-')}-sweep`;
+    // The cells' specs only: main's run store chooses each run's folder.
+    const cells = expandGrid({ ...request, out: join(this.dir, id) });
+    const stored: Stored = {
+      id,
+      createdAt,
+      status: 'running',
+      request,
+      cells: cells.map((c) => ({ key: c.key })),
+    };
+    await mkdir(this.dir, { recursive: true });
+    await this.save(stored);
+    this.active.set(id, { cancelled: false });
+    void this.drive(stored, cells).catch((err: Error) => log.error(`sweep ${id}: ${err.message}`));
+    return this.summary(stored);
+  }
+
+  async list(): Promise<SweepSummary[]> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    const ids = names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5));
+    const all = await Promise.all(ids.map(async (id) => this.summary(await this.read(id))));
+    return all.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  /** The sweep with every cell's record and the tables so far. */
+  async report(id: string): Promise<SweepReport> {
+    const stored = await this.read(id);
+    const summary = await this.summary(stored);
+    const records: CellRecord[] = [];
+    for (const cell of stored.cells) {
+      const summaryDir = cell.runId && (await this.runs.summary(cell.runId).catch(() => undefined));
+      const read = summaryDir ? await readCell(summaryDir.dir, cell.key) : undefined;
+      records.push(read ?? notRun(cell.key, stored));
+    }
+    return { ...summary, records, tables: sweepTables(tableShape(stored.request), records) };
+  }
+
+  /** Stop after the cell training now, which is cancelled too (it keeps its checkpoint). */
+  async cancel(id: string): Promise<SweepSummary> {
+    const run = this.active.get(id);
+    if (!run) throw new WhetstoneError('BAD_ARGUMENT', `Comparison ${id} is not running.`);
+    run.cancelled = true;
+    const stored = await this.read(id);
+    const current = stored.cells.find((c) => c.key === run.current)?.runId;
+    if (current) await this.runs.cancel(current).catch(() => undefined);
+    return this.summary(stored);
+  }
+
+  /** The cells one after another, each a run of the store. */
+  private async drive(stored: Stored, cells: SweepCell[]): Promise<void> {
+    const state = this.active.get(stored.id)!;
+    try {
+      for (const [i, cell] of cells.entries()) {
+        if (state.cancelled) break;
+        state.current = cell.key;
+        const { out: _out, kind: _kind, ...spec } = cell.spec;
+        const run = await this.runs.start(spec);
+        stored.cells[i]!.runId = run.id;
+        await this.save(stored);
+        await this.runs.settled(run.id);
+      }
+      stored.status = state.cancelled ? 'cancelled' : 'done';
+    } catch (err) {
+      stored.status = 'interrupted';
+      throw err;
+    } finally {
+      this.active.delete(stored.id);
+      await this.save(stored);
+    }
+  }
+
+  private async summary(stored: Stored): Promise<SweepSummary> {
+    const state = this.active.get(stored.id);
+    let done = 0;
+    for (const cell of stored.cells) {
+      if (!cell.runId) continue;
+      const run = await this.runs.summary(cell.runId).catch(() => undefined);
+      if (run && run.status !== 'running' && run.status !== 'starting' && run.status !== 'paused')
+        done++;
+    }
+    // A sweep this host is not running but whose file says running: its host stopped.
+    const status = stored.status === 'running' && !state ? 'interrupted' : stored.status;
+    return {
+      id: stored.id,
+      createdAt: stored.createdAt,
+      status,
+      request: stored.request,
+      cells: stored.cells,
+      done,
+      total: stored.cells.length,
+      ...(state?.current && { current: state.current }),
+    };
+  }
+
+  private save(stored: Stored): Promise<void> {
+    return writeFileAtomic(join(this.dir, `${stored.id}.json`), JSON.stringify(stored, null, 2));
+  }
+
+  private async read(id: string): Promise<Stored> {
+    const text = await readFile(join(this.dir, `${id}.json`), 'utf8').catch(() => undefined);
+    if (text === undefined)
+      throw new WhetstoneError('BAD_ARGUMENT', `There is no comparison ${id}.`);
+    return JSON.parse(text) as Stored;
+  }
+}
+
+function notRun(key: string, stored: Stored): CellRecord {
+  const [method = '', scheme = '', seed = 'seed0'] = key.split('.');
+  return {
+    key,
+    method,
+    scheme,
+    seed: Number(seed.slice(4)),
+    template: !key.endsWith('.no-template'),
+    status: 'not-run',
+    losses: [],
+    ...(stored.status === 'cancelled' && { note: 'cancelled' }),
+  };
+}
