@@ -3,42 +3,23 @@
 // studio and a Slurm job array expand the same list.
 import { join } from 'node:path';
 import { defaultLr } from '../../common/defaults.js';
-import { isBlockwise, isPromptKind, isZerothOrder } from '../../common/methods.js';
+import { isZerothOrder } from '../../common/methods.js';
+import {
+  notApplicable,
+  SWEEP_FO_STEPS,
+  SWEEP_METHODS,
+  SWEEP_SCHEMES,
+  sweepSteps,
+  ZO_STEP_FACTOR,
+} from '../../common/sweep-grid.js';
 import { methodNames, peftKinds, type MethodName, type PeftKind } from '../../common/methods.js';
 import type { TableShape } from '../../common/sweep-table.js';
 import { WhetstoneError } from '../errors.js';
 import { trainSpecSchema, type BackendChoice, type JobSpec, type TrainSpec } from '../protocol.js';
 
+export { notApplicable, SWEEP_FO_STEPS, SWEEP_METHODS, SWEEP_SCHEMES, sweepSteps, ZO_STEP_FACTOR };
+
 type SweepSpec = Extract<JobSpec, { kind: 'sweep' }>;
-
-/** ZO-Bench's optimizers, in its table's order: the default rows. */
-export const SWEEP_METHODS = [
-  'fo-sgd',
-  'fo-adamw',
-  'forward-grad',
-  'zo-sgd',
-  'zo-sign',
-  'zo-mmt',
-  'zo-cons',
-  'zo-adam',
-] as const satisfies readonly MethodName[];
-
-/** ZO-Bench's schemes (`full` is fine-tuning every weight): the default columns. */
-export const SWEEP_SCHEMES = [
-  'full',
-  'lora',
-  'prefix',
-  'prompt',
-] as const satisfies readonly PeftKind[];
-
-/**
- * Steps of a backprop method when none is given. MeZO trains RoBERTa-large for 1k steps with
- * backprop and 100k with zeroth-order methods; ZO-Bench 20k zeroth-order. A one-direction
- * estimate needs many more steps, so those methods get ZO_STEP_FACTOR times as many; the ratio is
- * kept at 10 (not 100) so a whole grid on a small model takes minutes.
- */
-export const SWEEP_FO_STEPS = 40;
-export const ZO_STEP_FACTOR = 10;
 
 /** What a sweep folder holds besides runs/KEY. */
 export const SWEEP_FILES = { results: 'results.json', table: 'results.md' } as const;
@@ -75,13 +56,6 @@ export interface SweepCell {
   spec: TrainSpec;
 }
 
-/** A method × scheme pair the engine cannot train, and why (the table's cell says so). */
-export function notApplicable(method: MethodName, scheme: PeftKind): string | undefined {
-  if (isPromptKind(scheme) && isBlockwise(method))
-    return `${method} updates weights during its backward; ${scheme} tuning has none to update`;
-  return undefined;
-}
-
 /** The table's rows and columns, and the pairs that cannot train. */
 export function tableShape(
   o: Pick<SweepOptions, 'methods' | 'schemes' | 'ablateTemplate'>,
@@ -96,10 +70,6 @@ export function tableShape(
     }
   return { methods, schemes, ablateTemplate: o.ablateTemplate, notApplicable: na };
 }
-
-/** The default steps of a sweep cell (see SWEEP_FO_STEPS). */
-export const sweepSteps = (method: MethodName): number =>
-  isZerothOrder(method) ? SWEEP_FO_STEPS * ZO_STEP_FACTOR : SWEEP_FO_STEPS;
 
 export const cellKey = (method: string, scheme: string, seed: number, template: boolean): string =>
   `${method}.${scheme}.seed${seed}${template ? '' : '.no-template'}`;

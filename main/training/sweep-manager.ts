@@ -89,8 +89,8 @@ export class SweepManager {
       for (const [i, cell] of cells.entries()) {
         if (state.cancelled) break;
         state.current = cell.key;
-        const { out: _out, kind: _kind, ...spec } = cell.spec;
-        const run = await this.runs.start(spec);
+        // The store puts the run in a folder of its own (the spec's `out` is replaced).
+        const run = await this.runs.start(cell.spec);
         stored.cells[i]!.runId = run.id;
         await this.save(stored);
         await this.runs.settled(run.id);
