@@ -75,6 +75,7 @@ export function CompareMethods(props: {
           Steps{' '}
           <input
             type="number"
+            aria-label="Comparison steps"
             min={1}
             value={grid.foSteps}
             onChange={(e) =>
@@ -90,6 +91,7 @@ export function CompareMethods(props: {
           Seeds{' '}
           <input
             type="number"
+            aria-label="Comparison seeds"
             min={1}
             max={20}
             value={grid.seeds}

@@ -31,6 +31,11 @@ export function SweepPanel() {
         if (!shown && list[0]) void useSweeps.getState().show(list[0].id);
       });
   }, []);
+  // Each cell that starts or ends is a run of the history above: keep it current.
+  const started = s.shown?.cells.filter((c) => c.runId).length;
+  useEffect(() => {
+    if (started !== undefined) void useRuns.getState().refresh();
+  }, [started, s.shown?.done]);
   if (s.list.length === 0 && !s.shown) return null;
   return (
     <section className="sweep" aria-label="Method comparison">
