@@ -204,7 +204,7 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
     evalFraction: z.number().gt(0).lt(1).optional(),
     /** The loss whose first step the table reports (default: the median final loss). */
     targetLoss: z.number().optional(),
-    /** The sweep folder: runs/KEY per cell, results.json, results.md. */
+    /** The sweep folder: runs/KEY per cell, results.json, and the tables in its README.md. */
     out: z.string().min(1),
     format: dataFields.format,
     columns: dataFields.columns,

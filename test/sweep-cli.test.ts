@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SweepResult } from '../engine/job-results.js';
+import { SWEEP_FILES } from '../engine/sweep/grid.js';
 import { runCli } from './cli.js';
 import { fixturePath } from './fixtures.js';
 
@@ -59,7 +60,7 @@ describe('whetstone sweep', () => {
     // Backprop holds activations and gradients; MeZO holds one forward's activations.
     const peak = (key: string) => result.cells.find((c) => c.key === key)!.peakBytes!;
     expect(peak('fo-sgd.full.seed0')).toBeGreaterThan(peak('zo-sgd.full.seed0'));
-    const table = await readFile(join(out, 'results.md'), 'utf8');
+    const table = await readFile(join(out, SWEEP_FILES.table), 'utf8');
     expect(table).toContain('| method | full | prompt |');
     const acc = result.tables.tables[0]!;
     expect(acc.rows).toEqual(['zo-sgd', 'fo-sgd']);
@@ -119,7 +120,7 @@ describe('whetstone sweep', () => {
     ]);
     expect(result.cells[0]!.note).toMatch(/fo-adamw training .* does not fit|needs/);
     expect(existsSync(join(out, 'runs', 'fo-adamw.full.seed0'))).toBe(false);
-    expect(await readFile(join(out, 'results.md'), 'utf8')).toContain(
+    expect(await readFile(join(out, SWEEP_FILES.table), 'utf8')).toContain(
       '| fo-adamw | does not fit |',
     );
     expect((await stat(join(out, 'results.json'))).size).toBeGreaterThan(0);

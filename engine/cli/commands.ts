@@ -211,7 +211,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
   },
   sweep: {
     summary:
-      'Compare methods: train every method × scheme × seed (× template on/off) one run at a time, then write results.json and results.md (the papers’ tables).',
+      'Compare methods: train every method × scheme × seed (× template on/off) one run at a time, then write results.json and README.md (the papers’ tables) into --out.',
     usage:
       'whetstone sweep --model DIR --data FILE --out DIR [--methods M,M,...] [--peft full,lora,prefix,prompt] [--steps N|M=N,...] [--lr X|M=X,...] [--seeds N] [--ablate-template] [--batch B] [--seq T] [--target-loss L] [--json]',
     options: {

@@ -22,7 +22,8 @@ export { notApplicable, SWEEP_FO_STEPS, SWEEP_METHODS, SWEEP_SCHEMES, sweepSteps
 type SweepSpec = Extract<JobSpec, { kind: 'sweep' }>;
 
 /** What a sweep folder holds besides runs/KEY. */
-export const SWEEP_FILES = { results: 'results.json', table: 'results.md' } as const;
+// The tables in markdown are the folder's README.md: what a file browser or forge shows first.
+export const SWEEP_FILES = { results: 'results.json', table: 'README.md' } as const;
 
 /** Held-out share of the rows: what accuracy and eval loss are measured on. */
 export const SWEEP_EVAL_FRACTION = 0.2;

@@ -47,7 +47,7 @@ export function CompareMethods(props: {
       <fieldset>
         <legend>Methods</legend>
         {methodNames.map((m) => (
-          <label key={m}>
+          <label key={m} className="check">
             <input
               type="checkbox"
               checked={grid.methods.includes(m)}
@@ -60,7 +60,7 @@ export function CompareMethods(props: {
       <fieldset>
         <legend>Schemes</legend>
         {peftKinds.map((k) => (
-          <label key={k}>
+          <label key={k} className="check">
             <input
               type="checkbox"
               checked={grid.schemes.includes(k)}
@@ -98,7 +98,7 @@ export function CompareMethods(props: {
             onChange={(e) => s.setGrid({ seeds: Math.max(1, Math.round(Number(e.target.value))) })}
           />
         </label>
-        <label>
+        <label className="check">
           <input
             type="checkbox"
             checked={grid.ablateTemplate}
