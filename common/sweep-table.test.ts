@@ -75,6 +75,20 @@ describe('sweep tables', () => {
     ];
     // Finished runs end (smoothed over 1 step) at 3 and 4: the median is 3.5.
     expect(defaultTargetLoss(records)).toBe(3.5);
+    // A run whose loss did not fall sets no level; with none that fell there is no target.
+    const flat = record({
+      method: 'zo-sgd',
+      scheme: 'full',
+      losses: [
+        [1, 2],
+        [2, 2.5],
+      ],
+    });
+    expect(defaultTargetLoss([...records, flat])).toBe(3.5);
+    expect(defaultTargetLoss([flat])).toBeUndefined();
+    expect(sweepTables(shape, [flat]).tables.map((t) => t.title)).not.toContain(
+      expect.stringMatching(/^Steps to/),
+    );
     const tables = sweepTables(shape, records);
     expect(tables.metric).toBe('accuracy');
     const md = toMarkdown(tables);

@@ -77,11 +77,16 @@ export function stepsToLoss(losses: [number, number][], target: number): number 
   return smoothedLosses(losses).find(([, loss]) => loss <= target)?.[0];
 }
 
-/** Median of the finished runs' final smoothed losses: a level some reach and some do not. */
+/**
+ * Median of the final smoothed losses of the finished runs that lowered their loss: a level some
+ * reach and some do not. None lowered it: no target (a step count would mean nothing).
+ */
 export function defaultTargetLoss(records: CellRecord[]): number | undefined {
   const finals = records
     .filter((r) => r.status === 'finished' && r.losses.length > 0)
-    .map((r) => smoothedLosses(r.losses).at(-1)![1])
+    .map((r) => smoothedLosses(r.losses))
+    .filter((s) => s.at(-1)![1] < s[0]![1])
+    .map((s) => s.at(-1)![1])
     .sort((a, b) => a - b);
   if (finals.length === 0) return undefined;
   const mid = finals.length / 2;
