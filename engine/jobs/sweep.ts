@@ -4,20 +4,14 @@
 // finished cells and resumes the others from their checkpoints.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sweepTables, toMarkdown, type CellRecord } from '../../common/sweep-table.js';
+import { toMarkdown, type SweepTables } from '../../common/sweep-table.js';
 import { WhetstoneError } from '../errors.js';
 import { createLogger } from '../log.js';
 import type { EngineEvent, JobSpec, TrainSpec } from '../protocol.js';
 import { latestCheckpoint } from '../train/checkpoint.js';
 import { RunDir, writeFileAtomic } from '../train/run-dir.js';
-import {
-  expandGrid,
-  SWEEP_FILES,
-  sweepOptionsOf,
-  tableShape,
-  type SweepCell,
-} from '../sweep/grid.js';
-import { readCell } from '../sweep/read-cells.js';
+import { expandGrid, SWEEP_FILES, sweepOptionsOf, type SweepCell } from '../sweep/grid.js';
+import { readCell, sweepResults } from '../sweep/read-cells.js';
 import { judgeRun } from './estimate-job.js';
 import { estimateRun } from './estimate.js';
 import { runJob, type JobContext, type JobResult } from './run-job.js';
@@ -29,7 +23,6 @@ const log = createLogger('sweep');
 export async function sweepJob(spec: SweepSpec, ctx: JobContext): Promise<JobResult<'sweep'>> {
   const options = sweepOptionsOf(spec);
   const cells = expandGrid(options);
-  const shape = tableShape(options);
   await mkdir(join(spec.out, 'runs'), { recursive: true });
   // The cells run on the backend this job gets (or each its own forced one).
   const { backend } = await ctx.backend();
@@ -54,9 +47,8 @@ export async function sweepJob(spec: SweepSpec, ctx: JobContext): Promise<JobRes
     await runJob(job, forwardCell(ctx, where, cell, unfit), ctx.signal, ctx.pause);
   }
   ctx.emit({ type: 'progress', phase: 'sweep', done: cells.length, total: cells.length });
-  const records = await readCells(cells, unfit);
-  const tables = sweepTables(shape, records, spec.targetLoss);
-  const result = { out: spec.out, cells: records, tables };
+  const result = await sweepResults(options, unfit, spec.targetLoss);
+  const { tables } = result;
   await writeFileAtomic(
     join(spec.out, SWEEP_FILES.results),
     `${JSON.stringify(result, null, 2)}\n`,
@@ -65,34 +57,7 @@ export async function sweepJob(spec: SweepSpec, ctx: JobContext): Promise<JobRes
   return { fields: result, weightBytes: 0 };
 }
 
-/** Each cell's record from its folder; cells never started are `not-run` or `does-not-fit`. */
-export async function readCells(
-  cells: SweepCell[],
-  unfit: Map<string, string> = new Map(),
-): Promise<CellRecord[]> {
-  const records: CellRecord[] = [];
-  for (const cell of cells) {
-    const read = await readCell(cell.spec.out!, cell.key);
-    const refusal = unfit.get(cell.key);
-    if (read && refusal === undefined) records.push(read);
-    else {
-      const { method, peft: scheme, seed } = cell.spec;
-      records.push({
-        key: cell.key,
-        method,
-        scheme,
-        seed,
-        template: cell.spec.noTemplate !== true,
-        status: refusal === undefined ? 'not-run' : 'does-not-fit',
-        losses: [],
-        ...(refusal !== undefined && { note: refusal }),
-      });
-    }
-  }
-  return records;
-}
-
-function sweepMarkdown(spec: SweepSpec, tables: ReturnType<typeof sweepTables>): string {
+function sweepMarkdown(spec: SweepSpec, tables: SweepTables): string {
   return `# Sweep: ${spec.model} on ${spec.data}\n\n${toMarkdown(tables)}`;
 }
 

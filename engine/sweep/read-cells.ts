@@ -1,9 +1,11 @@
 // A sweep's results from run folders: each folder's spec says which cell it is, its events what
 // it measured. Separate from running, so runs trained elsewhere (a Slurm array) tabulate alike.
 import { basename } from 'node:path';
-import type { CellRecord } from '../../common/sweep-table.js';
+import { sweepTables, type CellRecord } from '../../common/sweep-table.js';
+import type { SweepResult } from '../job-results.js';
 import { trainSpecSchema } from '../protocol.js';
 import { RunDir } from '../train/run-dir.js';
+import { expandGrid, tableShape, type SweepCell, type SweepOptions } from './grid.js';
 
 type Event = Record<string, unknown>;
 
@@ -62,4 +64,45 @@ function median(values: number[]): number | undefined {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length / 2;
   return sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * A sweep's results from its folder: every cell of the grid `options` expands to, read from
+ * OUT/runs/KEY (wherever the runs were trained), and the tables. `unfit`: cells the sweep did not
+ * start because they will not fit, with why.
+ */
+export async function sweepResults(
+  options: SweepOptions,
+  unfit: Map<string, string> = new Map(),
+  targetLoss?: number,
+): Promise<SweepResult> {
+  const cells = await readCells(expandGrid(options), unfit);
+  return { out: options.out, cells, tables: sweepTables(tableShape(options), cells, targetLoss) };
+}
+
+/** Each cell's record from its folder; cells never started are `not-run` or `does-not-fit`. */
+export async function readCells(
+  cells: SweepCell[],
+  unfit: Map<string, string> = new Map(),
+): Promise<CellRecord[]> {
+  const records: CellRecord[] = [];
+  for (const cell of cells) {
+    const read = await readCell(cell.spec.out!, cell.key);
+    const refusal = unfit.get(cell.key);
+    if (read && refusal === undefined) records.push(read);
+    else {
+      const { method, peft: scheme, seed } = cell.spec;
+      records.push({
+        key: cell.key,
+        method,
+        scheme,
+        seed,
+        template: cell.spec.noTemplate !== true,
+        status: refusal === undefined ? 'not-run' : 'does-not-fit',
+        losses: [],
+        ...(refusal !== undefined && { note: refusal }),
+      });
+    }
+  }
+  return records;
 }
