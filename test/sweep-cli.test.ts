@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SweepResult } from '../engine/job-results.js';
-import { SWEEP_FILES } from '../engine/sweep/grid.js';
+import { jobSpecSchema, type JobSpec } from '../engine/protocol.js';
+import { SWEEP_FILES, sweepOptionsOf } from '../engine/sweep/grid.js';
+import { sweepResults } from '../engine/sweep/read-cells.js';
 import { runCli } from './cli.js';
 import { fixturePath } from './fixtures.js';
 
@@ -70,6 +72,13 @@ describe('whetstone sweep', () => {
     expect((await readdir(join(out, 'runs'))).sort()).toEqual(
       result.cells.map((c) => c.key).sort(),
     );
+    // The tables come from the folders alone: read again apart from the run, they are the same.
+    const spec = jobSpecSchema.parse({
+      kind: 'sweep', model: fixturePath('llama'), data: sentiment, batch: 2, seq: 24,
+      evalFraction: 0.1, out, methods: 'zo-sgd,fo-sgd', peft: 'full,prompt', steps: 'zo-sgd=6,fo-sgd=4',
+    }); // prettier-ignore
+    const again = await sweepResults(sweepOptionsOf(spec as Extract<JobSpec, { kind: 'sweep' }>));
+    expect(again).toEqual({ out, cells: result.cells, tables: result.tables });
   });
 
   it('keeps finished cells and resumes a cut one when run again', async () => {
