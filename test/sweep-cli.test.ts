@@ -135,6 +135,42 @@ describe('whetstone sweep', () => {
     expect((await stat(join(out, 'results.json'))).size).toBeGreaterThan(0);
   });
 
+  it('runs COPA-style data with the template and without it (the ablation)', async () => {
+    const copa = join(import.meta.dirname, 'data', 'copa-small.jsonl');
+    const run = await runCli([
+      'sweep', '--model', fixturePath('llama'), '--data', copa, '--methods', 'zo-sgd',
+      '--peft', 'full', '--steps', '2', '--batch', '2', '--seq', '32', '--eval-fraction', '0.25',
+      '--ablate-template', '--out', join(work, 'copa'), '--json',
+    ]); // prettier-ignore
+    expect(run.code, run.stderr).toBe(0);
+    const result = run.last as unknown as SweepResult;
+    expect(result.cells.map((c) => [c.key, c.status, c.template])).toEqual([
+      ['zo-sgd.full.seed0', 'finished', true],
+      ['zo-sgd.full.seed0.no-template', 'finished', false],
+    ]);
+    // 3 of 12 rows held out and scored, with and without the template.
+    for (const c of result.cells) {
+      const events = await readFile(join(work, 'copa', 'runs', c.key, 'events.jsonl'), 'utf8');
+      const scored = JSON.parse(events.split('\n').find((l) => l.includes('"accuracy"'))!) as {
+        correct: number;
+        examples: number;
+      };
+      expect(scored.examples).toBe(3);
+      expect(c.accuracy).toBe(scored.correct / 3);
+    }
+    const spec = JSON.parse(
+      await readFile(
+        join(work, 'copa', 'runs', 'zo-sgd.full.seed0.no-template', 'spec.json'),
+        'utf8',
+      ),
+    ) as { noTemplate?: boolean };
+    expect(spec.noTemplate).toBe(true);
+    expect(result.tables.tables[0]!.columns.map((c) => c.label)).toEqual([
+      'full (template)',
+      'full (no template)',
+    ]);
+  });
+
   it('says which method is unknown', async () => {
     const run = await sweep(join(work, 'c'), ['--methods', 'zo-sgd,mezo']);
     expect(run.code).toBe(1);
