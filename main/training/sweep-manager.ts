@@ -10,7 +10,7 @@ import { createLogger } from '../../engine/log.js';
 import { expandGrid, tableShape, type SweepCell } from '../../engine/sweep/grid.js';
 import { readCell } from '../../engine/sweep/read-cells.js';
 import { writeFileAtomic } from '../../engine/train/run-dir.js';
-import type { SweepReport, SweepRequest, SweepSummary } from '../contract.js';
+import type { RunSummary, SweepReport, SweepRequest, SweepSummary } from '../contract.js';
 import type { RunManager } from './run-manager.js';
 
 const log = createLogger('sweeps');
@@ -64,9 +64,9 @@ export class SweepManager {
     const summary = await this.summary(stored);
     const records: CellRecord[] = [];
     for (const cell of stored.cells) {
-      const summaryDir = cell.runId && (await this.runs.summary(cell.runId).catch(() => undefined));
-      const read = summaryDir ? await readCell(summaryDir.dir, cell.key) : undefined;
-      records.push(read ?? notRun(cell.key, stored));
+      const run = cell.runId && (await this.runs.summary(cell.runId).catch(() => undefined));
+      const read = run ? await readCell(run.dir, cell.key) : undefined;
+      records.push(read ?? unread(cell.key, stored, run || undefined));
     }
     return { ...summary, records, tables: sweepTables(tableShape(stored.request), records) };
   }
@@ -140,16 +140,29 @@ export class SweepManager {
   }
 }
 
-function notRun(key: string, stored: Stored): CellRecord {
+/**
+ * A cell without a readable run folder: never started, or refused before its engine wrote its
+ * spec (a run that will not fit ends there, with the refusal in its events).
+ */
+function unread(key: string, stored: Stored, run?: RunSummary): CellRecord {
   const [method = '', scheme = '', seed = 'seed0'] = key.split('.');
+  const status: CellRecord['status'] =
+    run === undefined
+      ? 'not-run'
+      : run.error?.code === 'DEVICE_LIMIT'
+        ? 'does-not-fit'
+        : run.status === 'failed'
+          ? 'failed'
+          : 'unfinished';
+  const note = run?.error?.message ?? (stored.status === 'cancelled' ? 'cancelled' : undefined);
   return {
     key,
     method,
     scheme,
     seed: Number(seed.slice(4)),
     template: !key.endsWith('.no-template'),
-    status: 'not-run',
+    status,
     losses: [],
-    ...(stored.status === 'cancelled' && { note: 'cancelled' }),
+    ...(note !== undefined && { note }),
   };
 }
