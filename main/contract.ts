@@ -135,8 +135,8 @@ export interface SweepSummary {
   createdAt: string;
   status: 'running' | 'done' | 'cancelled' | 'interrupted';
   request: SweepRequest;
-  /** Each cell, with the run that trains it once started. */
-  cells: { key: string; runId?: string }[];
+  /** Each cell, with the run that trains it once started, or why it was not (does not fit). */
+  cells: { key: string; runId?: string; unfit?: string }[];
   /** Cells whose run has ended. */
   done: number;
   total: number;

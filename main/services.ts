@@ -46,7 +46,6 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
     ...(options.followIntervalMs !== undefined && { followIntervalMs: options.followIntervalMs }),
   });
   await runs.recover();
-  const sweeps = new SweepManager(join(options.userDataDir, 'sweeps'), runs);
   const guard = new PathGuard();
   const recent = new RecentModels(join(options.userDataDir, 'recent-models.json'));
   // Models used before were picked before: they stay allowed across restarts.
@@ -73,6 +72,26 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
     if (final.type === 'error') throw new WhetstoneError(final.code, final.message, final.hint);
     return final;
   };
+
+  /** The backend a job would get: the one system:info reports, when the engine knows it. */
+  const backendNow = async () => {
+    const { backend } = await system.get().catch(() => ({ backend: undefined }));
+    return backendNames.find((name) => name === backend);
+  };
+
+  // A comparison's cell that will not fit is judged by its estimate and never started.
+  const sweeps = new SweepManager(join(options.userDataDir, 'sweeps'), runs, async (spec) => {
+    const { model, method, batch, seq, recompute, peft, pagedOptim } = spec;
+    const backend = spec.backend ?? (await backendNow());
+    const { fit } = await job({
+      kind: 'estimate',
+      ...{ model, method, batch, seq, recompute, peft, pagedOptim },
+      ...(backend && { backend }),
+    });
+    // Unforced, a later backend that holds it would be chosen: that fits.
+    if (!fit || fit.fits || (spec.backend === undefined && fit.fallback)) return undefined;
+    return fit.message ?? `${method} + ${peft} does not fit ${fit.backend}`;
+  });
 
   const handlers: Handlers = {
     'system:info': (input) => system.get(input.refresh === true),
@@ -115,8 +134,7 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
     'models:estimate': async (input) => {
       const model = await guard.check('model', input.model);
       // Judged against the backend a run would get, so the badge and Start follow the run's rule.
-      const { backend } = await system.get().catch(() => ({ backend: undefined }));
-      const known = backendNames.find((name) => name === backend);
+      const known = await backendNow();
       return job({ kind: 'estimate', ...input, model, ...(known && { backend: known }) });
     },
     'models:generate': async ({ runId, ...input }) => {

@@ -1,6 +1,6 @@
 // Method comparisons through main's channels with real engine processes: each cell becomes a run
-// of the store, one at a time; a cell that will not fit is refused by its run's estimate and
-// shows as such; the tables come from the runs' folders.
+// of the store, one at a time; a cell whose estimate will not fit is listed and never started;
+// the tables come from the runs' folders.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,8 +73,15 @@ describe('method comparisons in main', () => {
     ]);
     expect(report.records[0]!.note).toMatch(/fo-adamw training/);
     expect(report.records[2]!.losses).toHaveLength(3);
+    // Only the cells that fit were started, each as a run of the history.
+    expect(report.cells.map((c) => c.runId !== undefined)).toEqual([false, false, true, true]);
     const runs = await call<RunSummary[]>('runs:list', {});
-    expect(runs.map((r) => r.id).sort()).toEqual(report.cells.map((c) => c.runId).sort());
+    expect(runs.map((r) => r.id).sort()).toEqual(
+      report.cells
+        .slice(2)
+        .map((c) => c.runId)
+        .sort(),
+    );
     const [accuracy] = report.tables.tables;
     expect(accuracy!.cells[0]![0]).toMatchObject({ note: 'does not fit' });
     expect(accuracy!.cells[1]![1]!.mean).toBe(report.records[3]!.accuracy);

@@ -11,6 +11,7 @@ import { expandGrid, tableShape, type SweepCell } from '../../engine/sweep/grid.
 import { readCell } from '../../engine/sweep/read-cells.js';
 import { writeFileAtomic } from '../../engine/train/run-dir.js';
 import type { RunSummary, SweepReport, SweepRequest, SweepSummary } from '../contract.js';
+import type { TrainSpec } from '../../engine/protocol.js';
 import type { RunManager } from './run-manager.js';
 
 const log = createLogger('sweeps');
@@ -20,16 +21,22 @@ interface Stored {
   createdAt: string;
   status: SweepSummary['status'];
   request: SweepRequest;
-  cells: { key: string; runId?: string }[];
+  /** `unfit`: why the cell was not started (its estimate does not fit). */
+  cells: { key: string; runId?: string; unfit?: string }[];
 }
 
 export class SweepManager {
   /** Sweeps this host is running, and the cell each is on. */
   private readonly active = new Map<string, { cancelled: boolean; current?: string }>();
 
+  /**
+   * `refusal`: why a cell's run will not fit, from its estimate (undefined when it fits); such a
+   * cell is recorded and never started.
+   */
   constructor(
     private readonly dir: string,
     private readonly runs: RunManager,
+    private readonly refusal: (spec: TrainSpec) => Promise<string | undefined>,
   ) {}
 
   async start(request: SweepRequest): Promise<SweepSummary> {
@@ -66,7 +73,7 @@ export class SweepManager {
     for (const cell of stored.cells) {
       const run = cell.runId && (await this.runs.summary(cell.runId).catch(() => undefined));
       const read = run ? await readCell(run.dir, cell.key) : undefined;
-      records.push(read ?? unread(cell.key, stored, run || undefined));
+      records.push(read ?? unread(cell, stored, run || undefined));
     }
     return { ...summary, records, tables: sweepTables(tableShape(stored.request), records) };
   }
@@ -89,6 +96,12 @@ export class SweepManager {
       for (const [i, cell] of cells.entries()) {
         if (state.cancelled) break;
         state.current = cell.key;
+        const unfit = await this.refusal(cell.spec);
+        if (unfit !== undefined) {
+          stored.cells[i]!.unfit = unfit;
+          await this.save(stored);
+          continue;
+        }
         // The store puts the run in a folder of its own (the spec's `out` is replaced).
         const run = await this.runs.start(cell.spec);
         stored.cells[i]!.runId = run.id;
@@ -109,6 +122,7 @@ export class SweepManager {
     const state = this.active.get(stored.id);
     let done = 0;
     for (const cell of stored.cells) {
+      if (cell.unfit !== undefined) done++;
       if (!cell.runId) continue;
       const run = await this.runs.summary(cell.runId).catch(() => undefined);
       if (run && run.status !== 'running' && run.status !== 'starting' && run.status !== 'paused')
@@ -144,17 +158,21 @@ export class SweepManager {
  * A cell without a readable run folder: never started, or refused before its engine wrote its
  * spec (a run that will not fit ends there, with the refusal in its events).
  */
-function unread(key: string, stored: Stored, run?: RunSummary): CellRecord {
+function unread(cell: Stored['cells'][number], stored: Stored, run?: RunSummary): CellRecord {
+  const { key } = cell;
   const [method = '', scheme = '', seed = 'seed0'] = key.split('.');
   const status: CellRecord['status'] =
-    run === undefined
-      ? 'not-run'
-      : run.error?.code === 'DEVICE_LIMIT'
-        ? 'does-not-fit'
-        : run.status === 'failed'
-          ? 'failed'
-          : 'unfinished';
-  const note = run?.error?.message ?? (stored.status === 'cancelled' ? 'cancelled' : undefined);
+    cell.unfit !== undefined
+      ? 'does-not-fit'
+      : run === undefined
+        ? 'not-run'
+        : run.error?.code === 'DEVICE_LIMIT'
+          ? 'does-not-fit'
+          : run.status === 'failed'
+            ? 'failed'
+            : 'unfinished';
+  const note =
+    cell.unfit ?? run?.error?.message ?? (stored.status === 'cancelled' ? 'cancelled' : undefined);
   return {
     key,
     method,
