@@ -80,7 +80,9 @@ async function cellState(cell: SweepCell): Promise<'finished' | 'resume' | 'fres
   // A diverged run is a result (the table says failed), not something to try again.
   const events = opened ? await opened.run.events() : [];
   if (events.at(-1)?.code === 'TRAINING_DIVERGED') return 'finished';
-  if (opened && (await latestCheckpoint(opened.run.checkpointsDir))) return 'resume';
+  const checkpoint = opened && (await latestCheckpoint(opened.run.checkpointsDir));
+  // Killed between its last checkpoint and its end: nothing to resume, so it trains again.
+  if (checkpoint && checkpoint.state.step < cell.spec.steps) return 'resume';
   await rm(dir, { recursive: true, force: true });
   return 'fresh';
 }
