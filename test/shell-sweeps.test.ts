@@ -89,6 +89,39 @@ describe('method comparisons in main', () => {
     expect(listed.map((s) => [s.id, s.status])).toEqual([[started.id, 'done']]);
   });
 
+  it('stops after the run training now, which keeps its checkpoint', async () => {
+    const started = await call<SweepSummary>('sweeps:start', {
+      model: fixturePath('llama'),
+      data: sentiment,
+      methods: ['zo-sgd'],
+      schemes: ['full', 'lora'],
+      seeds: 1,
+      ablateTemplate: false,
+      steps: { 'zo-sgd': 100_000 },
+      batch: 2,
+      seq: 24,
+    });
+    let report = await call<SweepReport>('sweeps:get', { sweepId: started.id });
+    const end = Date.now() + 60_000;
+    while (!(report.records[0]!.losses.length > 0) && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 200));
+      report = await call<SweepReport>('sweeps:get', { sweepId: started.id });
+    }
+    await call<SweepSummary>('sweeps:cancel', { sweepId: started.id });
+    while (report.status === 'running' && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 200));
+      report = await call<SweepReport>('sweeps:get', { sweepId: started.id });
+    }
+    expect(report.status).toBe('cancelled');
+    expect(report.records.map((r) => [r.key, r.status])).toEqual([
+      ['zo-sgd.full.seed0', 'unfinished'],
+      ['zo-sgd.lora.seed0', 'not-run'],
+    ]);
+    const run = await call<RunSummary>('runs:get', { runId: report.cells[0]!.runId });
+    expect(run.status).toBe('cancelled');
+    expect(run.checkpointStep).toBeGreaterThan(0);
+  });
+
   it('refuses a model the user never opened', async () => {
     const result = await dispatch(services.handlers, 'sweeps:start', {
       model: work,

@@ -27,7 +27,10 @@ interface Stored {
 
 export class SweepManager {
   /** Sweeps this host is running, and the cell each is on. */
-  private readonly active = new Map<string, { cancelled: boolean; current?: string }>();
+  private readonly active = new Map<
+    string,
+    { cancelled: boolean; current?: string; runId?: string }
+  >();
 
   /**
    * `refusal`: why a cell's run will not fit, from its estimate (undefined when it fits); such a
@@ -83,10 +86,8 @@ export class SweepManager {
     const run = this.active.get(id);
     if (!run) throw new WhetstoneError('BAD_ARGUMENT', `Comparison ${id} is not running.`);
     run.cancelled = true;
-    const stored = await this.read(id);
-    const current = stored.cells.find((c) => c.key === run.current)?.runId;
-    if (current) await this.runs.cancel(current).catch(() => undefined);
-    return this.summary(stored);
+    if (run.runId) await this.runs.cancel(run.runId).catch(() => undefined);
+    return this.summary(await this.read(id));
   }
 
   /** The cells one after another, each a run of the store. */
@@ -104,6 +105,9 @@ export class SweepManager {
         }
         // The store puts the run in a folder of its own (the spec's `out` is replaced).
         const run = await this.runs.start(cell.spec);
+        state.runId = run.id;
+        // Stopped while this run was being started: it stops too.
+        if (state.cancelled) await this.runs.cancel(run.id).catch(() => undefined);
         stored.cells[i]!.runId = run.id;
         await this.save(stored);
         await this.runs.settled(run.id);
