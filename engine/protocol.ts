@@ -202,7 +202,7 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
     batch: z.number().int().positive().optional(),
     seq: z.number().int().positive().optional(),
     evalFraction: z.number().gt(0).lt(1).optional(),
-    /** The loss whose first step the table reports (default: the median final loss). */
+    /** The loss whose first step the table reports (default: common/sweep-table.ts). */
     targetLoss: z.number().optional(),
     /** The sweep folder: runs/KEY per cell, results.json, and the tables in its README.md. */
     out: z.string().min(1),
