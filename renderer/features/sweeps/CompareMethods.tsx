@@ -44,32 +44,20 @@ export function CompareMethods(props: {
         Trains every ticked method with every ticked scheme, one run at a time, and tabulates
         held-out accuracy (or loss), peak memory and step time as the papers do.
       </p>
-      <fieldset>
-        <legend>Methods</legend>
-        {methodNames.map((m) => (
-          <label key={m} className="check">
-            <input
-              type="checkbox"
-              checked={grid.methods.includes(m)}
-              onChange={() => s.toggle('methods', m)}
-            />
-            {titles[m] ?? m}
-          </label>
-        ))}
-      </fieldset>
-      <fieldset>
-        <legend>Schemes</legend>
-        {peftKinds.map((k) => (
-          <label key={k} className="check">
-            <input
-              type="checkbox"
-              checked={grid.schemes.includes(k)}
-              onChange={() => s.toggle('schemes', k)}
-            />
-            {k === 'full' ? 'full (every weight)' : k}
-          </label>
-        ))}
-      </fieldset>
+      <CheckList
+        legend="Methods"
+        names={methodNames}
+        label={(m) => titles[m] ?? m}
+        ticked={grid.methods}
+        toggle={(m) => s.toggle('methods', m)}
+      />
+      <CheckList
+        legend="Schemes"
+        names={peftKinds}
+        label={(k) => (k === 'full' ? 'full (every weight)' : k)}
+        ticked={grid.schemes}
+        toggle={(k) => s.toggle('schemes', k)}
+      />
       <div className="compare-options">
         <label>
           Steps{' '}
@@ -122,5 +110,30 @@ export function CompareMethods(props: {
         </p>
       )}
     </details>
+  );
+}
+
+/** One axis of the grid as a row of checkboxes. */
+function CheckList<T extends string>(props: {
+  legend: string;
+  names: readonly T[];
+  label: (name: T) => string;
+  ticked: readonly T[];
+  toggle: (name: T) => void;
+}) {
+  return (
+    <fieldset>
+      <legend>{props.legend}</legend>
+      {props.names.map((name) => (
+        <label key={name} className="check">
+          <input
+            type="checkbox"
+            checked={props.ticked.includes(name)}
+            onChange={() => props.toggle(name)}
+          />
+          {props.label(name)}
+        </label>
+      ))}
+    </fieldset>
   );
 }
