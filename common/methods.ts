@@ -28,3 +28,6 @@ export const isLoraKind = (kind: string): kind is 'lora' | 'qlora' | 'adalora' =
 /** The kinds that train virtual tokens instead of weights. */
 export const isPromptKind = (kind: string): kind is PromptKind =>
   kind === 'prefix' || kind === 'prompt';
+
+/** Methods whose backward runs part by part (LOMO's fused update): no use for prefix or prompt. */
+export const isBlockwise = (method: string): boolean => method === 'lomo' || method === 'adalomo';

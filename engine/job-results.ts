@@ -1,5 +1,6 @@
 // What each job reports in its `done` event, by job kind: the one typing of the engine's output
 // that the jobs are checked against and that main and the renderer read (`import type` only).
+import type { CellRecord, SweepTables } from '../common/sweep-table.js';
 import type { BackendReport } from './backend/select.js';
 import type { DeviceMemory } from './backend/memory.js';
 import type { InspectReport } from './data/inspect.js';
@@ -63,7 +64,8 @@ export interface LogitsResult {
 
 /** `train` and `resume`: the run's summary. */
 export interface TrainResult {
-  summary: TrainSummary & { runDir: string; weightBytes: number };
+  /** `accuracy`: on the held-out rows, for classification data with rows held out. */
+  summary: TrainSummary & { runDir: string; weightBytes: number; accuracy?: number };
 }
 
 export interface ReplayResult {
@@ -139,4 +141,12 @@ export interface JobResults {
   estimate: EstimateResult;
   export: ExportResult;
   fixture: FixtureJobResult;
+  sweep: SweepResult;
+}
+
+/** `sweep`: the folder, the grid's cells as their runs left them, and the tables. */
+export interface SweepResult {
+  out: string;
+  cells: CellRecord[];
+  tables: SweepTables;
 }

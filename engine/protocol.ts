@@ -185,6 +185,34 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
     ...common,
   }),
   z.object({
+    kind: z.literal('sweep'),
+    model: modelDir,
+    data: z.string().min(1),
+    /** Comma-separated methods (default ZO-Bench's eight, engine/sweep/grid.ts). */
+    methods: z.string().min(1).optional(),
+    /** Comma-separated schemes: full, lora, qlora, adalora, prefix, prompt (default full,lora,prefix,prompt). */
+    peft: z.string().min(1).optional(),
+    /** Steps of every method (`200`) or per method (`zo-sgd=400,fo-adamw=40`); default per method. */
+    steps: z.union([z.number().int().positive(), z.string().min(1)]).optional(),
+    /** Learning rate likewise (`1e-4` or `zo-sgd=1e-4,fo-adamw=1e-3`); default per method and scheme. */
+    lr: z.union([z.number().positive(), z.string().min(1)]).optional(),
+    seeds: z.number().int().positive().default(1),
+    /** Every cell with and without the task template (the task-alignment ablation). */
+    ablateTemplate: z.boolean().default(false),
+    batch: z.number().int().positive().optional(),
+    seq: z.number().int().positive().optional(),
+    evalFraction: z.number().gt(0).lt(1).optional(),
+    /** The loss whose first step the table reports (default: common/sweep-table.ts). */
+    targetLoss: z.number().optional(),
+    /** The sweep folder: runs/KEY per cell, results.json, and the tables in its README.md. */
+    out: z.string().min(1),
+    format: dataFields.format,
+    columns: dataFields.columns,
+    template: dataFields.template,
+    labelWords: dataFields.labelWords,
+    ...common,
+  }),
+  z.object({
     kind: z.literal('estimate'),
     model: modelDir,
     method: z.enum(methodNames),
@@ -294,6 +322,8 @@ export type TrainEvent =
       etaMs: number;
     }
   | { type: 'eval'; step: number; loss: number; perplexity: number; tokens: number }
+  /** Classification data with held-out rows: the tuned model's accuracy on them, at the end. */
+  | { type: 'accuracy'; step: number; accuracy: number; correct: number; examples: number }
   | { type: 'checkpoint'; step: number; path: string }
   /** Held at a step boundary (weights and optimizer state kept) until the host continues. */
   | { type: 'pause'; step: number; elapsedMs: number }

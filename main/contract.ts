@@ -21,6 +21,7 @@ import type {
   ModelInfo,
 } from '../engine/protocol.js';
 import type { Examples } from './examples.js';
+import type { CellRecord, SweepTables } from '../common/sweep-table.js';
 
 export interface SystemInfo {
   appVersion: string;
@@ -103,6 +104,51 @@ export interface ExportProgress {
 export const MAX_UPLOAD_BASE64 = 1000 * 1000;
 
 const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a run id (letters, digits, ._-)');
+
+/** A method comparison: the grid's lists, seeds and the template ablation (engine/sweep/grid.ts). */
+const sweepRequest = z
+  .object({
+    model: z.string().min(1),
+    data: z.string().min(1),
+    methods: z.array(z.enum(methodNames)).min(1),
+    schemes: z.array(z.enum(peftKinds)).min(1),
+    seeds: z.number().int().positive().max(20),
+    ablateTemplate: z.boolean(),
+    /** Per method; a method left out takes the sweep's default. */
+    steps: z.partialRecord(z.enum(methodNames), z.number().int().positive()).optional(),
+    lr: z.partialRecord(z.enum(methodNames), z.number().positive()).optional(),
+    batch: z.number().int().positive().optional(),
+    seq: z.number().int().positive().optional(),
+    backend: z.enum(backendNames).optional(),
+    dataset: z
+      .object(dataFields)
+      .pick({ format: true, columns: true, template: true, labelWords: true })
+      .partial()
+      .optional(),
+  })
+  .strict();
+
+export type SweepRequest = z.infer<typeof sweepRequest>;
+
+export interface SweepSummary {
+  id: string;
+  createdAt: string;
+  status: 'running' | 'done' | 'cancelled' | 'interrupted';
+  request: SweepRequest;
+  /** Each cell, with the run that trains it once started, or why it was not (does not fit). */
+  cells: { key: string; runId?: string; unfit?: string }[];
+  /** Cells whose run has ended. */
+  done: number;
+  total: number;
+  /** The cell training now. */
+  current?: string;
+}
+
+/** A comparison with every cell's record (from its run's folder) and the tables so far. */
+export interface SweepReport extends SweepSummary {
+  records: CellRecord[];
+  tables: SweepTables;
+}
 
 export const contract = {
   'system:info': {
@@ -239,6 +285,21 @@ export const contract = {
       })
       .strict(),
     output: undefined as unknown as ExportResult,
+  },
+  'sweeps:start': {
+    // Each cell becomes a run of the store; the comparison goes on in main, one run at a time.
+    input: sweepRequest,
+    output: undefined as unknown as SweepSummary,
+  },
+  'sweeps:list': { input: z.object({}).strict(), output: undefined as unknown as SweepSummary[] },
+  'sweeps:get': {
+    // With every cell's record and the tables so far: progress while it runs, the result after.
+    input: z.object({ sweepId: runId }).strict(),
+    output: undefined as unknown as SweepReport,
+  },
+  'sweeps:cancel': {
+    input: z.object({ sweepId: runId }).strict(),
+    output: undefined as unknown as SweepSummary,
   },
   'runs:export-progress': {
     // The export of `runId` under way: its phase (load, write) and how far; null when none is.

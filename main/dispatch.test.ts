@@ -27,6 +27,10 @@ function handlers(): Handlers {
     'runs:open-folder': fail,
     'app:examples': fail,
     'datasets:upload': fail,
+    'sweeps:start': fail,
+    'sweeps:list': fail,
+    'sweeps:get': fail,
+    'sweeps:cancel': fail,
   };
 }
 

@@ -26,6 +26,10 @@ const channels = {
   'runs:open-folder': true,
   'app:examples': true,
   'datasets:upload': true,
+  'sweeps:start': true,
+  'sweeps:list': true,
+  'sweeps:get': true,
+  'sweeps:cancel': true,
 } satisfies Record<Channel, true>;
 
 type InvokeApi = Omit<WhetstoneApi, 'watchRun'>;

@@ -14,6 +14,7 @@ import { describeExportFolder, describePath, PathGuard } from './paths/path-guar
 import { RecentModels } from './paths/recent-models.js';
 import { RunManager } from './training/run-manager.js';
 import { EXPORTS_DIR, RunStore } from './training/run-store.js';
+import { SweepManager } from './training/sweep-manager.js';
 import { SystemInfoSource } from './system-info.js';
 
 /** Native file dialogs where there are any (Electron); web mode has none. */
@@ -72,6 +73,26 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
     return final;
   };
 
+  /** The backend a job would get: the one system:info reports, when the engine knows it. */
+  const backendNow = async () => {
+    const { backend } = await system.get().catch(() => ({ backend: undefined }));
+    return backendNames.find((name) => name === backend);
+  };
+
+  // A comparison's cell that will not fit is judged by its estimate and never started.
+  const sweeps = new SweepManager(join(options.userDataDir, 'sweeps'), runs, async (spec) => {
+    const { model, method, batch, seq, recompute, peft, pagedOptim } = spec;
+    const backend = spec.backend ?? (await backendNow());
+    const { fit } = await job({
+      kind: 'estimate',
+      ...{ model, method, batch, seq, recompute, peft, pagedOptim },
+      ...(backend && { backend }),
+    });
+    // Unforced, a later backend that holds it would be chosen: that fits.
+    if (!fit || fit.fits || (spec.backend === undefined && fit.fallback)) return undefined;
+    return fit.message ?? `${method} + ${peft} does not fit ${fit.backend}`;
+  });
+
   const handlers: Handlers = {
     'system:info': (input) => system.get(input.refresh === true),
     'runs:list': () => runs.list(),
@@ -113,8 +134,7 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
     'models:estimate': async (input) => {
       const model = await guard.check('model', input.model);
       // Judged against the backend a run would get, so the badge and Start follow the run's rule.
-      const { backend } = await system.get().catch(() => ({ backend: undefined }));
-      const known = backendNames.find((name) => name === backend);
+      const known = await backendNow();
       return job({ kind: 'estimate', ...input, model, ...(known && { backend: known }) });
     },
     'models:generate': async ({ runId, ...input }) => {
@@ -205,6 +225,15 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
         exporting.delete(input.runId);
       }
     },
+    'sweeps:start': async (input) => {
+      const model = await guard.check('model', input.model);
+      const data = await guard.check('dataset', input.data);
+      await recent.add(model);
+      return sweeps.start({ ...input, model, data });
+    },
+    'sweeps:list': () => sweeps.list(),
+    'sweeps:get': (input) => sweeps.report(input.sweepId),
+    'sweeps:cancel': (input) => sweeps.cancel(input.sweepId),
     'runs:export-progress': (input) => Promise.resolve(exporting.get(input.runId) ?? null),
   };
 

@@ -209,6 +209,57 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     aliases: runAliases,
     required: ['model', 'data', 'method'],
   },
+  sweep: {
+    summary:
+      'Compare methods: train every method × scheme × seed (× template on/off) one run at a time, then write results.json and README.md (the papers’ tables) into --out.',
+    usage:
+      'whetstone sweep --model DIR --data FILE --out DIR [--methods M,M,...] [--peft full,lora,prefix,prompt] [--steps N|M=N,...] [--lr X|M=X,...] [--seeds N] [--ablate-template] [--batch B] [--seq T] [--target-loss L] [--json]',
+    options: {
+      ...model,
+      ...data,
+      methods: [
+        'methods',
+        'string',
+        'methods to compare (default fo-sgd,fo-adamw,forward-grad,zo-sgd,zo-sign,zo-mmt,zo-cons,zo-adam)',
+      ],
+      peft: ['peft', 'string', 'schemes to compare (default full,lora,prefix,prompt)'],
+      steps: [
+        'steps',
+        'string',
+        'steps of every method (200) or per method (zo-sgd=400,fo-adamw=40); default 40, zeroth-order and forward-grad 400',
+      ],
+      lr: [
+        'lr',
+        'string',
+        'learning rate of every method or per method (zo-sgd=1e-4,...); default per method and scheme, as train',
+      ],
+      seeds: ['seeds', 'number', 'seeds per cell, 0..N-1 (default 1)'],
+      'ablate-template': [
+        'ablateTemplate',
+        'boolean',
+        'run every cell with and without the task template (doubles the grid)',
+      ],
+      batch: run.batch!,
+      seq: run.seq!,
+      'eval-fraction': [
+        'evalFraction',
+        'number',
+        'share of rows held out and scored (default 0.2)',
+      ],
+      'target-loss': [
+        'targetLoss',
+        'number',
+        'the training loss whose first step the table reports (default: the median final loss of the runs that lowered theirs)',
+      ],
+      out: ['out', 'string', 'sweep folder (re-running the same command continues it)'],
+      format: dataOptions.format!,
+      columns: dataOptions.columns!,
+      template: dataOptions.template!,
+      'label-words': dataOptions['label-words']!,
+      ...backend,
+    },
+    required: ['model', 'data', 'out'],
+  },
   export: {
     summary:
       'Export a run: merged (a Hugging Face folder with the adapter folded in), adapter (PEFT layout), or gguf (one file for llama.cpp and Ollama, with a Modelfile).',

@@ -1,6 +1,9 @@
 // Human-readable rendering of engine events for the terminal: results on stdout, progress and
 // diagnostics on stderr.
+import { join } from 'node:path';
+import { toMarkdown } from '../../common/sweep-table.js';
 import type { EngineEvent } from '../protocol.js';
+import { SWEEP_FILES } from '../sweep/grid.js';
 import { formatInspect } from './print-inspect.js';
 import { formatBytes } from '../util/format-bytes.js';
 
@@ -54,6 +57,11 @@ export function printHuman(event: EngineEvent): void {
         `${err.isTTY ? '\n' : ''}eval at step ${event.step}: loss ${event.loss.toFixed(4)}, perplexity ${event.perplexity.toFixed(2)}\n`,
       );
       return;
+    case 'accuracy':
+      err.write(
+        `accuracy on ${event.examples} held-out rows: ${(event.accuracy * 100).toFixed(1)}%\n`,
+      );
+      return;
     case 'checkpoint':
       if (!err.isTTY) err.write(`checkpoint ${event.path}\n`);
       return;
@@ -64,6 +72,13 @@ export function printHuman(event: EngineEvent): void {
     case 'done': {
       if (event.job === 'inspect') {
         out.write(formatInspect(event));
+        return;
+      }
+      if (event.job === 'sweep') {
+        out.write(`${toMarkdown(event.tables)}\n`);
+        err.write(
+          `results in ${join(event.out, SWEEP_FILES.results)} and ${SWEEP_FILES.table}, ${formatDuration(event.elapsedMs)}\n`,
+        );
         return;
       }
       if (event.job === 'generate' || (event.job === 'train' && err.isTTY)) out.write('\n');

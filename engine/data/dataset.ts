@@ -10,6 +10,7 @@ import { Rng } from '../util/rng.js';
 import type { DataChoices, Detection } from './detect.js';
 import { detectFile, readExamples } from './examples.js';
 import { describeProblems, ProblemLog } from './problems.js';
+import type { Example } from './formats.js';
 import { tryRender } from './render.js';
 import {
   lengthStats,
@@ -36,6 +37,8 @@ export interface Dataset {
   detection: Detection;
   train: TokenizedExample[];
   eval: TokenizedExample[];
+  /** The held-out rows as read, in the order of `eval` before packing (accuracy scores these). */
+  evalSources: Example[];
   stats: LengthStats;
   /** Rows cut to the sequence length. */
   truncated: number;
@@ -57,6 +60,7 @@ export async function loadDataset(
   };
   const seen = new Set<string>();
   const examples: TokenizedExample[] = [];
+  const sources: Example[] = [];
   const lengths: number[] = [];
   let truncated = 0;
   let duplicates = 0;
@@ -92,6 +96,7 @@ export async function loadDataset(
     if (result.truncated) truncated++;
     targets += targetCount(result.example);
     examples.push(result.example);
+    sources.push(example);
   }
   if (examples.length === 0) {
     throw new WhetstoneError(
@@ -102,7 +107,8 @@ export async function loadDataset(
   }
   const order = permutation(examples.length, new Rng(opts.seed ^ 0x5eed));
   const held = Math.min(examples.length - 1, Math.round(examples.length * opts.evalFraction));
-  let evalSet = order.slice(0, held).map((i) => examples[i]!);
+  const heldOut = order.slice(0, held);
+  let evalSet = heldOut.map((i) => examples[i]!);
   let train = order.slice(held).map((i) => examples[i]!);
   if (opts.pack) {
     train = packExamples(train, opts.seqLen);
@@ -112,6 +118,7 @@ export async function loadDataset(
     detection,
     train,
     eval: evalSet,
+    evalSources: heldOut.map((i) => sources[i]!),
     stats: lengthStats(lengths, opts.seqLen, targets),
     truncated,
     duplicates,

@@ -25,6 +25,7 @@ import { logitsJob } from './logits.js';
 import { estimateJob } from './estimate-job.js';
 import { exportJob } from './export.js';
 import { replayJob } from './replay.js';
+import { sweepJob } from './sweep.js';
 import { resumeJob, trainJob } from './train.js';
 
 export interface JobContext {
@@ -70,6 +71,7 @@ const handlers: { [K in JobSpec['kind']]: Handler<K> } = {
   estimate: estimateJob,
   export: exportJob,
   fixture: fixtureJob,
+  sweep: sweepJob,
 };
 
 const PROGRESS_INTERVAL_MS = 100;

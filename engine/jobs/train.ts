@@ -13,6 +13,7 @@ import { disposeAdaLora } from '../peft/adalora.js';
 import { loadPeftModel } from '../peft/load.js';
 import { trainSpecSchema, type JobSpec, type TrainSpec } from '../protocol.js';
 import { latestCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
+import { heldOutAccuracy } from '../train/classify.js';
 import { RunDir } from '../train/run-dir.js';
 import { trainLoop } from '../train/trainer.js';
 import { estimateRun } from './estimate.js';
@@ -153,7 +154,22 @@ async function runTraining(
       },
     });
     await zoHistory?.save();
-    const result = { ...summary, runDir: run.dir, weightBytes: model.params.bytes() };
+    // Classification rows held out: score the tuned model on them (what a sweep's table shows).
+    const scored = summary.cancelled
+      ? undefined
+      : await heldOutAccuracy(model, training.tokenizer, data.evalSources);
+    if (scored) {
+      const { accuracy, correct, examples } = scored;
+      const event = { type: 'accuracy', step: summary.steps, accuracy, correct, examples } as const;
+      ctx.emit(event);
+      await run.event(event);
+    }
+    const result = {
+      ...summary,
+      ...(scored && { accuracy: scored.accuracy }),
+      runDir: run.dir,
+      weightBytes: model.params.bytes(),
+    };
     await run.event({ type: 'done', summary: result });
     await run.log(
       `${summary.cancelled ? 'cancelled' : 'finished'} at step ${summary.steps}, loss ${summary.finalLoss}`,

@@ -1,5 +1,6 @@
 // Loading a model for prefix or prompt tuning: the frozen base, `prompt_embeddings` initialised
 // (random, or from text through the base), and the model wrapped to continue from it.
+import { isBlockwise } from '../../common/methods.js';
 import { WhetstoneError } from '../errors.js';
 import { loadTokenizer } from '../io/tokenizer.js';
 import type { CausalLM } from '../models/causal-lm.js';
@@ -81,7 +82,7 @@ export async function loadPromptModel(
  */
 export function checkPromptMethod(kind: PeftKind, method: string, recompute: boolean): void {
   if (!isPromptKind(kind)) return;
-  if (method === 'lomo' || method === 'adalomo' || recompute) {
+  if (isBlockwise(method) || recompute) {
     throw new WhetstoneError(
       'BAD_ARGUMENT',
       `--peft ${kind} trains one small tensor, so ${recompute ? '--recompute' : method}'s part-by-part backward does not apply.`,

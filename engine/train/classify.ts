@@ -1,6 +1,7 @@
 // Classification accuracy as the papers measure it: each candidate's continuation is scored
 // after its context, and the candidate with the highest average per-token log-likelihood is
 // the prediction.
+import type { Example } from '../data/formats.js';
 import type { Candidate } from '../data/task-templates.js';
 import { specialPrefix } from '../data/tokenize.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
@@ -71,4 +72,16 @@ export async function classificationAccuracy(
     examples: items.length,
     confusion,
   };
+}
+
+/** The accuracy on a run's held-out rows when they are classification rows; else undefined. */
+export async function heldOutAccuracy(
+  model: CausalLM,
+  tokenizer: TextTokenizer,
+  heldOut: Example[],
+): Promise<AccuracyResult | undefined> {
+  const items = heldOut.filter(
+    (e): e is Extract<Example, { kind: 'classification' }> => e.kind === 'classification',
+  );
+  return items.length > 0 ? classificationAccuracy(model, tokenizer, items) : undefined;
 }

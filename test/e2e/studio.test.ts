@@ -17,6 +17,7 @@ beforeEach((ctx) => {
 });
 
 const sample = join(import.meta.dirname, '..', '..', 'assets', 'datasets', 'instructions.jsonl');
+const sentiment = join(import.meta.dirname, '..', '..', 'assets', 'datasets', 'sentiment.jsonl');
 
 const attr = async (page: Page, testId: string, name: string) =>
   (await page.getByTestId(testId).getAttribute(name)) ?? '';
@@ -305,5 +306,78 @@ describe('first start (web mode, Chromium)', () => {
     expect(await tuned.textContent()).not.toBe(await base.textContent());
     expect(await tuned.textContent()).toMatch(/^\s*A whetstone is a flat block of abrasive stone/);
     await studio.shot('first-4-playground');
+  }, 300_000);
+});
+
+describe('method comparison (web mode, Chromium)', () => {
+  let studio: Studio;
+  beforeAll(async () => {
+    if (skipNote !== undefined) return;
+    studio = await startStudio();
+  }, 180_000);
+  afterAll(async () => studio?.stop());
+
+  it('builds a 2×2 grid on the Method screen, runs it, and shows the table', async () => {
+    const { page } = studio;
+    await page.getByLabel('Model folder').fill(fixturePath('llama'));
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    await page.getByRole('region', { name: 'Model details' }).waitFor();
+    await page.getByRole('button', { name: /^Data/ }).click();
+    await dropFile(page, '[data-testid="drop-zone"]', {
+      name: 'sentiment.jsonl',
+      text: await readFile(sentiment, 'utf8'),
+      type: 'application/jsonl',
+    });
+    await page.getByTestId('detected-format').waitFor();
+    expect(await page.getByTestId('detected-format').textContent()).toMatch(/classification/);
+
+    await page.getByRole('button', { name: /^Method/ }).click();
+    await page.getByLabel('Batch', { exact: true }).fill('2');
+    await page.getByLabel('Sequence length').fill('24');
+    const compare = page.locator('details.compare-methods');
+    await compare.locator('summary').click();
+    // ZO-Bench's eight and four are ticked: keep ZO-SGD and FO-SGD, full and LoRA.
+    for (const box of await compare
+      .getByRole('group', { name: 'Methods' })
+      .getByRole('checkbox')
+      .all()) {
+      const name = (await box.evaluate((e) => e.parentElement!.textContent)) ?? '';
+      if ((await box.isChecked()) !== /^(ZO-SGD \(MeZO\)|FO-SGD)$/.test(name)) await box.click();
+    }
+    await compare.getByLabel('prefix').uncheck();
+    await compare.getByLabel('prompt').uncheck();
+    await compare.getByLabel('Comparison steps').fill('3');
+    await studio.shot('compare-1-grid');
+    await compare.getByRole('button', { name: 'Start comparison (4 runs)' }).click();
+
+    // The Runs screen follows it across the grid, then shows the tables and every cell's curve.
+    const sweep = page.getByTestId('sweep');
+    await sweep.waitFor();
+    await until(
+      'the comparison to finish',
+      async () => (await sweep.getAttribute('data-status')) === 'done',
+      180_000,
+    );
+    expect(await page.getByTestId('sweep-progress').textContent()).toBe('4 / 4 runs');
+    const accuracy = sweep.locator('table.sweep-table').first();
+    expect(await accuracy.locator('caption').textContent()).toMatch(/^Accuracy on held-out rows/);
+    expect(await accuracy.locator('thead th').allTextContents()).toEqual([
+      'method',
+      'full',
+      'lora',
+    ]);
+    const rows = await accuracy.locator('tbody tr').allTextContents();
+    expect(rows).toHaveLength(2);
+    // ZO-Bench's order: backprop first.
+    expect(rows[0]).toMatch(/^fo-sgd(\d+\.\d){2}$/);
+    expect(rows[1]).toMatch(/^zo-sgd(\d+\.\d){2}$/);
+    expect(await sweep.getByTestId('chart-compare').getAttribute('data-runs')).toBe('4');
+    // Each cell is an ordinary run of the history.
+    expect(await page.locator('table.runs:not(.sweep-table) tbody tr').count()).toBe(4);
+    const csv = page.waitForEvent('download');
+    await sweep.getByRole('button', { name: 'Export CSV' }).click();
+    const file = await (await csv).path();
+    expect((await readFile(file, 'utf8')).split('\n')[0]).toBe('table,method,full,lora');
+    await studio.shot('compare-2-table');
   }, 300_000);
 });

@@ -8,6 +8,7 @@ import { useNav } from '../../lib/nav-store.js';
 import { useDatasets } from '../datasets/datasets-store.js';
 import { useModels } from '../models/models-store.js';
 import { useRuns } from '../runs/runs-store.js';
+import { CompareMethods } from '../sweeps/CompareMethods.js';
 import { AdapterPicker } from './AdapterPicker.js';
 import { estimateKey } from './adapters.js';
 import { formatLr, methodCards } from './catalog.js';
@@ -79,6 +80,14 @@ export function MethodsScreen() {
         {runs.error && <ErrorNote error={runs.error} />}
         <StartButton model={model} data={data} refusal={refusal} onStart={() => void start()} />
       </div>
+      <CompareMethods
+        model={model}
+        data={data}
+        choices={choices}
+        batch={settings.batch}
+        seq={settings.seq}
+        onStarted={() => go('runs')}
+      />
     </div>
   );
 }

@@ -9,19 +9,20 @@ import {
   XAxis,
   YAxis,
 } from 'recharts';
-import { downsample, mergeRuns, smooth, type RunSeries } from './series.js';
+import { downsample, mergeRuns, smooth } from './series.js';
 
 const colors = ['var(--accent)', 'var(--accent-2)', 'var(--warn)', '#8a63d2', '#2a9d8f', '#e76f51'];
 
+/** Each run's training loss by step (a run's series.steps, or a comparison cell's losses). */
 export function CompareChart(props: {
-  runs: { id: string; label: string; series: RunSeries }[];
+  runs: { id: string; label: string; points: { step: number; loss: number }[] }[];
   smoothing: number;
   logScale: boolean;
 }) {
   const rows = mergeRuns(
     props.runs.map((r) => ({
       id: r.id,
-      points: smooth(downsample(r.series.steps, 400), 'loss', props.smoothing),
+      points: smooth(downsample(r.points, 400), 'loss', props.smoothing),
     })),
   );
   return (

@@ -6,6 +6,7 @@ import { EmptyState } from '../../components/EmptyState.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { formatBytes, formatLoss } from '../../lib/format.js';
 import { useNav } from '../../lib/nav-store.js';
+import { SweepPanel } from '../sweeps/SweepPanel.js';
 import { CompareChart } from './CompareChart.js';
 import { useRuns } from './runs-store.js';
 
@@ -24,7 +25,7 @@ export function RunsScreen() {
     .map((c) => ({
       id: c.id,
       label: `${c.summary?.method ?? ''} ${c.id.slice(0, 19)}`,
-      series: c.view!.series,
+      points: c.view!.series.steps,
     }));
   const copy = (dir: string) => {
     void navigator.clipboard?.writeText(dir).then(
@@ -119,6 +120,7 @@ export function RunsScreen() {
       ) : (
         r.list.length > 1 && <p className="hint">Tick two or more runs to compare their losses.</p>
       )}
+      <SweepPanel />
     </div>
   );
 }
