@@ -17,6 +17,7 @@ import type * as Dawn from 'webgpu';
 import { WhetstoneError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { formatBytes } from '../util/format-bytes.js';
+import { memoryLimitOverride, WEBGPU_BINDING_LIMIT_ENV } from './fit.js';
 import { tf } from './tf.js';
 import { BackendUnavailable, type LoadedBackend } from './types.js';
 import { registerWebGpuKernels } from './webgpu-kernels.js';
@@ -185,11 +186,59 @@ export async function startWebGpu({ forced }: { forced: boolean }): Promise<Load
     device: described.name,
     gpu: !described.software,
     software: described.software,
-    maxBufferBytes: Math.min(
-      device.limits.maxStorageBufferBindingSize,
-      device.limits.maxBufferSize,
-    ),
+    maxBufferBytes: bindingLimit(device.limits),
   };
+}
+
+/**
+ * What a WebGPU run would get here, without creating a device: the adapter's binding limit and
+ * kind (the estimate's fit badge judges against it). The running device's when one is up;
+ * undefined when there is no adapter.
+ */
+export async function probeWebGpu(): Promise<
+  (Omit<LoadedBackend, 'device'> & { device: string; vendor: string }) | undefined
+> {
+  const running = session?.device;
+  if (running !== undefined && deviceInfo !== undefined) {
+    const d = describeAdapter({ info: deviceInfo as unknown as GPUAdapterInfo });
+    return {
+      device: d.name,
+      vendor: deviceInfo.vendor,
+      gpu: !d.software,
+      software: d.software,
+      maxBufferBytes: bindingLimit(running.limits),
+    };
+  }
+  let gpu: GPU;
+  try {
+    gpu = await installGpu();
+  } catch {
+    return undefined;
+  }
+  try {
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (adapter === null) return undefined;
+    const d = describeAdapter(adapter);
+    return {
+      device: d.name,
+      vendor: adapter.info.vendor,
+      gpu: !d.software,
+      software: d.software,
+      maxBufferBytes: bindingLimit(adapter.limits),
+    };
+  } finally {
+    dropGpu(); // no device was made: let the process exit
+  }
+}
+
+/**
+ * The most bytes one tensor may take: one storage binding, one buffer, or less where a test
+ * lowered it (setWebGpuBufferLimit, WHETSTONE_WEBGPU_BINDING_LIMIT_BYTES).
+ */
+function bindingLimit(limits: GPUSupportedLimits): number {
+  const device = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  const lowered = limitOverride ?? memoryLimitOverride(process.env, WEBGPU_BINDING_LIMIT_ENV);
+  return lowered === undefined ? device : Math.min(device, lowered);
 }
 
 /** The features we ask for where the adapter offers them. */
@@ -338,9 +387,8 @@ function guardBuffers(backend: WebGPUBackend): void {
   const guarded = backend as WebGPUBackend & { whetstoneGuarded?: boolean };
   if (guarded.whetstoneGuarded) return;
   guarded.whetstoneGuarded = true;
-  const { maxStorageBufferBindingSize, maxBufferSize } = backend.device.limits;
   const check = (bytes: number): void => {
-    const limit = limitOverride ?? Math.min(maxStorageBufferBindingSize, maxBufferSize);
+    const limit = bindingLimit(backend.device.limits);
     if (bytes <= limit) return;
     throw new WhetstoneError(
       'DEVICE_LIMIT',
