@@ -1,0 +1,158 @@
+// The device check's parts that run in this process on the WebGPU backend: what the adapter is,
+// the op-case suite against cpu, matmul throughput, forward tokens/s, and our logits for the
+// transformers judge. Every timing ends with a read of one value, so the GPU's work is in it.
+import { initBackend, releaseBackend } from '../../engine/backend/select.js';
+import { errorAgainstCpu } from '../../engine/backend/testing.js';
+import { opCases } from '../../engine/backend/op-cases.js';
+import { tf } from '../../engine/backend/tf.js';
+import { webgpuDeviceInfo, type WebGpuDeviceInfo } from '../../engine/backend/webgpu.js';
+import { loadRunModel } from '../../engine/export/run-model.js';
+import { forwardLogits, type CausalLM } from '../../engine/models/causal-lm.js';
+import { loadModel } from '../../engine/models/load.js';
+
+export interface AdapterReport {
+  device: string;
+  software: boolean;
+  maxBufferBytes?: number;
+  info?: WebGpuDeviceInfo;
+}
+
+export async function startWebGpu(): Promise<AdapterReport> {
+  const report = await initBackend({ backend: 'webgpu' });
+  return {
+    device: report.device,
+    software: report.software,
+    ...(report.maxBufferBytes !== undefined && { maxBufferBytes: report.maxBufferBytes }),
+    ...(webgpuDeviceInfo() && { info: webgpuDeviceInfo() }),
+  };
+}
+
+export const stopWebGpu = releaseBackend;
+
+/** WGSL only promises sin/cos to 2^-11 absolute; the rest is held to the unit tests' 1e-5. */
+const tolerance: Record<string, number> = { 'sin cos': 1e-3 };
+
+export interface OpCaseRow {
+  name: string;
+  error: number;
+  tolerance: number;
+  pass: boolean;
+}
+
+export async function runOpCases(): Promise<OpCaseRow[]> {
+  const rows: OpCaseRow[] = [];
+  for (const c of opCases) {
+    const error = await errorAgainstCpu(c);
+    const limit = tolerance[c.name] ?? 1e-5;
+    rows.push({ name: c.name, error, tolerance: limit, pass: error < limit });
+  }
+  return rows;
+}
+
+/** Wait for everything queued before `t` by reading one element of it. */
+async function sync(t: tf.Tensor): Promise<void> {
+  const one = tf.tidy(() => tf.slice(t.reshape([-1]), [0], [1]));
+  await one.data();
+  one.dispose();
+}
+
+/** Median seconds of `fn` after a warm-up, at least `repeats` times. */
+async function median(fn: () => Promise<void>, repeats: number): Promise<number> {
+  await fn();
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+export interface MatmulRow {
+  n: number;
+  ms: number;
+  tflops: number;
+}
+
+export async function matmulThroughput(sizes: number[]): Promise<MatmulRow[]> {
+  const rows: MatmulRow[] = [];
+  for (const n of sizes) {
+    const a = tf.randomNormal([n, n]);
+    const b = tf.randomNormal([n, n]);
+    const seconds = await median(async () => {
+      const c = tf.matMul(a, b);
+      await sync(c);
+      c.dispose();
+    }, 3);
+    rows.push({ n, ms: seconds * 1000, tflops: (2 * n ** 3) / seconds / 1e12 });
+    tf.dispose([a, b]);
+  }
+  return rows;
+}
+
+/** Deterministic token ids below `vocab`. */
+export function tokenRows(batch: number, seq: number, vocab: number): number[][] {
+  return Array.from({ length: batch }, (_, b) =>
+    Array.from({ length: seq }, (_, t) => (b * 131 + t * 7 + 3) % vocab),
+  );
+}
+
+export interface ForwardReport {
+  batch: number;
+  seq: number;
+  ms: number;
+  tokensPerSec: number;
+}
+
+export async function forwardThroughput(
+  modelDir: string,
+  batch: number,
+  seq: number,
+): Promise<ForwardReport> {
+  const model = await loadModel(modelDir);
+  try {
+    const ids = tf.tensor2d(tokenRows(batch, seq, model.config.vocabSize), [batch, seq], 'int32');
+    const seconds = await median(async () => {
+      const logits = forwardLogits(model, ids);
+      await sync(logits);
+      logits.dispose();
+    }, 3);
+    ids.dispose();
+    return { batch, seq, ms: seconds * 1000, tokensPerSec: (batch * seq) / seconds };
+  } finally {
+    model.params.dispose();
+    model.dispose();
+  }
+}
+
+async function logitsOf(model: CausalLM, rows: number[][]): Promise<number[][][]> {
+  const ids = tf.tensor2d(rows, undefined, 'int32');
+  const logits = forwardLogits(model, ids);
+  const values = (await logits.array()) as number[][][];
+  tf.dispose([ids, logits]);
+  return values;
+}
+
+/** Our logits for a model folder (a merged export) or for a run (its base and adapter). */
+export async function ourLogits(
+  source: { model: string } | { run: string },
+  rows: number[][],
+): Promise<number[][][]> {
+  if ('model' in source) {
+    const model = await loadModel(source.model);
+    try {
+      return await logitsOf(model, rows);
+    } finally {
+      model.params.dispose();
+      model.dispose();
+    }
+  }
+  const { pm } = await loadRunModel(source.run);
+  try {
+    return await logitsOf(pm.model, rows);
+  } finally {
+    pm.model.params.dispose();
+    pm.model.dispose();
+  }
+}
