@@ -129,7 +129,7 @@ export async function forwardThroughput(
 async function logitsOf(model: CausalLM, rows: number[][]): Promise<number[][][]> {
   const ids = tf.tensor2d(rows, undefined, 'int32');
   const logits = forwardLogits(model, ids);
-  const values = (await logits.array()) as number[][][];
+  const values = await logits.array();
   tf.dispose([ids, logits]);
   return values;
 }

@@ -59,7 +59,7 @@ async function section(
   } catch (err) {
     report.sections[name] = { status: 'fail', reason: (err as Error).message };
   }
-  const s = report.sections[name]!;
+  const s = report.sections[name];
   process.stderr.write(
     `device-check: ${name}: ${s.status}${s.reason ? ` (${s.reason.slice(0, 300)})` : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
   );

@@ -28,7 +28,7 @@ const cell = (v: unknown): string => {
     return Math.abs(v) < 1e-2 || Math.abs(v) >= 1e5 ? v.toExponential(2) : v.toFixed(3);
   }
   if (Array.isArray(v)) return v.map(cell).join(', ');
-  return String(v ?? '');
+  return typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v);
 };
 
 /** Byte columns read better in MiB/GiB. */

@@ -109,7 +109,10 @@ export async function methodStep(s: StepSettings, method: string, peft: string):
     ...adapter, '--schedule', 'constant', ...methodOptions(method), '--backend', 'webgpu',
     '--out', run,
   ]); // prettier-ignore
-  if (trained.last.type !== 'done') throw new Error(String(trained.last.message ?? trained.stderr));
+  if (trained.last.type !== 'done') {
+    const message = trained.last.message;
+    throw new Error(typeof message === 'string' ? message : trained.stderr.slice(-2000));
+  }
   const steps = stepEvents(trained.events);
   const last = steps.at(-1)!;
   const memory = last.memory as { peakBytes: number; deviceBytes?: number };
