@@ -288,11 +288,3 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.write(markdown(report));
   return Object.values(report.sections).some((s) => s.status === 'fail') ? 1 : 0;
 }
-
-// Run when started as a script (not when the bundle's entry imports it).
-if (
-  process.argv[1] !== undefined &&
-  import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))
-) {
-  process.exitCode = await main(process.argv.slice(2));
-}
