@@ -60,6 +60,18 @@ describe('webgpu host', () => {
       });
       expect(direct).toMatchObject({ type: 'done', backend: 'webgpu' });
       expect(launched).toEqual(['fallback']);
+      // A first process that dies before its engine starts (here: Node cannot even load it).
+      launched.length = 0;
+      const dies: EngineLauncher = (env, job) => {
+        launched.push('primary');
+        return forkEngine({ ...env, NODE_OPTIONS: '--require /nonexistent/preload.cjs' }, job);
+      };
+      const rescued = await new EngineJob(withFallback(dies, fallback)).run({
+        kind: 'backends',
+        backend: 'webgpu',
+      });
+      expect(rescued).toMatchObject({ type: 'done', backend: 'webgpu' });
+      expect(launched).toEqual(['primary', 'fallback']);
     },
   );
 });

@@ -10,7 +10,8 @@ export interface CliResult {
   stderr: string;
 }
 
-const script =
+/** Read when a job starts: the bundle's entry sets the variable after its imports ran. */
+const cliScript = () =>
   process.env.WHETSTONE_CLI_SCRIPT ??
   join(import.meta.dirname, '..', '..', '..', 'bin', 'whetstone.js');
 
@@ -19,7 +20,7 @@ export function whetstone(args: string[], env: NodeJS.ProcessEnv = {}): Promise<
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [script, ...args, '--json'],
+      [cliScript(), ...args, '--json'],
       { env: { ...process.env, ...env }, maxBuffer: 256 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const events = stdout

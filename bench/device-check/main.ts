@@ -43,7 +43,7 @@ export interface CheckOptions {
 }
 
 /** The Python scripts: beside the bundle (carried), or in the checkout's bench/. */
-const pythonDir =
+const pythonDir = () =>
   process.env.WHETSTONE_PYTHON_DIR ?? join(import.meta.dirname, '..', '..', '..', 'bench');
 
 async function section(
@@ -195,7 +195,7 @@ export async function deviceCheck(
       if (method === undefined) continue;
       for (const dtype of cuda ? (['f32', 'bf16'] as const) : (['f32'] as const)) {
         const t = await torchStep(
-          join(pythonDir, 'torch_train_step.py'),
+          join(pythonDir(), 'torch_train_step.py'),
           model,
           method,
           device,
@@ -257,7 +257,7 @@ export async function deviceCheck(
     }
     const request = join(work, 'judge.json');
     await writeFile(request, JSON.stringify({ device: software ? 'cpu' : 'cuda', cases }));
-    const verdicts = await runJudge(join(pythonDir, 'hf_judge.py'), request);
+    const verdicts = await runJudge(join(pythonDir(), 'hf_judge.py'), request);
     const rows = verdicts.map((v) => ({
       ...v,
       pass: typeof v.relError === 'number' && v.relError < 1e-4,

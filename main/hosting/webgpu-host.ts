@@ -3,7 +3,9 @@
 // in Electron alike) over Vulkan on Linux, D3D12 on Windows and Metal on macOS. Fallback: the
 // hidden window (engine-window.ts), Chromium's own WebGPU, used when this platform has no
 // dawn.node, when WHETSTONE_WEBGPU_HOST=window asks for it, or when Dawn fails to start in the
-// utility process (the job is then run again in the window, unseen by the caller).
+// utility process: it reports WebGPU unavailable, or the process dies before the engine said
+// hello (its backend start is what comes before). The job then runs again in the window, unseen
+// by the caller.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -58,24 +60,31 @@ export function withFallback(primary: EngineLauncher, fallback: EngineLauncher):
     const exitHandlers: ((e: EngineExit) => void)[] = [];
     let current: EngineProcess;
     let switched = false;
+    let started = false; // the primary's engine said hello: its backend is up
+    let killed = false;
+    const switchOver = (child: EngineProcess, why: string) => {
+      switched = true;
+      log.info(
+        `WebGPU did not start in the utility process (${why}); running the job in the hidden window`,
+      );
+      child.kill();
+      current = fallback(env, job);
+      attach(current, false);
+    };
     const attach = (child: EngineProcess, isPrimary: boolean) => {
       child.onMessage((message) => {
         if (isPrimary && switched) return;
-        if (isPrimary && message.type === 'events' && message.events.some(isWebGpuStartFailure)) {
-          switched = true;
-          const reason = message.events.find(isWebGpuStartFailure);
-          log.info(
-            `WebGPU did not start in the utility process (${reason?.type === 'error' ? reason.message : ''}); running the job in the hidden window`,
-          );
-          child.kill();
-          current = fallback(env, job);
-          attach(current, false);
-          return;
+        if (isPrimary && message.type === 'events') {
+          const failure = message.events.find(isWebGpuStartFailure);
+          if (failure?.type === 'error') return switchOver(child, failure.message);
+          if (message.events.some((e) => e.type === 'hello')) started = true;
         }
         for (const handler of messageHandlers) handler(message);
       });
       child.onExit((exit) => {
         if (isPrimary && switched) return;
+        if (isPrimary && !started && !killed && exit.reason !== 'clean-exit')
+          return switchOver(child, `the process ended (${exit.reason}) before the engine started`);
         for (const handler of exitHandlers) handler(exit);
       });
     };
@@ -88,7 +97,10 @@ export function withFallback(primary: EngineLauncher, fallback: EngineLauncher):
       send: (command) => current.send(command),
       onMessage: (handler) => messageHandlers.push(handler),
       onExit: (handler) => exitHandlers.push(handler),
-      kill: () => current.kill(),
+      kill: () => {
+        killed = true;
+        current.kill();
+      },
     };
   };
 }
