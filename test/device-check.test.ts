@@ -59,7 +59,8 @@ describe.skipIf(!webgpu.available)(`device check ${webgpu.note}`, () => {
       'fo-adamw/lora',
       'fo-adamw/qlora',
     ]);
-    // The engine's measured peak against its own estimate (memory.md holds it within 25%).
+    // The measured peak against the estimate (docs/memory.md holds it within 10% on the test
+    // shapes; looser here, on the check's own tiny ones).
     for (const row of steps.rows!) {
       expect(row.peakOverEstimate).toBeGreaterThan(0.75);
       expect(row.peakOverEstimate).toBeLessThan(1.25);
@@ -72,7 +73,7 @@ describe.skipIf(!webgpu.available)(`device check ${webgpu.note}`, () => {
     }
     if (process.env.WHETSTONE_REQUIRE_TORCH === '1')
       expect(s['PyTorch side by side']!.status).toBe('measured');
-    const table = await readFile(join(out, 'device-check.md'), 'utf8');
+    const table = await readFile(join(out, 'README.md'), 'utf8');
     expect(table).toBe(stdout);
     expect(table).toMatch(/^# Whetstone device check\n/);
     expect(table).toMatch(/\| fo-adamw \| lora \|/);

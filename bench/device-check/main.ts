@@ -1,5 +1,5 @@
 // `npm run device-check -- OUT_DIR [--allow-software]`: one prepared check of this machine's GPU
-// through WebGPU, writing OUT_DIR/device-check.json and OUT_DIR/device-check.md. Hardware mode
+// through WebGPU, writing device-check.json and a README.md of tables into OUT_DIR. Hardware mode
 // runs on the qwen2.5-0.5b preset's shapes; --allow-software accepts a software adapter
 // (SwiftShader) and swaps the preset for a small fixture so the whole check takes minutes.
 // Each section that fails or cannot run says why; the exit code is 1 when any section failed.
@@ -87,7 +87,7 @@ export async function deviceCheck(
   const save = async () => {
     report.elapsedMs = Math.round(performance.now() - started);
     await writeFile(join(outDir, 'device-check.json'), `${JSON.stringify(report, null, 2)}\n`);
-    await writeFile(join(outDir, 'device-check.md'), markdown(report));
+    await writeFile(join(outDir, 'README.md'), markdown(report));
   };
 
   let adapter: AdapterReport;
