@@ -6,7 +6,7 @@ request, prints one JSON line per case:
 
 REQUEST: {"device": "cuda"|"cpu", "cases": [{"name", "kind": "merged"|"peft", "model" (merged: the
 exported folder; peft: the base), "adapter" (peft: the exported adapter folder), "ids": [[...]],
-"ours": path to a JSON file of our logits [B][T][V]}]}.
+"ours": our logits as raw little-endian float32, "shape": [B, T, V]}]}.
 
 A merged export must load with AutoModelForCausalLM.from_pretrained; an adapter with
 PeftModel.from_pretrained over its base. Both run in float32 and their logits are compared with
@@ -37,8 +37,8 @@ def judge(case, device):
         model = PeftModel.from_pretrained(model, case["adapter"])
     model.to(device).eval()
     theirs = logits_of(model, case["ids"], device)
-    with open(case["ours"]) as f:
-        ours = torch.tensor(json.load(f), dtype=torch.float32)
+    with open(case["ours"], "rb") as f:
+        ours = torch.frombuffer(bytearray(f.read()), dtype=torch.float32).reshape(case["shape"])
     if theirs.shape != ours.shape:
         return {"error": f"shape {list(theirs.shape)} against ours {list(ours.shape)}"}
     rel = ((theirs - ours).abs().max() / ours.abs().max().clamp_min(1e-30)).item()

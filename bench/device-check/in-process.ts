@@ -126,29 +126,24 @@ export async function forwardThroughput(
   }
 }
 
-async function logitsOf(model: CausalLM, rows: number[][]): Promise<number[][][]> {
-  const ids = tf.tensor2d(rows, undefined, 'int32');
-  const logits = forwardLogits(model, ids);
-  const values = await logits.array();
-  tf.dispose([ids, logits]);
-  return values;
+/** Logits as raw float32 (little-endian) and their shape [B, T, V]. */
+export interface RawLogits {
+  values: Float32Array;
+  shape: number[];
 }
 
-/** Our logits for a model folder (a merged export) or for a run (its base and adapter). */
-export async function ourLogits(
-  source: { model: string } | { run: string },
-  rows: number[][],
-): Promise<number[][][]> {
-  if ('model' in source) {
-    const model = await loadModel(source.model);
-    try {
-      return await logitsOf(model, rows);
-    } finally {
-      model.params.dispose();
-      model.dispose();
-    }
-  }
-  const { pm } = await loadRunModel(source.run);
+async function logitsOf(model: CausalLM, rows: number[][]): Promise<RawLogits> {
+  const ids = tf.tensor2d(rows, undefined, 'int32');
+  const logits = forwardLogits(model, ids);
+  const values = (await logits.data()) as Float32Array;
+  const shape = logits.shape;
+  tf.dispose([ids, logits]);
+  return { values, shape };
+}
+
+/** Our logits for a run: its base with its trained weights or adapter, as the export has them. */
+export async function ourLogits(run: string, rows: number[][]): Promise<RawLogits> {
+  const { pm } = await loadRunModel(run);
   try {
     return await logitsOf(pm.model, rows);
   } finally {

@@ -243,8 +243,13 @@ export async function deviceCheck(
         if (w.run === undefined) continue;
         const out = join(work, `export-${w.name.split(' ')[0]}`);
         await exportRun(w.run, w.kind === 'merged' ? 'merged' : 'adapter', out);
-        const ours = join(work, `ours-${w.name.split(' ')[0]}.json`);
-        await writeFile(ours, JSON.stringify(await ourLogits({ run: w.run }, ids)));
+        // Raw float32: a 0.5B model's logits are too many for JSON.
+        const ours = join(work, `ours-${w.name.split(' ')[0]}.f32`);
+        const logits = await ourLogits(w.run, ids);
+        await writeFile(
+          ours,
+          new Uint8Array(logits.values.buffer, logits.values.byteOffset, logits.values.byteLength),
+        );
         cases.push({
           name: w.name,
           kind: w.kind,
@@ -252,6 +257,7 @@ export async function deviceCheck(
           ...(w.kind === 'peft' && { adapter: out }),
           ids,
           ours,
+          shape: logits.shape,
         });
       }
     } finally {
