@@ -71,8 +71,24 @@ async function median(fn: () => Promise<void>, repeats: number): Promise<number>
 
 export interface MatmulRow {
   n: number;
+  /** Wall time to a read of the result (the GPU's work included). */
   ms: number;
   tflops: number;
+  /** The kernels' own time from GPU timestamps, where the device has `timestamp-query`. */
+  gpuMs?: number;
+  gpuTflops?: number;
+}
+
+/** The matmul kernel's time by GPU timestamps (tf.time), or undefined without them. */
+async function gpuTime(a: tf.Tensor, b: tf.Tensor): Promise<number | undefined> {
+  if (!(webgpuDeviceInfo()?.features.includes('timestamp-query') ?? false)) return undefined;
+  let c: tf.Tensor | undefined;
+  const info = await tf.time(() => {
+    c = tf.matMul(a, b);
+  });
+  c?.dispose();
+  const ms = typeof info.kernelMs === 'number' ? info.kernelMs : undefined;
+  return ms !== undefined && ms > 0 ? ms : undefined;
 }
 
 export async function matmulThroughput(sizes: number[]): Promise<MatmulRow[]> {
@@ -85,7 +101,14 @@ export async function matmulThroughput(sizes: number[]): Promise<MatmulRow[]> {
       await sync(c);
       c.dispose();
     }, 3);
-    rows.push({ n, ms: seconds * 1000, tflops: (2 * n ** 3) / seconds / 1e12 });
+    await gpuTime(a, b); // the first timed dispatch sets up the query set
+    const gpuMs = await gpuTime(a, b);
+    rows.push({
+      n,
+      ms: seconds * 1000,
+      tflops: (2 * n ** 3) / seconds / 1e12,
+      ...(gpuMs !== undefined && { gpuMs, gpuTflops: (2 * n ** 3) / (gpuMs / 1000) / 1e12 }),
+    });
     tf.dispose([a, b]);
   }
   return rows;
