@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
-"""The PyTorch peer of Whetstone's training step: one float32 forward + backward + update of a
+"""The PyTorch peer of Whetstone's training step: one forward + backward + update of a
 Llama-family model (model_type llama / mistral / qwen2) read from a Hugging Face folder, on the CPU
-(Debian's python3-torch with OpenBLAS). Prints one JSON line.
+(Debian's python3-torch with OpenBLAS) or a CUDA GPU (--device cuda, for the device check), in
+float32 or bfloat16 (--dtype bf16; the loss is taken in float32). Prints one JSON line.
 
     python3 bench/torch_train_step.py MODEL_DIR --method sgd|adamw|lomo|mezo|inference|lora-adamw
                                       --batch B --seq T --steps N [--threads K] [--lr 1e-3]
                                       [--eps 1e-3] [--rank 8 --alpha 16]
+                                      [--device cpu|cuda] [--dtype f32|bf16]
 
 Token ids are deterministic, ids[b][t] = (b*131 + t*7) % vocab, and the loss is the mean next-token
 cross-entropy over every position that has a next token. `stepMs` is the median of the steps after
 the first (a warm-up); `losses` has every step's loss, measured before that step's update.
 `stateBytes` counts the parameters, the gradients and the optimizer state held right after a step
-(from tensor sizes). `mezo` is MeZO's step (arXiv 2305.17333, Algorithm 1): in place and without
+(from tensor sizes); on CUDA, `peakDeviceBytes` is torch's peak allocation. `mezo` is MeZO's step (arXiv 2305.17333, Algorithm 1): in place and without
 autograd, perturb every parameter by +eps·z, -2eps·z, +eps·z with z regenerated from one seed,
 then update with the same z; `inference` is the forward and loss alone; `lora-adamw` freezes the
 model and trains a hand-written LoRA (A Kaiming-uniform, B zero, scale alpha/r) on every linear
@@ -74,6 +76,10 @@ def read_weights(model_dir):
     return weights
 
 
+DEVICE = torch.device("cpu")
+DTYPE = torch.float32
+
+
 class Model:
     """A Llama-family decoder as a dict of float32 Parameters (a tied lm_head is the embedding's
     own Parameter, so it is trained, counted and stored once)."""
@@ -97,7 +103,10 @@ class Model:
         self.tied = cfg.get("tie_word_embeddings", False) or "lm_head.weight" not in weights
         if self.tied:
             weights.pop("lm_head.weight", None)
-        self.params = {name: torch.nn.Parameter(t, requires_grad=True) for name, t in weights.items()}
+        self.params = {
+            name: torch.nn.Parameter(t.to(device=DEVICE, dtype=DTYPE), requires_grad=True)
+            for name, t in weights.items()
+        }
         self.lora = {}  # module name -> (A [r, in], B [out, r], scale)
 
     def add_lora(self, rank, alpha):
@@ -108,8 +117,8 @@ class Model:
             if name.startswith("model.layers.") and name.endswith("_proj.weight"):
                 out_features, in_features = w.shape
                 bound = 1 / math.sqrt(in_features)
-                a = torch.nn.Parameter(torch.empty(rank, in_features).uniform_(-bound, bound))
-                b = torch.nn.Parameter(torch.zeros(out_features, rank))
+                a = torch.nn.Parameter(torch.empty(rank, in_features, device=DEVICE, dtype=DTYPE).uniform_(-bound, bound))
+                b = torch.nn.Parameter(torch.zeros(out_features, rank, device=DEVICE, dtype=DTYPE))
                 self.lora[name[: -len(".weight")]] = (a, b, alpha / rank)
         return [t for a, b, _ in self.lora.values() for t in (a, b)]
 
@@ -126,14 +135,14 @@ class Model:
 
         dtype = w["model.embed_tokens.weight"].dtype  # float32 here (float64 works too)
         angles = torch.arange(t, dtype=torch.float64)[:, None] * rope_inv_freq(self.cfg, d, t)[None, :]
-        cos = torch.cat([angles.cos(), angles.cos()], -1).to(dtype)  # [T, D]
-        sin = torch.cat([angles.sin(), angles.sin()], -1).to(dtype)
-        i = torch.arange(t)[:, None]
-        j = torch.arange(t)[None, :]
+        cos = torch.cat([angles.cos(), angles.cos()], -1).to(device=DEVICE, dtype=dtype)  # [T, D]
+        sin = torch.cat([angles.sin(), angles.sin()], -1).to(device=DEVICE, dtype=dtype)
+        i = torch.arange(t, device=DEVICE)[:, None]
+        j = torch.arange(t, device=DEVICE)[None, :]
         allowed = j <= i
         if self.window is not None and t > self.window:
             allowed &= j > i - self.window
-        mask = torch.zeros(t, t, dtype=dtype).masked_fill(~allowed, float("-inf"))  # added to the scores
+        mask = torch.zeros(t, t, dtype=dtype, device=DEVICE).masked_fill(~allowed, float("-inf"))  # added to the scores
         scale = 1.0 / math.sqrt(d)
 
         def linear(name, x):
@@ -171,7 +180,7 @@ class Model:
         return F.linear(h, head)
 
     def loss(self, ids, w=None):
-        logits = self.logits(ids, w)
+        logits = self.logits(ids, w).float()
         return F.cross_entropy(logits[:, :-1].reshape(-1, self.vocab), ids[:, 1:].reshape(-1))
 
 
@@ -202,9 +211,9 @@ class UpdateOnBackward(torch.autograd.Function):
 
 def perturb(params, seed, scale):
     """p += scale * z(seed) for every parameter, z drawn anew from the seed (never stored)."""
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator(device=DEVICE).manual_seed(seed)
     for p in params:
-        p.data.add_(torch.randn(p.shape, generator=generator, dtype=p.dtype), alpha=scale)
+        p.data.add_(torch.randn(p.shape, generator=generator, dtype=p.dtype, device=DEVICE), alpha=scale)
 
 
 @torch.no_grad()
@@ -243,11 +252,18 @@ def main():
     parser.add_argument("--eps", type=float, default=1e-3)
     parser.add_argument("--rank", type=int, default=8)
     parser.add_argument("--alpha", type=float, default=16)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--dtype", choices=("f32", "bf16"), default="f32")
     args = parser.parse_args()
     if args.seq < 2 or args.batch < 1 or args.steps < 1 or args.threads < 1:
         parser.error("need --seq >= 2, --batch >= 1, --steps >= 1, --threads >= 1")
 
     torch.set_num_threads(args.threads)
+    global DEVICE, DTYPE
+    DEVICE = torch.device(args.device)
+    DTYPE = torch.bfloat16 if args.dtype == "bf16" else torch.float32
+    if DEVICE.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch sees no CUDA device")
     model = Model(args.model_dir)
     params = model.unique_parameters()
     if args.method == "lora-adamw":
@@ -255,6 +271,7 @@ def main():
     ids = torch.tensor(
         [[(b * 131 + t * 7) % model.vocab for t in range(args.seq)] for b in range(args.batch)],
         dtype=torch.int64,
+        device=DEVICE,
     )
 
     optimizer = None
@@ -282,12 +299,16 @@ def main():
             loss = model.loss(ids)
             loss.backward()
             optimizer.step()
+        if DEVICE.type == "cuda":
+            torch.cuda.synchronize()  # the GPU's work is in the step's time
         times.append((time.perf_counter() - start) * 1000)
         losses.append(loss.item())
         del loss
 
     print(json.dumps({
         "method": args.method,
+        "device": args.device,
+        "dtype": args.dtype,
         "threads": args.threads,
         "batch": args.batch,
         "seq": args.seq,
@@ -296,6 +317,7 @@ def main():
         "losses": losses,
         "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "stateBytes": state_bytes(params, optimizer),
+        **({"peakDeviceBytes": torch.cuda.max_memory_allocated()} if DEVICE.type == "cuda" else {}),
     }))
 
 

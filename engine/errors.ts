@@ -5,6 +5,8 @@ export type ErrorCode =
   | 'BAD_ARGUMENT'
   | 'BACKEND_UNAVAILABLE'
   | 'DEVICE_LIMIT'
+  | 'DEVICE_LOST'
+  | 'DEVICE_ERROR'
   | 'ENGINE_OOM'
   | 'MODEL_NOT_FOUND'
   | 'MODEL_UNSUPPORTED'

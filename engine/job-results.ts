@@ -3,6 +3,7 @@
 import type { CellRecord, SweepTables } from '../common/sweep-table.js';
 import type { BackendReport } from './backend/select.js';
 import type { DeviceMemory } from './backend/memory.js';
+import type { WebGpuDeviceInfo } from './backend/webgpu.js';
 import type { InspectReport } from './data/inspect.js';
 import type { GenerateResult as Generation } from './models/generate.js';
 import type { PeftKind } from './peft/config.js';
@@ -13,8 +14,14 @@ import type { TrainSummary } from './train/trainer.js';
 
 export type { InspectReport };
 
-/** `backends`: the backend this machine gets, why better ones were skipped, its device memory. */
-export type BackendsResult = BackendReport & { deviceMemory: DeviceMemory };
+/**
+ * `backends`: the backend this machine gets, why better ones were skipped, its device memory,
+ * and on WebGPU the adapter's limits and features.
+ */
+export type BackendsResult = BackendReport & {
+  deviceMemory: DeviceMemory;
+  webgpu?: WebGpuDeviceInfo;
+};
 
 /** `info`: a model folder, from config.json and the safetensors headers. */
 export interface ModelInfo {

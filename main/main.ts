@@ -7,6 +7,7 @@ import { createLogger } from '../engine/log.js';
 import { wantsWebGpu, type EngineLauncher } from './hosting/engine-process.js';
 import { windowEngine } from './hosting/engine-window.js';
 import { utilityEngine } from './hosting/utility-process.js';
+import { webgpuLauncher } from './hosting/webgpu-host.js';
 import { registerIpc } from './ipc.js';
 import { createServices, type MainServices, type PathPicker } from './services.js';
 import { defaultUserDataDir } from './user-data.js';
@@ -43,9 +44,13 @@ const picker: PathPicker = async (kind) => {
   return result.canceled ? undefined : result.filePaths[0];
 };
 
-/** WebGPU runs in a hidden window (Chromium's WebGPU); everything else in a utility process. */
+/**
+ * Every job in a utility process; WebGPU there through Dawn, with the hidden window (Chromium's
+ * WebGPU) as its fallback (hosting/webgpu-host.ts).
+ */
+const webgpuEngine = webgpuLauncher(utilityEngine, windowEngine);
 const launch: EngineLauncher = (env, job) =>
-  wantsWebGpu(job, env) ? windowEngine(env, job) : utilityEngine(env, job);
+  wantsWebGpu(job, env) ? webgpuEngine(env, job) : utilityEngine(env, job);
 
 let services: MainServices | undefined;
 let quitting = false;

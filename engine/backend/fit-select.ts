@@ -17,7 +17,8 @@ import {
 } from './fit.js';
 import { assertBackendUsable } from './heap-fault.js';
 import { readHostMemory } from './host-memory.js';
-import { memory, sampleDeviceMemory } from './memory.js';
+import { memory, nvidiaMemory, sampleDeviceMemory } from './memory.js';
+import { probeWebGpu } from './webgpu.js';
 import {
   backendFromEnv,
   backendNames,
@@ -46,9 +47,12 @@ export async function startBackendFor(
   const check = request !== undefined && fitCheckEnabled();
   const limitsByName = new Map<string, BackendLimits>();
   const limitsFor = async (name: string, loaded: LoadedBackend) => {
-    // A GPU's free memory only where the driver tells (tfjs-node-gpu through nvidia-smi).
+    // A GPU's free memory only where the driver tells (nvidia-smi, for tfjs-node-gpu or an
+    // NVIDIA WebGPU adapter).
     const device: { freeBytes?: number } =
-      loaded.gpu && name === 'tensorflow' ? await sampleDeviceMemory(name) : {};
+      loaded.gpu && !loaded.software && (name === 'tensorflow' || name === 'webgpu')
+        ? await sampleDeviceMemory(name)
+        : {};
     const limits = limitsOf(name, loaded, host, { deviceFreeBytes: device.freeBytes });
     limitsByName.set(name, limits);
     return limits;
@@ -90,6 +94,24 @@ export async function startBackendFor(
     ...(limits.tensor && { tensor: limits.tensor }),
   });
   return report;
+}
+
+/**
+ * A backend's ceilings without starting it, for the estimate's fit badge: host backends' from
+ * the host, WebGPU's from its adapter (binding limit) and, on NVIDIA, the driver's free memory.
+ * Undefined where they are unknown (tensorflow, or no adapter).
+ */
+export async function limitsBeforeStart(
+  backend: string,
+  host: HostMemory,
+): Promise<BackendLimits | undefined> {
+  const known = staticLimitsOf(backend, host);
+  if (known !== undefined || backend !== 'webgpu') return known;
+  const adapter = await probeWebGpu();
+  if (adapter === undefined) return undefined;
+  const driver =
+    adapter.gpu && adapter.vendor.toLowerCase() === 'nvidia' ? await nvidiaMemory() : undefined;
+  return limitsOf(backend, adapter, host, { deviceFreeBytes: driver?.freeBytes });
 }
 
 /** DEVICE_LIMIT for `limits`, listing the backends and job variants that would fit. */

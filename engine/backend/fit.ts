@@ -18,6 +18,8 @@ export interface FitNeeds {
   peakBytes: number;
   /** The largest single tensor (WebGPU binds each tensor as one buffer). */
   largestTensorBytes: number;
+  /** Its name (a weight's, or the logits), for messages. */
+  largestTensorName?: string;
   /** Process memory beside the tensors: the runtime, the tokenizer, buffers while loading. */
   hostOverheadBytes: number;
 }
@@ -48,14 +50,23 @@ export interface HostMemory {
   rssBytes: number;
 }
 
+/**
+ * A lower WebGPU binding limit than the device's (bytes): tests the refusal of large tensors on
+ * an adapter whose own limit is far above the test's tensors.
+ */
+export const WEBGPU_BINDING_LIMIT_ENV = 'WHETSTONE_WEBGPU_BINDING_LIMIT_BYTES';
+
 /** A lower ceiling on tensor memory for every backend (tests, or to leave room for others). */
 export const MEMORY_LIMIT_ENV = 'WHETSTONE_MEMORY_LIMIT_BYTES';
 /** `off` runs even when the estimate says it will not fit (the live-bytes guard still holds). */
 export const FIT_CHECK_ENV = 'WHETSTONE_FIT_CHECK';
 
 /** WHETSTONE_MEMORY_LIMIT_BYTES as a number, if set to one. */
-export function memoryLimitOverride(env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const raw = env[MEMORY_LIMIT_ENV]?.trim();
+export function memoryLimitOverride(
+  env: NodeJS.ProcessEnv = process.env,
+  name = MEMORY_LIMIT_ENV,
+): number | undefined {
+  const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return undefined;
   const bytes = Number(raw);
   return Number.isFinite(bytes) && bytes > 0 ? bytes : undefined;
@@ -118,7 +129,13 @@ export function fitProblems(needs: FitNeeds, limits: BackendLimits): string[] {
   if (limits.live && needs.peakBytes > limits.live.bytes)
     problems.push(over(needs.peakBytes, 'tensors at peak', limits.live));
   if (limits.tensor && needs.largestTensorBytes > limits.tensor.bytes)
-    problems.push(over(needs.largestTensorBytes, 'its largest tensor', limits.tensor));
+    problems.push(
+      over(
+        needs.largestTensorBytes,
+        `its largest tensor${needs.largestTensorName ? ` (${needs.largestTensorName})` : ''}`,
+        limits.tensor,
+      ),
+    );
   const hostNeed = needs.hostOverheadBytes + (limits.hostTensors ? needs.peakBytes : 0);
   if (hostNeed > limits.host.bytes) problems.push(over(hostNeed, 'process memory', limits.host));
   return problems;

@@ -189,26 +189,37 @@ const MiB = 1024 * 1024;
 export async function sampleDeviceMemory(backendName = tf.getBackend()): Promise<DeviceMemory> {
   if (backendName === 'webgpu') {
     const info = tf.memory() as { numBytesInGPU?: number; numBytesAllocatedInGPU?: number };
+    // WebGPU does not tell a device's memory; on NVIDIA the driver does (nvidia-smi).
+    const driver = webgpuVendor() === 'nvidia' ? await nvidiaMemory() : undefined;
     return {
       source: 'webgpu',
       usedBytes: info.numBytesInGPU,
       allocatedBytes: info.numBytesAllocatedInGPU,
+      ...(driver?.totalBytes !== undefined && { totalBytes: driver.totalBytes }),
+      ...(driver?.freeBytes !== undefined && { freeBytes: driver.freeBytes }),
     };
   }
-  if (backendName === 'tensorflow') {
-    const gpu = await nvidiaSmi([
-      '--query-gpu=memory.total,memory.free',
-      '--format=csv,noheader,nounits',
-    ]);
-    if (gpu === undefined) return { source: 'none' };
-    const apps =
-      (await nvidiaSmi([
-        '--query-compute-apps=pid,used_memory',
-        '--format=csv,noheader,nounits',
-      ])) ?? [];
-    return parseNvidiaSmi(gpu, apps, process.pid);
-  }
+  if (backendName === 'tensorflow') return (await nvidiaMemory()) ?? { source: 'none' };
   return { source: 'none' };
+}
+
+/** The first NVIDIA GPU's total and free memory and this process's share, from nvidia-smi. */
+export async function nvidiaMemory(): Promise<DeviceMemory | undefined> {
+  const gpu = await nvidiaSmi([
+    '--query-gpu=memory.total,memory.free',
+    '--format=csv,noheader,nounits',
+  ]);
+  if (gpu === undefined) return undefined;
+  const apps =
+    (await nvidiaSmi(['--query-compute-apps=pid,used_memory', '--format=csv,noheader,nounits'])) ??
+    [];
+  return parseNvidiaSmi(gpu, apps, process.pid);
+}
+
+/** The running WebGPU adapter's vendor, lower case ('nvidia', 'amd', 'google'...). */
+function webgpuVendor(): string | undefined {
+  const backend = tf.backend() as { adapterInfo?: { vendor?: string } };
+  return backend.adapterInfo?.vendor?.toLowerCase();
 }
 
 /**

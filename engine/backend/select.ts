@@ -17,7 +17,19 @@ import {
 } from './types.js';
 import { startNative } from './native/backend.js';
 import { startWasm } from './wasm.js';
-import { finishWebGpuRelease, prepareWebGpuRelease, startWebGpu } from './webgpu.js';
+import {
+  finishWebGpuRelease,
+  prepareWebGpuRelease,
+  startWebGpu,
+  withWebGpuErrorScope,
+} from './webgpu.js';
+
+/**
+ * Run one unit of GPU work (a training step, a forward pass) so that a device error or a lost
+ * device fails it with DEVICE_ERROR / DEVICE_LOST instead of giving a wrong result. Backends in
+ * host memory raise their errors as exceptions already; there it just runs `fn`.
+ */
+export const withDeviceChecks: <T>(fn: () => Promise<T>) => Promise<T> = withWebGpuErrorScope;
 
 export { backendNames, BackendUnavailable };
 export type { BackendLoader, BackendName, BackendReport, LoadedBackend, SkippedBackend };

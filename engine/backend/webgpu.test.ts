@@ -16,7 +16,14 @@ import {
   valuesOn,
 } from './testing.js';
 import { tf } from './tf.js';
-import { clearWebGpuError, lastWebGpuError, setWebGpuBufferLimit } from './webgpu.js';
+import {
+  checkWebGpuDevice,
+  clearWebGpuError,
+  lastWebGpuError,
+  setWebGpuBufferLimit,
+  webgpuDeviceInfo,
+  withWebGpuErrorScope,
+} from './webgpu.js';
 
 const required = process.env.WHETSTONE_REQUIRE_WEBGPU === '1';
 const started: { report: BackendReport } | { error: string } = await initBackend({
@@ -58,6 +65,28 @@ describe.skipIf(unavailable !== undefined && !required)(title, () => {
       expect(report.device).toMatch(/software\)$/);
     }
     expect(tf.getBackend()).toBe('webgpu');
+  });
+
+  it("creates its device with the adapter's limits and the wanted features it offers", async () => {
+    const info = webgpuDeviceInfo()!;
+    const adapter = (await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' }))!;
+    expect(info.limits.maxStorageBufferBindingSize).toBe(
+      adapter.limits.maxStorageBufferBindingSize,
+    );
+    expect(info.limits.maxBufferSize).toBe(adapter.limits.maxBufferSize);
+    expect(info.limits.maxComputeWorkgroupStorageSize).toBe(
+      adapter.limits.maxComputeWorkgroupStorageSize,
+    );
+    for (const feature of ['shader-f16', 'timestamp-query'])
+      expect(info.features.includes(feature)).toBe(adapter.features.has(feature));
+    // tfjs runs on that very device.
+    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    expect(device.limits.maxStorageBufferBindingSize).toBe(
+      adapter.limits.maxStorageBufferBindingSize,
+    );
+    expect(report.maxBufferBytes).toBe(
+      Math.min(adapter.limits.maxStorageBufferBindingSize, adapter.limits.maxBufferSize),
+    );
   });
 
   it('matmul + softmax and its gradient match cpu within 1e-5', async () => {
@@ -162,6 +191,30 @@ describe.skipIf(unavailable !== undefined && !required)(title, () => {
     }
   });
 
+  it('a device error inside a step fails it with DEVICE_ERROR, not a silent result', async () => {
+    const previous = setLogSink(() => undefined);
+    try {
+      const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+      const failed = await rejection(() =>
+        withWebGpuErrorScope(async () => {
+          const sum = tf.sum(tf.ones([8]));
+          device.createBuffer({ size: 2 ** 40, usage: GPUBufferUsage.STORAGE });
+          const value = (await sum.data())[0];
+          sum.dispose();
+          return value;
+        }),
+      );
+      expect(failed.code).toBe('DEVICE_ERROR');
+      expect(failed.message).toMatch(/^The WebGPU device reported an error, .*size/is);
+      // Caught by the scope: the next check has nothing left to report, and work goes on.
+      expect(() => checkWebGpuDevice()).not.toThrow();
+      const ok = await withWebGpuErrorScope(() => tf.sum(tf.ones([4])).data());
+      expect(ok[0]).toBe(4);
+    } finally {
+      setLogSink(previous);
+    }
+  });
+
   it('memory accounting matches tfjs on webgpu', async () => {
     const { peak, profiledPeak, live, numBytes } = await memoryFigures();
     expect(live).toBe(numBytes);
@@ -169,6 +222,26 @@ describe.skipIf(unavailable !== undefined && !required)(title, () => {
     expect(peak).toBeLessThanOrEqual(profiledPeak);
     expect(peak).toBeGreaterThan(profiledPeak / 2);
     expect(peak).toBeGreaterThan(live);
+  });
+
+  it('a lost device fails the next step with DEVICE_LOST and a hint, and WebGPU starts again', async () => {
+    const previous = setLogSink(() => undefined);
+    try {
+      const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+      device.destroy(); // as a driver reset would, from outside the engine
+      await device.lost;
+      await new Promise((r) => setTimeout(r, 0));
+      const lost = await rejection(() => withWebGpuErrorScope(() => tf.ones([2]).data()));
+      expect(lost.code).toBe('DEVICE_LOST');
+      expect(lost.message).toMatch(/^The WebGPU device was lost \(destroyed/);
+      expect(lost.hint).toMatch(/last checkpoint/);
+      await releaseBackend();
+    } finally {
+      setLogSink(previous);
+    }
+    await initBackend({ backend: 'webgpu' });
+    expect(Array.from(await tf.add(tf.ones([3]), 1).data())).toEqual([2, 2, 2]);
+    expect(() => checkWebGpuDevice()).not.toThrow();
   });
 
   it('release destroys the device and removes navigator.gpu', async () => {

@@ -3,9 +3,12 @@
 // registers itself at import only when it sees `navigator.gpu`. In a browser window the
 // platform's own `navigator.gpu` is used as is.
 //
-// Two things the backend does not do, added here: tensors larger than the device's largest
-// storage-buffer binding are refused with DEVICE_LIMIT (past it results are silently wrong), and
-// the device's uncaptured errors are logged and kept, so nothing fails silently.
+// The device is ours, not tfjs's: we request it with every limit the adapter offers and with
+// `shader-f16` and `timestamp-query` where offered, then hand it to tfjs's WebGPUBackend. What the
+// backend does not do is added here: tensors larger than the device's largest storage-buffer
+// binding are refused with DEVICE_LIMIT (past it results are silently wrong), and a device error
+// or a lost device becomes an engine error at the next check (`checkWebGpuDevice`,
+// `withWebGpuErrorScope`), so nothing fails silently.
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +16,8 @@ import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type * as Dawn from 'webgpu';
 import { WhetstoneError } from '../errors.js';
 import { createLogger } from '../log.js';
+import { formatBytes } from '../util/format-bytes.js';
+import { memoryLimitOverride, WEBGPU_BINDING_LIMIT_ENV } from './fit.js';
 import { tf } from './tf.js';
 import { BackendUnavailable, type LoadedBackend } from './types.js';
 import { registerWebGpuKernels } from './webgpu-kernels.js';
@@ -29,10 +34,26 @@ interface Session {
   ownsNavigator: boolean;
   device?: GPUDevice;
   releasing: boolean;
+  /** Set when the device was lost while in use (not by our own release). */
+  lost?: { reason: string; message: string };
+}
+
+/** What the device offers, for `backends` and the device check. */
+export interface WebGpuDeviceInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** The features the device was created with (ours and Dawn's defaults). */
+  features: string[];
+  /** The adapter's features, all of them. */
+  adapterFeatures: string[];
+  limits: Record<string, number>;
 }
 
 let session: Session | undefined;
 let lastError: { message: string; at: number } | undefined;
+let deviceInfo: WebGpuDeviceInfo | undefined;
 let limitOverride: number | undefined;
 
 interface NavigatorWithGpu {
@@ -137,30 +158,130 @@ export async function startWebGpu({ forced }: { forced: boolean }): Promise<Load
       `software adapter ${described.id} ranks below the CPU backends; force with --backend webgpu`,
     );
   }
-  await import('@tensorflow/tfjs-backend-webgpu');
-  if (tf.findBackendFactory('webgpu') === null) {
+  const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+  let device: GPUDevice;
+  try {
+    device = await createDevice(adapter);
+  } catch (err) {
     dropGpu();
     throw new BackendUnavailable(
-      'tfjs-backend-webgpu was imported before navigator.gpu existed, so it did not register',
+      `the WebGPU device on ${described.name} could not be created: ${(err as Error).message}`,
     );
   }
+  // tfjs registers its own factory (a device with fewer limits) when it sees navigator.gpu at
+  // import: ours replaces it, so every tfjs kernel runs on the device we watch.
+  if (tf.findBackendFactory('webgpu') !== null) tf.removeBackend('webgpu');
+  tf.registerBackend('webgpu', () => new WebGPUBackend(device, adapter.info), 3);
   registerWebGpuKernels();
+  watchDevice(device);
   if (!(await tf.setBackend('webgpu'))) {
+    device.destroy();
     dropGpu();
     throw new BackendUnavailable(`the WebGPU device on ${described.name} failed to initialise`);
   }
   const backend = tf.backend() as WebGPUBackend;
-  watchDevice(backend.device);
   guardBuffers(backend);
+  deviceInfo = infoOf(adapter, device);
   return {
     device: described.name,
     gpu: !described.software,
     software: described.software,
-    maxBufferBytes: backend.device.limits.maxStorageBufferBindingSize,
+    maxBufferBytes: bindingLimit(device.limits),
   };
 }
 
-/** Log the device's uncaptured errors and its loss; keep the last error for callers to check. */
+/**
+ * What a WebGPU run would get here, without creating a device: the adapter's binding limit and
+ * kind (the estimate's fit badge judges against it). The running device's when one is up;
+ * undefined when there is no adapter.
+ */
+export async function probeWebGpu(): Promise<
+  (Omit<LoadedBackend, 'device'> & { device: string; vendor: string }) | undefined
+> {
+  const running = session?.device;
+  if (running !== undefined && deviceInfo !== undefined) {
+    const d = describeAdapter({ info: deviceInfo as unknown as GPUAdapterInfo });
+    return {
+      device: d.name,
+      vendor: deviceInfo.vendor,
+      gpu: !d.software,
+      software: d.software,
+      maxBufferBytes: bindingLimit(running.limits),
+    };
+  }
+  let gpu: GPU;
+  try {
+    gpu = await installGpu();
+  } catch {
+    return undefined;
+  }
+  try {
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (adapter === null) return undefined;
+    const d = describeAdapter(adapter);
+    return {
+      device: d.name,
+      vendor: adapter.info.vendor,
+      gpu: !d.software,
+      software: d.software,
+      maxBufferBytes: bindingLimit(adapter.limits),
+    };
+  } finally {
+    dropGpu(); // no device was made: let the process exit
+  }
+}
+
+/**
+ * The most bytes one tensor may take: one storage binding, one buffer, or less where a test
+ * lowered it (setWebGpuBufferLimit, WHETSTONE_WEBGPU_BINDING_LIMIT_BYTES).
+ */
+function bindingLimit(limits: GPUSupportedLimits): number {
+  const device = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  const lowered = limitOverride ?? memoryLimitOverride(process.env, WEBGPU_BINDING_LIMIT_ENV);
+  return lowered === undefined ? device : Math.min(device, lowered);
+}
+
+/** The features we ask for where the adapter offers them. */
+const WANTED_FEATURES = ['shader-f16', 'timestamp-query'] as const;
+
+/**
+ * A device with every limit the adapter allows (WebGPU's defaults are far lower: a 128 MiB
+ * binding) and the features we use when offered.
+ */
+async function createDevice(adapter: GPUAdapter): Promise<GPUDevice> {
+  const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f));
+  const requiredLimits: Record<string, number> = {};
+  for (const key in adapter.limits) {
+    const value = (adapter.limits as unknown as Record<string, unknown>)[key];
+    if (typeof value === 'number') requiredLimits[key] = value;
+  }
+  return adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'whetstone' });
+}
+
+function infoOf(adapter: GPUAdapter, device: GPUDevice): WebGpuDeviceInfo {
+  const limits: Record<string, number> = {};
+  for (const key in device.limits) {
+    const value = (device.limits as unknown as Record<string, unknown>)[key];
+    if (typeof value === 'number') limits[key] = value;
+  }
+  const { vendor, architecture, device: name, description } = adapter.info;
+  return {
+    vendor,
+    architecture,
+    device: name,
+    description,
+    features: [...device.features].sort(),
+    adapterFeatures: [...adapter.features].sort(),
+    limits,
+  };
+}
+
+/** The running WebGPU device's adapter, limits and features (undefined before it starts). */
+export function webgpuDeviceInfo(): WebGpuDeviceInfo | undefined {
+  return session?.device === undefined ? undefined : deviceInfo;
+}
+
+/** Keep the device's uncaptured errors and its loss, for `checkWebGpuDevice`; log both. */
 function watchDevice(device: GPUDevice): void {
   if (session === undefined || session.device === device) return;
   session.device = device;
@@ -171,8 +292,76 @@ function watchDevice(device: GPUDevice): void {
     log.error(`WebGPU device error: ${message}`);
   });
   void device.lost.then((info) => {
-    if (!current.releasing) log.error(`WebGPU device lost (${info.reason}): ${info.message}`);
+    if (current.releasing) return;
+    current.lost = { reason: info.reason, message: info.message };
+    log.error(`WebGPU device lost (${info.reason}): ${info.message}`);
   });
+}
+
+const LOST_HINT =
+  'The GPU driver reset or the device was removed (a driver update, another program, a GPU fault, or running out of GPU memory). Restart the run from its last checkpoint (whetstone resume), or use --backend wasm or cpu.';
+const ERROR_HINT =
+  'This is a bug or an unsupported shape on this GPU: report it with the message, and use --backend wasm or cpu meanwhile.';
+
+function deviceLost(lost: { reason: string; message: string }): WhetstoneError {
+  return new WhetstoneError(
+    'DEVICE_LOST',
+    `The WebGPU device was lost (${lost.reason}${lost.message ? `: ${lost.message}` : ''}); its results cannot be trusted, so the job stopped.`,
+    LOST_HINT,
+  );
+}
+
+function deviceError(message: string): WhetstoneError {
+  const oom = /out of memory|OutOfMemory/i.test(message);
+  return new WhetstoneError(
+    oom ? 'ENGINE_OOM' : 'DEVICE_ERROR',
+    `The WebGPU device reported an error, so the result would be wrong and the job stopped: ${message}`,
+    oom
+      ? 'The GPU ran out of memory: use a shorter sequence or a smaller batch, LoRA/QLoRA or a zeroth-order method (whetstone estimate compares them).'
+      : ERROR_HINT,
+  );
+}
+
+/**
+ * Throws DEVICE_LOST when the device was lost, or DEVICE_ERROR for an uncaptured device error
+ * since the last check (which clears it). No-op when WebGPU is not running.
+ */
+export function checkWebGpuDevice(): void {
+  if (session?.lost !== undefined) throw deviceLost(session.lost);
+  if (lastError !== undefined) {
+    const { message } = lastError;
+    lastError = undefined;
+    throw deviceError(message);
+  }
+}
+
+const SCOPES: GPUErrorFilter[] = ['validation', 'out-of-memory', 'internal'];
+
+/**
+ * Run `fn` (a training step, a forward pass) inside error scopes on the WebGPU device: any
+ * validation, out-of-memory or internal error its commands raised fails it with an engine error,
+ * and so does a lost device. Runs `fn` alone when WebGPU is not the running backend.
+ */
+export async function withWebGpuErrorScope<T>(fn: () => Promise<T>): Promise<T> {
+  const device = session?.device;
+  if (device === undefined || tf.getBackend() !== 'webgpu') return fn();
+  checkWebGpuDevice();
+  for (const filter of SCOPES) device.pushErrorScope(filter);
+  const outcome = await fn().then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  // Scopes pop in reverse; each resolves once the GPU has run what was submitted inside it.
+  const errors = await Promise.all(
+    [...SCOPES].reverse().map(() => device.popErrorScope().catch(() => null)),
+  );
+  const first = errors.find((e): e is GPUError => e !== null);
+  if (first !== undefined) lastError = undefined; // reported here, not again at the next check
+  // A lost device explains whatever else failed; then a device error explains a thrown one.
+  checkWebGpuDevice();
+  if (first !== undefined) throw deviceError(first.message);
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
 }
 
 /** The device's last uncaptured error since start-up (or since `clearWebGpuError`). */
@@ -189,17 +378,6 @@ export function setWebGpuBufferLimit(bytes: number | undefined): void {
   limitOverride = bytes;
 }
 
-function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
 /**
  * Refuse tensors above the device's largest storage-buffer binding before anything is
  * dispatched: at creation (`write`, which outputs also go through) and when a buffer is acquired
@@ -209,9 +387,8 @@ function guardBuffers(backend: WebGPUBackend): void {
   const guarded = backend as WebGPUBackend & { whetstoneGuarded?: boolean };
   if (guarded.whetstoneGuarded) return;
   guarded.whetstoneGuarded = true;
-  const { maxStorageBufferBindingSize, maxBufferSize } = backend.device.limits;
   const check = (bytes: number): void => {
-    const limit = limitOverride ?? Math.min(maxStorageBufferBindingSize, maxBufferSize);
+    const limit = bindingLimit(backend.device.limits);
     if (bytes <= limit) return;
     throw new WhetstoneError(
       'DEVICE_LIMIT',
@@ -237,12 +414,14 @@ export async function prepareWebGpuRelease(): Promise<GPUDevice | undefined> {
   if (session === undefined) return undefined;
   session.releasing = true;
   const device = session.device;
-  if (device !== undefined) await device.queue.onSubmittedWorkDone().catch(() => undefined);
+  if (device !== undefined && session.lost === undefined)
+    await device.queue.onSubmittedWorkDone().catch(() => undefined);
   return device;
 }
 
 /** After tfjs disposed the backend: destroy the device and drop navigator.gpu. */
 export function finishWebGpuRelease(device: GPUDevice | undefined): void {
   device?.destroy();
+  deviceInfo = undefined;
   dropGpu(); // tfjs has disposed its backends by now
 }

@@ -1,10 +1,11 @@
 // `whetstone estimate`: predicted peak memory of a training run and, for a backend whose
-// ceilings are known without starting it (wasm, cpu, native), whether the run fits it: the
+// ceilings are known without starting it (wasm, cpu, native; webgpu from its adapter), whether
+// the run fits it: the
 // same verdict and refusal text a run would meet, for the studio's fit badge and Start button.
 import type { RunFit } from '../job-results.js';
 import { backendNames } from '../backend/select.js';
 import { fitProblems, staticLimitsOf } from '../backend/fit.js';
-import { describeRefusal } from '../backend/fit-select.js';
+import { describeRefusal, limitsBeforeStart } from '../backend/fit-select.js';
 import { readHostMemory } from '../backend/host-memory.js';
 import type { JobSpec } from '../protocol.js';
 import type { MemoryEstimate } from '../train/estimate.js';
@@ -37,7 +38,11 @@ export async function estimateJob(
   };
 }
 
-/** The verdict for `backend`; undefined for a GPU, whose ceilings are known once it starts. */
+/**
+ * The verdict for `backend`: host backends against host memory, WebGPU against its adapter's
+ * binding limit (and an NVIDIA driver's free memory); undefined where the ceilings are unknown
+ * before a start (tensorflow, or no adapter).
+ */
 export async function judgeRun(
   fields: EstimateFields,
   seq: number,
@@ -45,10 +50,14 @@ export async function judgeRun(
   backend: string,
 ): Promise<RunFit | undefined> {
   const host = readHostMemory();
-  const limits = staticLimitsOf(backend, host);
+  const limits = await limitsBeforeStart(backend, host);
   if (limits === undefined) return undefined;
   const request = trainingRequest(fields, seq, estimate);
-  const binding = limits.live ?? limits.host;
+  // The ceiling the refusal is about: one binding when the largest tensor passes it.
+  const binding =
+    limits.tensor && request.needs.largestTensorBytes > limits.tensor.bytes
+      ? limits.tensor
+      : (limits.live ?? limits.host);
   const verdict = { backend, limitBytes: binding.bytes, limitWhat: binding.what };
   if (fitProblems(request.needs, limits).length === 0) return { ...verdict, fits: true };
   const order = backendNames as readonly string[];

@@ -75,10 +75,11 @@ export async function estimateRun(
 /** The largest tensor (a weight, or the [B, T, V] logits) and the process memory beside them. */
 async function hostTerms(checked: CheckedModel, tokens: number) {
   let largestWeightBytes = 0;
+  let largestWeightName = '';
   let largestStoredBytes = 0;
   for (const [name, shape] of checked.shapes) {
     const n = shape.reduce((a, b) => a * b, 1);
-    largestWeightBytes = Math.max(largestWeightBytes, n * 4);
+    if (n * 4 > largestWeightBytes) [largestWeightBytes, largestWeightName] = [n * 4, name];
     const info = checked.source.info(checked.stored(name));
     largestStoredBytes = Math.max(largestStoredBytes, n * DTYPE_BYTES[info.dtype]);
   }
@@ -86,8 +87,13 @@ async function hostTerms(checked: CheckedModel, tokens: number) {
     (s) => s.size,
     () => 0,
   );
+  const logitsBytes = tokens * checked.config.vocabSize * 4;
   return {
-    largestTensorBytes: Math.max(largestWeightBytes, tokens * checked.config.vocabSize * 4),
+    largestTensorBytes: Math.max(largestWeightBytes, logitsBytes),
+    largestTensorName:
+      logitsBytes > largestWeightBytes
+        ? `the logits (${tokens} tokens × ${checked.config.vocabSize})`
+        : largestWeightName,
     // The loader holds one weight as stored and as float32 while it reads it.
     hostOverheadBytes: hostOverheadBytes({
       largestStoredBytes,

@@ -18,6 +18,7 @@ export function needsOf(what: string, e: MemoryEstimate): FitNeeds {
     what,
     peakBytes: e.peakBytes,
     largestTensorBytes: e.largestTensorBytes ?? 0,
+    ...(e.largestTensorName !== undefined && { largestTensorName: e.largestTensorName }),
     hostOverheadBytes: e.hostOverheadBytes ?? 0,
   };
 }

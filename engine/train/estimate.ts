@@ -30,6 +30,8 @@ export interface MemoryEstimate {
   activationBytes: number;
   /** The largest single tensor, weights or logits (WebGPU binds each tensor as one buffer). */
   largestTensorBytes?: number;
+  /** Which tensor that is: a weight's name, or the logits. */
+  largestTensorName?: string;
   /** Process memory beside the tensors where host RAM is the device (host-overhead.ts). */
   hostOverheadBytes?: number;
 }

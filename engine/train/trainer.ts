@@ -3,6 +3,7 @@
 // and a stop with a clear error when the loss diverges. Events leave through one callback; the
 // loop knows nothing about files beyond checkpoints, nor about IPC.
 import { deviceFigure, memory } from '../backend/memory.js';
+import { withDeviceChecks } from '../backend/select.js';
 import { WhetstoneError } from '../errors.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import type { TrainMethod } from '../optim/method.js';
@@ -94,7 +95,10 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
     const t0 = performance.now();
     let result;
     try {
-      result = await o.method.step(batches, lr);
+      // The step's loss is read back, so t0..now spans the GPU's work too: tokens/s is real.
+      result = await withDeviceChecks(() => o.method.step(batches, lr));
+    } catch (err) {
+      throw keepingCheckpoint(err, step, lastCheckpoint);
     } finally {
       for (const b of batches) {
         b.ids.dispose();
@@ -109,9 +113,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
       throw new WhetstoneError(
         'TRAINING_DIVERGED',
         `The loss became ${result.loss} at step ${step} (learning rate ${lr.toPrecision(3)}); the run stopped. ` +
-          (lastCheckpoint > 0
-            ? `The checkpoint of step ${lastCheckpoint} is intact.`
-            : 'No checkpoint was written yet.'),
+          checkpointNote(lastCheckpoint),
         'Lower the learning rate (try 10× smaller), turn on gradient clipping (--max-grad-norm 1.0), or add warmup steps.',
       );
     }
@@ -161,4 +163,23 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
     elapsedMs: Math.round(carriedMs + activeMs()),
     ...(lastEval && { lastEval }),
   };
+}
+
+const checkpointNote = (lastCheckpoint: number): string =>
+  lastCheckpoint > 0
+    ? `The checkpoint of step ${lastCheckpoint} is intact.`
+    : 'No checkpoint was written yet.';
+
+/**
+ * A device that failed mid-step (lost, or an error in its commands) ends the run without a new
+ * checkpoint (its weights cannot be trusted); the message says which checkpoint is kept.
+ */
+function keepingCheckpoint(err: unknown, step: number, lastCheckpoint: number): unknown {
+  if (!(err instanceof WhetstoneError) || !['DEVICE_LOST', 'DEVICE_ERROR'].includes(err.code))
+    return err;
+  return new WhetstoneError(
+    err.code,
+    `Step ${step} failed: ${err.message} ${checkpointNote(lastCheckpoint)}`,
+    err.hint,
+  );
 }
