@@ -293,7 +293,15 @@ export type TrainEvent =
       elapsedMs: number;
       etaMs: number;
     }
-  | { type: 'eval'; step: number; loss: number; perplexity: number; tokens: number }
+  | {
+      type: 'eval';
+      step: number;
+      loss: number;
+      perplexity: number;
+      tokens: number;
+      /** Masked LMs on classification: the held-out rows' accuracy (argmax at the target). */
+      accuracy?: number;
+    }
   | { type: 'checkpoint'; step: number; path: string }
   /** Held at a step boundary (weights and optimizer state kept) until the host continues. */
   | { type: 'pause'; step: number; elapsedMs: number }

@@ -20,6 +20,10 @@ export interface TextTokenizer {
   /** tokenizer_config's eos_token, then generation_config's eos_token_id(s), without repeats. */
   readonly eosTokenIds: number[];
   readonly padTokenId?: number;
+  /** tokenizer_config's mask_token (masked LMs: `<mask>`, `[MASK]`). */
+  readonly maskToken?: { text: string; id: number };
+  /** Ids of every special token tokenizer_config names (bos, eos, cls, sep, pad, mask, unk...). */
+  readonly specialTokenIds: number[];
   readonly chatTemplate?: string;
   /** Token ids of `text`; special tokens (a BOS, say) are added unless addSpecialTokens is false. */
   encode(text: string, opts?: { addSpecialTokens?: boolean }): number[];
@@ -88,12 +92,20 @@ export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
     if (name !== undefined) templateTokens[key] = name;
   }
   let compiled: Template | undefined;
+  const maskText = tokenName(config.mask_token);
+  const maskId = maskText === undefined ? undefined : tokenizer.token_to_id(maskText);
+  const specialTokenIds = Object.values(templateTokens)
+    .map((name) => tokenizer.token_to_id(name))
+    .filter((id): id is number => typeof id === 'number');
 
   return {
     vocabSize,
     bosTokenId: tokenId(config.bos_token),
     eosTokenIds: [...new Set(eosTokenIds.filter((id) => id !== undefined))],
     padTokenId: tokenId(config.pad_token),
+    ...(maskText !== undefined &&
+      maskId !== undefined && { maskToken: { text: maskText, id: maskId } }),
+    specialTokenIds: [...new Set(specialTokenIds)],
     chatTemplate: template?.source,
 
     encode(text, opts) {

@@ -20,12 +20,14 @@ import { trainingFit } from './fit-needs.js';
 import type { JobContext, JobResult } from './run-job.js';
 import {
   batchSampler,
+  batchTargets,
   buildMethod,
   loadTrainingData,
   resolveAdapter,
   restore,
   startModel,
   stepsOf,
+  taskModel,
 } from './train-setup.js';
 
 type ResumeSpec = Extract<JobSpec, { kind: 'resume' }>;
@@ -80,15 +82,17 @@ async function runTraining(
     `AdamW moments ${paging.pagedOptim ? 'paged to host memory' : 'on the device'}: ${paging.reason}`,
   );
   const adapter = await resolveAdapter(spec);
-  const pm = await loadPeftModel(spec.model, adapter.spec, {
+  const loaded = await loadPeftModel(spec.model, adapter.spec, {
     onTensor: (done, total) => ctx.progress('load', done, total),
   });
-  const { model } = pm;
+  let { model } = loaded;
   let method: TrainMethod | undefined;
   try {
-    if (!checkpoint) await startModel(spec, adapter, pm, run);
+    if (!checkpoint) await startModel(spec, adapter, loaded, run);
     const training = await loadTrainingData(spec, model);
     const { data } = training;
+    const pm = taskModel(loaded, data, spec.seed);
+    model = pm.model;
     const steps = stepsOf(spec, data.train.length);
     method = buildMethod(spec, pm, paging.pagedOptim, steps);
     const sampler = batchSampler(spec, training, checkpoint?.state.samplerPosition ?? 0);
@@ -125,6 +129,7 @@ async function runTraining(
       sampler,
       evalSet: data.eval.map((e) => e.ids),
       evalMasks: data.eval.map((e) => e.mask),
+      evalTargets: batchTargets(data, true),
       schedule: {
         kind: spec.schedule,
         lr: spec.lr ?? defaultLr(spec.method, spec.peft),
@@ -172,7 +177,7 @@ async function runTraining(
     throw err;
   } finally {
     method?.dispose();
-    if (pm.adalora) disposeAdaLora(pm.adalora);
+    if (loaded.adalora) disposeAdaLora(loaded.adalora);
     model.params.dispose();
     model.dispose();
   }

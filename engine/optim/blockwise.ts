@@ -4,7 +4,7 @@
 // visitor before moving on. Only one part's gradients exist at a time (activation checkpointing).
 import { tf, type Tensor, type Tensor3D, type Variable } from '../backend/tf.js';
 import type { CausalLM, ModelPart } from '../models/causal-lm.js';
-import { causalLmLoss } from '../models/loss.js';
+import { targetLoss } from '../models/loss.js';
 import type { Batch } from './method.js';
 
 /** Receives complete gradients (by parameter name) of one part; it owns and must dispose them. */
@@ -63,7 +63,7 @@ export async function blockwiseBackward(
       const xs: Tensor[] = [...(passOn && input ? [input] : []), ...vars.map(([, v]) => v)];
       const f = (): Tensor =>
         part === 'head'
-          ? causalLmLoss(model.head(input as Tensor3D), batch.ids, batch.mask)
+          ? targetLoss(model.head(input as Tensor3D), batch)
           : part === 'embed'
             ? model.embed(batch.ids)
             : model.block(part, input as Tensor3D);

@@ -1,6 +1,7 @@
 // What the trainer sees of a fine-tuning method: a small object that takes a step on a batch and
 // owns its state (moments, step count), which it can save into and restore from a checkpoint.
-import { tf, type Tensor, type Tensor2D, type Variable } from '../backend/tf.js';
+import { tf, type Tensor, type Variable } from '../backend/tf.js';
+import type { LossTargets } from '../models/loss.js';
 import type { HostTensor } from './paged.js';
 
 import type { methodNames } from '../protocol.js';
@@ -8,13 +9,12 @@ import type { methodNames } from '../protocol.js';
 /** Methods by their CLI names. */
 export type MethodName = (typeof methodNames)[number];
 
-/** One batch of token ids with its loss mask (static shape [B, T]: the webgpu pool keys by size). */
-export interface Batch {
-  /** [B, T] int32 token ids. */
-  ids: Tensor2D;
-  /** [B, T] float32: 1 where the token is a target (a real token, not padding or a prompt). */
-  mask: Tensor2D;
-  /** Number of target tokens (mask ones after the first position of each row). */
+/**
+ * One batch of token ids with its loss mask (static shape [B, T]: the webgpu pool keys by size),
+ * and for masked LMs the target at each position (LossTargets).
+ */
+export interface Batch extends LossTargets {
+  /** Number of target tokens (mask ones after the first position of each row; every mask one with labels). */
   targets: number;
 }
 

@@ -11,7 +11,7 @@ import { saveCheckpoint } from './checkpoint.js';
 import { evaluateSequences } from './evaluate.js';
 import type { PauseGate } from './pause-gate.js';
 import { learningRate, type Schedule } from './schedule.js';
-import type { BatchSampler } from './text-data.js';
+import type { BatchSampler, BatchTargets } from './text-data.js';
 
 export interface TrainLoopOptions {
   model: CausalLM;
@@ -20,6 +20,8 @@ export interface TrainLoopOptions {
   evalSet: number[][];
   /** Loss masks of the held-out rows (all real tokens when absent). */
   evalMasks?: number[][];
+  /** Masked LMs: the held-out rows' targets and label words. */
+  evalTargets?: Omit<BatchTargets, 'mlm'>;
   schedule: Schedule;
   /** Optimizer steps in all (the spec's steps, or what its epochs come to). */
   steps: number;
@@ -48,7 +50,7 @@ export interface TrainSummary {
   tokens: number;
   /** Training time of the whole run, across resumes, pauses excluded. */
   elapsedMs: number;
-  lastEval?: { loss: number; perplexity: number };
+  lastEval?: { loss: number; perplexity: number; accuracy?: number };
 }
 
 export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
@@ -99,6 +101,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
       for (const b of batches) {
         b.ids.dispose();
         b.mask.dispose();
+        b.labels?.dispose();
       }
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -144,9 +147,18 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
         seq: o.seqLen,
         batch: o.evalBatchSize,
         ...(o.evalMasks && { masks: o.evalMasks }),
+        ...o.evalTargets,
       });
-      lastEval = { loss: r.loss, perplexity: r.perplexity };
-      o.onEvent({ type: 'eval', step, loss: r.loss, perplexity: r.perplexity, tokens: r.tokens });
+      const accuracy = r.accuracy !== undefined ? { accuracy: r.accuracy } : {};
+      lastEval = { loss: r.loss, perplexity: r.perplexity, ...accuracy };
+      o.onEvent({
+        type: 'eval',
+        step,
+        loss: r.loss,
+        perplexity: r.perplexity,
+        tokens: r.tokens,
+        ...accuracy,
+      });
     }
     if (step % o.checkpointEvery === 0 || step === o.steps) await checkpoint(step);
   }
