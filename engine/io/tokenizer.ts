@@ -20,6 +20,8 @@ export interface TextTokenizer {
   /** tokenizer_config's eos_token, then generation_config's eos_token_id(s), without repeats. */
   readonly eosTokenIds: number[];
   readonly padTokenId?: number;
+  /** Masked LMs: the id of tokenizer_config's mask_token (RoBERTa's <mask>, BERT's [MASK]). */
+  readonly maskTokenId?: number;
   readonly chatTemplate?: string;
   /** Token ids of `text`; special tokens (a BOS, say) are added unless addSpecialTokens is false. */
   encode(text: string, opts?: { addSpecialTokens?: boolean }): number[];
@@ -94,6 +96,7 @@ export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
     bosTokenId: tokenId(config.bos_token),
     eosTokenIds: [...new Set(eosTokenIds.filter((id) => id !== undefined))],
     padTokenId: tokenId(config.pad_token),
+    maskTokenId: tokenId(config.mask_token),
     chatTemplate: template?.source,
 
     encode(text, opts) {
