@@ -28,8 +28,8 @@ const RANDOM_SHARE = 0.1;
 
 /** The mask token, or a clear error for a tokenizer without one. */
 export function mlmTokens(tokenizer: TextTokenizer, vocabSize: number): MlmTokens {
-  const mask = tokenizer.maskToken;
-  if (!mask) {
+  const maskId = tokenizer.maskTokenId;
+  if (maskId === undefined) {
     throw new WhetstoneError(
       'TOKENIZER_INVALID',
       'The model is a masked language model, but its tokenizer_config.json names no mask_token.',
@@ -37,8 +37,8 @@ export function mlmTokens(tokenizer: TextTokenizer, vocabSize: number): MlmToken
     );
   }
   return {
-    maskId: mask.id,
-    special: new Set([...tokenizer.specialTokenIds, mask.id]),
+    maskId,
+    special: new Set([...tokenizer.specialTokenIds, maskId]),
     vocabSize,
   };
 }
@@ -68,14 +68,15 @@ export function tokenizeMaskedPrompt(
   tokenizer: TextTokenizer,
   seqLen: number,
 ): TokenizeResult {
-  const mask = tokenizer.maskToken!;
-  let ids = tokenizer.encode(`${prompt.before}${mask.text}${prompt.after}`, {
+  const maskId = tokenizer.maskTokenId!;
+  const maskText = tokenizer.decode([maskId]);
+  let ids = tokenizer.encode(`${prompt.before}${maskText}${prompt.after}`, {
     addSpecialTokens: true,
   });
   const length = ids.length;
   // Too long: drop the start of the text after the first token (<s>/[CLS]); the mask is late.
   if (length > seqLen) ids = [ids[0]!, ...ids.slice(length - seqLen + 1)];
-  const at = ids.indexOf(mask.id);
+  const at = ids.indexOf(maskId);
   if (at < 0) {
     return { ok: false, length, reason: `the mask falls outside ${seqLen} tokens` };
   }

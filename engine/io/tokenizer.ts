@@ -20,8 +20,8 @@ export interface TextTokenizer {
   /** tokenizer_config's eos_token, then generation_config's eos_token_id(s), without repeats. */
   readonly eosTokenIds: number[];
   readonly padTokenId?: number;
-  /** tokenizer_config's mask_token (masked LMs: `<mask>`, `[MASK]`). */
-  readonly maskToken?: { text: string; id: number };
+  /** Masked LMs: the id of tokenizer_config's mask_token (RoBERTa's <mask>, BERT's [MASK]). */
+  readonly maskTokenId?: number;
   /** Ids of every special token tokenizer_config names (bos, eos, cls, sep, pad, mask, unk...). */
   readonly specialTokenIds: number[];
   readonly chatTemplate?: string;
@@ -92,8 +92,6 @@ export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
     if (name !== undefined) templateTokens[key] = name;
   }
   let compiled: Template | undefined;
-  const maskText = tokenName(config.mask_token);
-  const maskId = maskText === undefined ? undefined : tokenizer.token_to_id(maskText);
   const specialTokenIds = Object.values(templateTokens)
     .map((name) => tokenizer.token_to_id(name))
     .filter((id): id is number => typeof id === 'number');
@@ -103,8 +101,7 @@ export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
     bosTokenId: tokenId(config.bos_token),
     eosTokenIds: [...new Set(eosTokenIds.filter((id) => id !== undefined))],
     padTokenId: tokenId(config.pad_token),
-    ...(maskText !== undefined &&
-      maskId !== undefined && { maskToken: { text: maskText, id: maskId } }),
+    maskTokenId: tokenId(config.mask_token),
     specialTokenIds: [...new Set(specialTokenIds)],
     chatTemplate: template?.source,
 

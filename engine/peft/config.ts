@@ -26,6 +26,8 @@ const DEFAULT_TARGETS: Record<string, string[]> = {
   qwen2: ['q_proj', 'v_proj'],
   opt: ['q_proj', 'v_proj'],
   gpt2: ['c_attn'],
+  roberta: ['query', 'value'],
+  bert: ['query', 'value'],
 };
 
 export function defaultTargets(modelType: string, kind: PeftKind): string[] {
