@@ -16,7 +16,7 @@ import {
 } from '../data/masked.js';
 import { WhetstoneError } from '../errors.js';
 import type { CausalLM } from '../models/causal-lm.js';
-import { isMaskedModel } from '../models/classifier-head.js';
+import { encoder } from '../models/encoder.js';
 import { readConfigJson } from '../models/config.js';
 import { Rng } from '../util/rng.js';
 import { loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
@@ -35,7 +35,7 @@ export async function evalDataJob(
 ): Promise<JobResult<'eval'>> {
   // A masked LM reads classification rows at its mask (the template's masked form).
   const { raw } = await readConfigJson(spec.model);
-  const masked = isMaskedModel({ modelType: String(raw.model_type) });
+  const masked = encoder.modelTypes.includes(String(raw.model_type));
   const detection = masked ? { ...found, spec: { ...found.spec, masked: true } } : found;
   const template = detection.spec.task;
   if (masked && template && detection.spec.useTemplate !== false && !template.masked) {

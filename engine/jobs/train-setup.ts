@@ -8,12 +8,7 @@ import { WhetstoneError } from '../errors.js';
 import { loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
 import { createLogger } from '../log.js';
 import type { CausalLM } from '../models/causal-lm.js';
-import {
-  addClassifier,
-  CLASSIFIER_WEIGHT,
-  isMaskedModel,
-  withClassifier,
-} from '../models/classifier-head.js';
+import { addClassifier, CLASSIFIER_WEIGHT, withClassifier } from '../models/classifier-head.js';
 import { mlmTokens } from '../data/masked.js';
 import { createMethod } from '../optim/create-method.js';
 import type { TrainMethod } from '../optim/method.js';
@@ -92,9 +87,8 @@ export async function loadTrainingData(spec: TrainSpec, model: CausalLM): Promis
       `--seq ${seqLen} is longer than the model's context (${model.config.contextLength}).`,
     );
   }
-  const masked = isMaskedModel(model.config)
-    ? mlmTokens(tokenizer, model.config.vocabSize)
-    : undefined;
+  const masked =
+    model.objective === 'masked' ? mlmTokens(tokenizer, model.config.vocabSize) : undefined;
   const data = await loadDataset(spec.data, tokenizer, {
     ...(masked && { masked }),
     ...dataChoices(spec),

@@ -10,12 +10,6 @@ import type { Params } from './params.js';
 export const CLASSIFIER_WEIGHT = 'classifier.weight'; // [classes, hidden]
 export const CLASSIFIER_BIAS = 'classifier.bias'; // [classes]
 
-/** Model types read as masked language models (bidirectional, scored at the mask). */
-export const maskedModelTypes = ['roberta', 'bert'] as const;
-
-export const isMaskedModel = (config: { modelType: string }): boolean =>
-  (maskedModelTypes as readonly string[]).includes(config.modelType);
-
 /** Add a fresh head (N(0, 0.02) weights, zero bias, as transformers initialises one), trainable. */
 export function addClassifier(params: Params, hidden: number, classes: number, seed: number): void {
   if (classes < 2) {
@@ -52,7 +46,9 @@ export function withClassifier(model: CausalLM): CausalLM {
           part === 'head' ? [CLASSIFIER_WEIGHT, CLASSIFIER_BIAS] : target.partParams(part);
       }
       const value: unknown = Reflect.get(target, key, receiver);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
     },
   });
 }
