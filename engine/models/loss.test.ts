@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tf, type Rank, type Tensor3D } from '../backend/tf.js';
 import { Rng } from '../util/rng.js';
-import { causalLmLoss, maskedNll, nextTokenNll } from './loss.js';
+import { causalLmLoss, maskedNll, nextTokenNll, targetLoss, targetNll } from './loss.js';
 
 /** Naive float64 NLL of token t+1 from logits at t. */
 function naiveNll(logits: Float32Array, ids: number[], b: number, t: number, v: number): number[] {
@@ -74,5 +74,62 @@ describe('causal LM loss', () => {
     }
     // The last position predicts nothing: its gradient is zero.
     for (let j = 0; j < v; j++) expect(values[(row * t + t - 1) * v + j]).toBe(0);
+  });
+});
+
+describe('aligned loss (masked LMs)', () => {
+  const [b, t, v] = [2, 5, 9];
+  const rng = new Rng(7);
+  const logitValues = rng.normals(b * t * v, 2);
+  const logits = tf.tensor3d(logitValues, [b, t, v]);
+  const ids = tf.zeros<Rank.R2>([b, t], 'int32');
+  const maskValues = [0, 1, 0, 1, 0, 1, 0, 0, 0, 1];
+  const mask = tf.tensor2d(maskValues, [b, t]);
+  /** float64 -log softmax(row restricted to `cols`)[target]. */
+  const nll = (row: number, cols: number[], target: number) => {
+    const xs = cols.map((c) => logitValues[row * v + c]!);
+    const max = Math.max(...xs);
+    const lse = max + Math.log(xs.reduce((s, x) => s + Math.exp(x - max), 0));
+    return lse - xs[target]!;
+  };
+
+  it('scores the label at each masked position over the whole vocabulary (MLM)', async () => {
+    const labelValues = [3, 8, 0, 1, 2, 5, 0, 0, 4, 6];
+    const labels = tf.tensor2d(labelValues, [b, t], 'int32');
+    const all = Array.from({ length: v }, (_, i) => i);
+    let sum = 0;
+    maskValues.forEach((m, i) => (sum += m ? nll(i, all, labelValues[i]!) : 0));
+    const r = targetNll(logits, { ids, mask, labels });
+    expect((await r.sum.data())[0]).toBeCloseTo(sum, 4);
+    expect((await r.count.data())[0]).toBe(4);
+    expect((await targetLoss(logits, { ids, mask, labels }).data())[0]).toBeCloseTo(sum / 4, 5);
+  });
+
+  it('over label words, the label is an index into them', async () => {
+    const words = [6, 2, 7];
+    const labelValues = [0, 2, 0, 1, 0, 0, 0, 0, 0, 2];
+    const labels = tf.tensor2d(labelValues, [b, t], 'int32');
+    let sum = 0;
+    maskValues.forEach((m, i) => (sum += m ? nll(i, words, labelValues[i]!) : 0));
+    const r = targetNll(logits, { ids, mask, labels, labelWords: words });
+    expect((await r.sum.data())[0]).toBeCloseTo(sum, 4);
+  });
+
+  it('matches finite differences of the logits', async () => {
+    const words = [6, 2];
+    const labels = tf.tensor2d([0, 1, 0, 0, 0, 1, 0, 0, 0, 0], [b, t], 'int32');
+    const f = (x: Tensor3D) => targetLoss(x, { ids, mask, labels, labelWords: words });
+    const g = (await tf
+      .grad((x) => f(x as Tensor3D))(logits)
+      .data()) as Float32Array;
+    const eps = 1e-2;
+    for (const i of [1 * v + 6, 1 * v + 2, 5 * v + 2, 5 * v + 4, 3 * v + 6]) {
+      const bump = (d: number) => {
+        const values = Float32Array.from(logitValues);
+        values[i]! += d;
+        return f(tf.tensor3d(values, [b, t, v])).dataSync()[0]!;
+      };
+      expect(g[i]).toBeCloseTo((bump(eps) - bump(-eps)) / (2 * eps), 3);
+    }
   });
 });
