@@ -67,18 +67,36 @@ export class BatchSampler {
 
 /**
  * Rows padded on the right to [B, T] with a mask of the targets: every real token, or where
- * `masks` (one per row) says.
+ * `masks` (one per row) says. With `labels` (masked LMs, one per row), the batch carries them
+ * and every mask one is a target (no shift: see models/loss.ts).
  */
 export function toBatch(
-  rows: number[][],
+  rows: readonly (readonly number[])[],
   seqLen: number,
   padId: number,
   masks?: readonly (readonly number[])[],
+  labels?: readonly (readonly number[])[],
 ): Batch {
   const b = rows.length;
   const ids = new Int32Array(b * seqLen).fill(padId);
   const mask = new Float32Array(b * seqLen);
   let targets = 0;
+  if (labels) {
+    const labelIds = new Int32Array(b * seqLen);
+    rows.forEach((row, r) => {
+      ids.set(row, r * seqLen);
+      labelIds.set(labels[r]!, r * seqLen);
+      const rowMask = masks?.[r] ?? row.map(() => 1);
+      mask.set(rowMask, r * seqLen);
+      for (const m of rowMask) targets += m;
+    });
+    return {
+      ids: tf.tensor2d(ids, [b, seqLen], 'int32'),
+      mask: tf.tensor2d(mask, [b, seqLen]),
+      labels: tf.tensor2d(labelIds, [b, seqLen], 'int32'),
+      targets,
+    };
+  }
   rows.forEach((row, r) => {
     ids.set(row, r * seqLen);
     const rowMask = masks?.[r];
