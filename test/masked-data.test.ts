@@ -1,63 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { fixturePath } from './fixtures.js';
 import { loadTokenizer } from '../engine/io/tokenizer.js';
-import { Rng } from '../engine/util/rng.js';
 import {
   labelWordIds,
-  maskForMlm,
-  mlmTokens,
+  mlmMasking,
   tokenizeForMlm,
   tokenizeInputs,
   tokenizeMaskedPrompt,
 } from '../engine/data/masked.js';
 import { builtinTemplates, userTemplate } from '../engine/data/task-templates.js';
-
-describe('MLM masking (15%; 80% mask, 10% random, 10% kept)', () => {
-  const mlm = { maskId: 4, special: new Set([0, 1, 2, 4]), vocabSize: 50 };
-
-  it('chooses 15% of the eligible tokens and corrupts them in the 80/10/10 shares', () => {
-    const rng = new Rng(1);
-    const ids = Array.from({ length: 200 }, (_, i) => 10 + (i % 40));
-    const eligible = ids.map((_, i) => (i % 10 === 0 ? 0 : 1)); // every tenth is a special
-    let chosen = 0;
-    let masked = 0;
-    let kept = 0;
-    let random = 0;
-    const draws = 200;
-    for (let d = 0; d < draws; d++) {
-      const e = maskForMlm(ids, eligible, mlm, rng);
-      expect(e.labels).toEqual(ids);
-      e.mask.forEach((m, t) => {
-        if (eligible[t] === 0) expect(m).toBe(0); // never a special token
-        if (m === 0) return expect(e.ids[t]).toBe(ids[t]);
-        chosen++;
-        if (e.ids[t] === mlm.maskId) masked++;
-        else if (e.ids[t] === ids[t]) kept++;
-        else {
-          random++;
-          expect(mlm.special.has(e.ids[t]!)).toBe(false);
-        }
-      });
-    }
-    const eligibleCount = eligible.filter((m) => m === 1).length * draws;
-    expect(chosen / eligibleCount).toBeCloseTo(0.15, 2);
-    expect(masked / chosen).toBeCloseTo(0.8, 1);
-    // A random draw can land on the original token (1 in 46 here), counted as kept.
-    expect(random / chosen).toBeGreaterThan(0.08);
-    expect(kept / chosen).toBeGreaterThan(0.08);
-    expect((random + kept) / chosen).toBeCloseTo(0.2, 1);
-  });
-
-  it('gives every row at least one target and is fixed by the seed', () => {
-    const ids = [0, 11, 12, 2];
-    const eligible = [0, 1, 1, 0];
-    for (let s = 0; s < 20; s++) {
-      const e = maskForMlm(ids, eligible, mlm, new Rng(s));
-      expect(e.mask.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
-      expect(e).toEqual(maskForMlm(ids, eligible, mlm, new Rng(s)));
-    }
-  });
-});
 
 describe('masked-LM rows with the RoBERTa fixture tokenizer', async () => {
   const tokenizer = await loadTokenizer(fixturePath('roberta'));
@@ -116,7 +67,7 @@ describe('masked-LM rows with the RoBERTa fixture tokenizer', async () => {
   it('the ablation targets the first token; MLM text never chooses special tokens', () => {
     const r = tokenizeInputs(['one', 'two'], 2, tokenizer, 64);
     expect(r.ok && r.example.mask[0] === 1 && r.example.labels![0] === 2).toBe(true);
-    const mlm = mlmTokens(tokenizer, 512);
+    const mlm = mlmMasking(tokenizer, 512);
     const t = tokenizeForMlm('some plain text', tokenizer, mlm, 64);
     if (!t.ok) throw new Error(t.reason);
     expect(t.example.mask[0]).toBe(0);

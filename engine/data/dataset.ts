@@ -11,7 +11,8 @@ import type { DataChoices, Detection } from './detect.js';
 import { detectFile, readExamples } from './examples.js';
 import { describeProblems, ProblemLog } from './problems.js';
 import { noMaskedForm } from './formats.js';
-import { maskForMlm, tokenizeForMaskedLm, type MaskedObjective, type MlmTokens } from './masked.js';
+import { heldOutDraw, tokenizeForMaskedLm, type MaskedObjective } from './masked.js';
+import type { MlmMasking } from '../train/mlm-masking.js';
 import { tryRender } from './render.js';
 import type { TaskTemplate } from './task-templates.js';
 import {
@@ -34,7 +35,7 @@ export interface DatasetOptions extends DataChoices, Partial<Omit<TokenizeOption
   /** Concatenate short examples into rows of seqLen. */
   pack?: boolean;
   /** The model is a masked LM: its tokens for MLM (text) and its mask (classification). */
-  masked?: MlmTokens;
+  masked?: MlmMasking;
 }
 
 export interface Dataset {
@@ -126,8 +127,8 @@ export async function loadDataset(
   // MLM draws its masks per batch in training; held-out rows keep one fixed draw.
   if (objective?.kind === 'mlm') {
     const rng = new Rng(opts.seed ^ 0x3a5c);
-    const { tokens } = objective;
-    evalSet = evalSet.map((e) => maskForMlm(e.ids, e.mask, tokens, rng));
+    const { masking } = objective;
+    evalSet = evalSet.map((e) => heldOutDraw(e.ids, masking, rng));
   }
   if (objective?.kind === 'head') objective = { kind: 'head', classes: classCount(task) };
   let train = order.slice(held).map((i) => examples[i]!);

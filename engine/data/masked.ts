@@ -1,33 +1,19 @@
 // Examples for masked language models (RoBERTa, BERT). Three objectives, each position-aligned
 // (the logits at t are scored against labels[t] where the mask is 1):
-// - MLM pretraining on text: 15% of the real tokens chosen, 80% of those replaced by the mask
-//   token, 10% by a random token, 10% kept; the loss is on the chosen ones only.
+// - MLM pretraining on text: every real token may be chosen (train/mlm-masking.ts draws them).
 // - prompt-based classification: the template's text with one mask token, scored over the label
 //   words' logits there (labels hold the class index into the label words).
 // - the no-template ablation: the inputs plainly, a classification head on the first token.
 import { WhetstoneError } from '../errors.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
+import { maskRow, type MlmMasking } from '../train/mlm-masking.js';
 import type { Rng } from '../util/rng.js';
 import type { Example } from './formats.js';
 import type { MaskedPrompt } from './task-templates.js';
 import type { TokenizedExample, TokenizeResult } from './tokenize.js';
 
-/** What MLM masking needs of the tokenizer. */
-export interface MlmTokens {
-  maskId: number;
-  /** Tokens never chosen (special tokens). */
-  special: ReadonlySet<number>;
-  /** Random replacements are drawn from 0..vocabSize-1, special tokens excepted. */
-  vocabSize: number;
-}
-
-/** Share of the real tokens an MLM step predicts, and how the chosen ones are corrupted. */
-export const MLM_RATE = 0.15;
-const MASKED_SHARE = 0.8;
-const RANDOM_SHARE = 0.1;
-
 /** The mask token, or a clear error for a tokenizer without one. */
-export function mlmTokens(tokenizer: TextTokenizer, vocabSize: number): MlmTokens {
+export function mlmMasking(tokenizer: TextTokenizer, vocabSize: number): MlmMasking {
   const maskId = tokenizer.maskTokenId;
   if (maskId === undefined) {
     throw new WhetstoneError(
@@ -37,8 +23,8 @@ export function mlmTokens(tokenizer: TextTokenizer, vocabSize: number): MlmToken
     );
   }
   return {
-    maskId,
-    special: new Set([...tokenizer.specialTokenIds, maskId]),
+    maskTokenId: maskId,
+    specialIds: new Set([...tokenizer.specialTokenIds, maskId]),
     vocabSize,
   };
 }
@@ -110,58 +96,19 @@ function oneTarget(ids: number[], at: number, label: number): TokenizedExample {
 export function tokenizeForMlm(
   text: string,
   tokenizer: TextTokenizer,
-  mlm: MlmTokens,
+  mlm: MlmMasking,
   seqLen: number,
 ): TokenizeResult {
   const all = tokenizer.encode(text, { addSpecialTokens: true });
   const ids = all.slice(0, seqLen);
-  const mask = ids.map((id) => (mlm.special.has(id) ? 0 : 1));
+  const mask = ids.map((id) => (mlm.specialIds.has(id) ? 0 : 1));
   if (!mask.includes(1)) return { ok: false, length: all.length, reason: 'no text to predict' };
   return { ok: true, example: { ids, mask }, length: all.length, truncated: all.length > seqLen };
 }
 
-/**
- * One MLM draw over a row: each token where `eligible` is 1 is chosen with probability 15%
- * (at least one per row); chosen tokens become the mask (80%), a random non-special token (10%)
- * or stay (10%). Labels are the original ids; the mask marks the chosen positions.
- */
-export function maskForMlm(
-  ids: readonly number[],
-  eligible: readonly number[],
-  mlm: MlmTokens,
-  rng: Rng,
-): TokenizedExample {
-  const out = [...ids];
-  const mask = ids.map(() => 0);
-  const candidates: number[] = [];
-  for (let t = 0; t < ids.length; t++) {
-    if (eligible[t] !== 1) continue;
-    candidates.push(t);
-    if (rng.uniform() < MLM_RATE) mask[t] = 1;
-  }
-  // A short row may draw nothing; one target keeps every row in the loss.
-  if (candidates.length > 0 && !mask.includes(1)) {
-    mask[candidates[Math.floor(rng.uniform() * candidates.length)]!] = 1;
-  }
-  for (let t = 0; t < ids.length; t++) {
-    if (mask[t] !== 1) continue;
-    const u = rng.uniform();
-    if (u < MASKED_SHARE) out[t] = mlm.maskId;
-    else if (u < MASKED_SHARE + RANDOM_SHARE) out[t] = randomToken(mlm, rng);
-  }
-  return { ids: out, mask, labels: [...ids] };
-}
-
-function randomToken(mlm: MlmTokens, rng: Rng): number {
-  for (;;) {
-    const id = Math.floor(rng.uniform() * mlm.vocabSize);
-    if (!mlm.special.has(id)) return id;
-  }
-}
-
 /** What a masked LM's run trains, from its data: the loss and the head follow from it. */
 export type MaskedObjective =
-  | { kind: 'mlm'; tokens: MlmTokens }
+  | { kind: 'mlm'; masking: MlmMasking }
   | { kind: 'label-words'; words: string[]; ids: number[] }
   | { kind: 'head'; classes: number };
 
@@ -172,13 +119,13 @@ export type MaskedObjective =
 export function tokenizeForMaskedLm(
   example: Example,
   tokenizer: TextTokenizer,
-  mlm: MlmTokens,
+  mlm: MlmMasking,
   seqLen: number,
 ): { result: TokenizeResult; objective: MaskedObjective } {
   if (example.kind === 'text') {
     return {
       result: tokenizeForMlm(example.text, tokenizer, mlm, seqLen),
-      objective: { kind: 'mlm', tokens: mlm },
+      objective: { kind: 'mlm', masking: mlm },
     };
   }
   if (example.kind === 'classification' && example.masked) {
@@ -199,4 +146,10 @@ export function tokenizeForMaskedLm(
     `A masked language model trains on plain text (masked-token prediction) or on classification rows; this data is ${example.kind}.`,
     'Give it a text file (--format text) or classification data with a template (e.g. --template sst2).',
   );
+}
+
+/** One fixed MLM draw over a held-out row (training draws afresh every batch). */
+export function heldOutDraw(ids: readonly number[], m: MlmMasking, rng: Rng): TokenizedExample {
+  const { input, labels, mask } = maskRow(ids, m, rng);
+  return { ids: input, mask, labels };
 }

@@ -9,8 +9,8 @@ import { tokenizeRendered, type TokenizedExample } from '../data/tokenize.js';
 import type { Example } from '../data/formats.js';
 import { noMaskedForm } from '../data/formats.js';
 import {
-  maskForMlm,
-  mlmTokens,
+  heldOutDraw,
+  mlmMasking,
   tokenizeForMaskedLm,
   type MaskedObjective,
 } from '../data/masked.js';
@@ -129,7 +129,7 @@ async function maskedEval(
   ctx: JobContext,
 ) {
   const seq = Math.min(spec.seq ?? 512, model.config.contextLength);
-  const mlm = mlmTokens(tokenizer, model.config.vocabSize);
+  const mlm = mlmMasking(tokenizer, model.config.vocabSize);
   const rng = new Rng(0x3a5c);
   const tokenized: TokenizedExample[] = [];
   let truncated = 0;
@@ -147,7 +147,7 @@ async function maskedEval(
     if (!read.result.ok) continue;
     if (read.result.truncated) truncated++;
     const e = read.result.example;
-    tokenized.push(e.labels ? e : maskForMlm(e.ids, e.mask, mlm, rng));
+    tokenized.push(e.labels ? e : heldOutDraw(e.ids, mlm, rng));
   }
   const result = await evaluateSequences(
     model,

@@ -9,7 +9,7 @@ import { loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
 import { createLogger } from '../log.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { addClassifier, CLASSIFIER_WEIGHT, withClassifier } from '../models/classifier-head.js';
-import { mlmTokens } from '../data/masked.js';
+import { mlmMasking } from '../data/masked.js';
 import { createMethod } from '../optim/create-method.js';
 import type { TrainMethod } from '../optim/method.js';
 import { ZoMethod } from '../optim/zo.js';
@@ -88,7 +88,7 @@ export async function loadTrainingData(spec: TrainSpec, model: CausalLM): Promis
     );
   }
   const masked =
-    model.objective === 'masked' ? mlmTokens(tokenizer, model.config.vocabSize) : undefined;
+    model.objective === 'masked' ? mlmMasking(tokenizer, model.config.vocabSize) : undefined;
   const data = await loadDataset(spec.data, tokenizer, {
     ...(masked && { masked }),
     ...dataChoices(spec),
@@ -136,7 +136,7 @@ export function batchTargets(data: Dataset, held = false): BatchTargets {
   return {
     ...(rows[0]?.labels && { labels: rows.map((e) => e.labels!) }),
     ...(objective.kind === 'label-words' && { labelWords: objective.ids }),
-    ...(objective.kind === 'mlm' && !held && { mlm: objective.tokens }),
+    ...(objective.kind === 'mlm' && !held && { mlm: objective.masking }),
   };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tf, type Rank, type Tensor3D } from '../backend/tf.js';
 import { Rng } from '../util/rng.js';
-import { causalLmLoss, maskedNll, nextTokenNll, targetLoss, targetNll } from './loss.js';
+import { batchLoss, batchNll, causalLmLoss, maskedNll, nextTokenNll, positionNll } from './loss.js';
 
 /** Naive float64 NLL of token t+1 from logits at t. */
 function naiveNll(logits: Float32Array, ids: number[], b: number, t: number, v: number): number[] {
@@ -77,59 +77,62 @@ describe('causal LM loss', () => {
   });
 });
 
-describe('aligned loss (masked LMs)', () => {
+/** Naive float64 -log softmax(row over `columns`)[target]. */
+function naiveRowNll(row: ArrayLike<number>, columns: number[], target: number): number {
+  const xs = columns.map((c) => row[c]!);
+  const max = Math.max(...xs);
+  const z = xs.reduce((acc, x) => acc + Math.exp(x - max), 0);
+  return max + Math.log(z) - xs[target]!;
+}
+
+describe('masked LM loss', () => {
   const [b, t, v] = [2, 5, 9];
-  const rng = new Rng(7);
+  const rng = new Rng(5);
   const logitValues = rng.normals(b * t * v, 2);
   const logits = tf.tensor3d(logitValues, [b, t, v]);
-  const ids = tf.zeros<Rank.R2>([b, t], 'int32');
-  const maskValues = [0, 1, 0, 1, 0, 1, 0, 0, 0, 1];
-  const mask = tf.tensor2d(maskValues, [b, t]);
-  /** float64 -log softmax(row restricted to `cols`)[target]. */
-  const nll = (row: number, cols: number[], target: number) => {
-    const xs = cols.map((c) => logitValues[row * v + c]!);
-    const max = Math.max(...xs);
-    const lse = max + Math.log(xs.reduce((s, x) => s + Math.exp(x - max), 0));
-    return lse - xs[target]!;
-  };
+  const labelValues = Array.from({ length: b * t }, () => Math.floor(rng.uniform() * v));
+  const labels = tf.tensor2d(labelValues, [b, t], 'int32');
+  const row = (i: number) => logitValues.subarray(i * v, (i + 1) * v);
+  const all = Array.from({ length: v }, (_, j) => j);
 
-  it('scores the label at each masked position over the whole vocabulary (MLM)', async () => {
-    const labelValues = [3, 8, 0, 1, 2, 5, 0, 0, 4, 6];
-    const labels = tf.tensor2d(labelValues, [b, t], 'int32');
-    const all = Array.from({ length: v }, (_, i) => i);
-    let sum = 0;
-    maskValues.forEach((m, i) => (sum += m ? nll(i, all, labelValues[i]!) : 0));
-    const r = targetNll(logits, { ids, mask, labels });
-    expect((await r.sum.data())[0]).toBeCloseTo(sum, 4);
-    expect((await r.count.data())[0]).toBe(4);
-    expect((await targetLoss(logits, { ids, mask, labels }).data())[0]).toBeCloseTo(sum / 4, 5);
+  it('scores each position against its own label, with no shift', async () => {
+    const nll = (await positionNll(logits, labels).data()) as Float32Array;
+    for (let i = 0; i < b * t; i++)
+      expect(nll[i]).toBeCloseTo(naiveRowNll(row(i), all, labelValues[i]!), 4);
   });
 
-  it('over label words, the label is an index into them', async () => {
-    const words = [6, 2, 7];
-    const labelValues = [0, 2, 0, 1, 0, 0, 0, 0, 0, 2];
-    const labels = tf.tensor2d(labelValues, [b, t], 'int32');
+  it('only marked positions count; the mean is over them', async () => {
+    const maskValues = [0, 1, 0, 0, 1, 0, 0, 1, 0, 0];
+    const batch = { ids: labels, mask: tf.tensor2d(maskValues, [b, t]), labels };
     let sum = 0;
-    maskValues.forEach((m, i) => (sum += m ? nll(i, words, labelValues[i]!) : 0));
-    const r = targetNll(logits, { ids, mask, labels, labelWords: words });
-    expect((await r.sum.data())[0]).toBeCloseTo(sum, 4);
+    for (let i = 0; i < b * t; i++)
+      if (maskValues[i]) sum += naiveRowNll(row(i), all, labelValues[i]!);
+    const { sum: s, count } = batchNll(logits, batch, 'masked');
+    expect((await s.data())[0]).toBeCloseTo(sum, 3);
+    expect((await count.data())[0]).toBe(3);
+    expect((await batchLoss(logits, batch, 'masked').data())[0]).toBeCloseTo(sum / 3, 4);
   });
 
-  it('matches finite differences of the logits', async () => {
-    const words = [6, 2];
-    const labels = tf.tensor2d([0, 1, 0, 0, 0, 1, 0, 0, 0, 0], [b, t], 'int32');
-    const f = (x: Tensor3D) => targetLoss(x, { ids, mask, labels, labelWords: words });
-    const g = (await tf
-      .grad((x) => f(x as Tensor3D))(logits)
-      .data()) as Float32Array;
-    const eps = 1e-2;
-    for (const i of [1 * v + 6, 1 * v + 2, 5 * v + 2, 5 * v + 4, 3 * v + 6]) {
-      const bump = (d: number) => {
-        const values = Float32Array.from(logitValues);
-        values[i]! += d;
-        return f(tf.tensor3d(values, [b, t, v])).dataSync()[0]!;
-      };
-      expect(g[i]).toBeCloseTo((bump(eps) - bump(-eps)) / (2 * eps), 3);
-    }
+  it('with label words, the softmax runs over them only and labels index them', async () => {
+    const words = [7, 2, 4];
+    // Position 3 of row 0 is the mask; its label is word 2 (id 4). Elsewhere labels are ids
+    // outside 0..2 and must not matter.
+    const maskValues = [0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    const wordLabels = labelValues.map((id, i) => (i === 3 ? 2 : id));
+    const batch = {
+      ids: labels,
+      mask: tf.tensor2d(maskValues, [b, t]),
+      labels: tf.tensor2d(wordLabels, [b, t], 'int32'),
+      labelWords: tf.tensor1d(words, 'int32'),
+    };
+    const loss = (await batchLoss(logits, batch, 'masked').data())[0]!;
+    expect(loss).toBeCloseTo(naiveRowNll(row(3), words, 2), 4);
+    expect(Number.isFinite(loss)).toBe(true);
+  });
+
+  it('a masked LM refuses a batch without labels, a causal LM one with them', () => {
+    const mask = tf.ones<Rank.R2>([b, t]);
+    expect(() => batchNll(logits, { ids: labels, mask }, 'masked')).toThrow(/masked positions/);
+    expect(() => batchNll(logits, { ids: labels, mask, labels }, 'causal')).toThrow(/next tokens/);
   });
 });

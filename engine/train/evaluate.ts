@@ -3,7 +3,7 @@
 import { tf, type Tensor, type Tensor3D } from '../backend/tf.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { forwardLogits, type CausalLM } from '../models/causal-lm.js';
-import { targetNll, type LossTargets } from '../models/loss.js';
+import { batchNll, type LossBatch } from '../models/loss.js';
 
 export interface EvalOptions {
   /** Tokens a sequence is cut to, and sequences a forward pass scores (the jobs' seq and batch). */
@@ -82,13 +82,14 @@ export async function evaluateSequences(
     } = tf.tidy(() => {
       const idsT = tf.tensor2d(ids, [batch.length, width], 'int32');
       const logits = forwardLogits(model, idsT);
-      const targets = {
+      const targets: LossBatch = {
         ids: idsT,
         mask: tf.tensor2d(mask, [batch.length, width]),
         ...(labels && { labels: tf.tensor2d(labels, [batch.length, width], 'int32') }),
-        ...(opts.labelWords && { labelWords: opts.labelWords }),
+        ...(opts.labelWords && { labelWords: tf.tensor1d([...opts.labelWords], 'int32') }),
       };
-      return { ...targetNll(logits, targets), predicted: predictedLabels(logits, targets) };
+      const nll = batchNll(logits, targets, model.objective);
+      return { ...nll, predicted: predictedLabels(logits, targets) };
     });
     nllSum += (await sum.data())[0]!;
     count += (await n.data())[0]!;
@@ -113,8 +114,7 @@ export async function evaluateSequences(
 }
 
 /** The highest-scoring target at every position ([B, T]): a label word's index, or a class. */
-function predictedLabels(logits: Tensor3D, t: LossTargets): Tensor {
-  const words = t.labelWords;
-  const scored = words ? tf.gather(logits, tf.tensor1d([...words], 'int32'), 2) : logits;
+function predictedLabels(logits: Tensor3D, t: LossBatch): Tensor {
+  const scored = t.labelWords ? tf.gather(logits, t.labelWords, 2) : logits;
   return tf.argMax(scored, 2);
 }

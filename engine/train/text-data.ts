@@ -2,8 +2,8 @@
 // [B, T] (right padding, masked out; prompts masked out where a loss mask is given) in a seeded
 // order that a single counter can resume.
 import { tf } from '../backend/tf.js';
-import { maskForMlm, type MlmTokens } from '../data/masked.js';
 import type { Batch } from '../optim/method.js';
+import { mlmBatch, type MlmMasking } from './mlm-masking.js';
 import { Rng } from '../util/rng.js';
 
 /** Fisher–Yates over 0..n-1. */
@@ -16,14 +16,14 @@ export function permutation(n: number, rng: Rng): number[] {
   return out;
 }
 
-/** Masked LMs: what a batch carries beyond ids and mask (models/loss.ts LossTargets). */
+/** Masked LMs: what a batch carries beyond ids and masks (models/loss.ts LossBatch). */
 export interface BatchTargets {
   /** Per sequence, the target at each position. */
   labels?: readonly (readonly number[])[];
   /** Vocabulary ids the loss compares at each target (prompt-based classification). */
   labelWords?: readonly number[];
-  /** Draw fresh MLM masks for every batch (the masks then say which tokens may be chosen). */
-  mlm?: MlmTokens;
+  /** Draw fresh MLM masks for every batch (train/mlm-masking.ts). */
+  mlm?: MlmMasking;
 }
 
 /**
@@ -73,42 +73,56 @@ export class BatchSampler {
     const start = this.position;
     const indices = this.nextIndices();
     const rows = indices.map((i) => this.sequences[i]!);
-    const { masks } = this;
     const { labels, labelWords, mlm } = this.targets;
-    if (mlm && masks) {
-      // The draw depends only on the seed and the position, so a resume repeats it.
+    // MLM: a fresh draw per batch from the seed and the position, so a resume repeats it.
+    if (mlm) {
       const rng = new Rng((this.seed * 1000003) ^ (start * 7919 + 0x6d6c));
-      const drawn = indices.map((i) => maskForMlm(this.sequences[i]!, masks[i]!, mlm, rng));
-      return toBatch(
-        drawn.map((e) => e.ids),
-        this.seqLen,
-        this.padId,
-        drawn.map((e) => e.mask),
-        { labels: drawn.map((e) => e.labels!) },
-      );
+      return mlmBatch(rows, this.seqLen, this.padId, mlm, rng);
     }
-    return toBatch(rows, this.seqLen, this.padId, masks && indices.map((i) => masks[i]!), {
-      ...(labels && { labels: indices.map((i) => labels[i]!) }),
-      ...(labelWords && { labelWords }),
-    });
+    const masks = this.masks;
+    const batch = toBatch(
+      rows,
+      this.seqLen,
+      this.padId,
+      masks && indices.map((i) => masks[i]!),
+      labels && indices.map((i) => labels[i]!),
+    );
+    return labelWords ? { ...batch, labelWords: tf.tensor1d([...labelWords], 'int32') } : batch;
   }
 }
 
 /**
  * Rows padded on the right to [B, T] with a mask of the targets: every real token, or where
- * `masks` (one per row) says; with labels (one row each), the targets of a masked LM.
+ * `masks` (one per row) says. With `labels` (masked LMs, one per row), the batch carries them
+ * and every mask one is a target (no shift: see models/loss.ts).
  */
 export function toBatch(
-  rows: number[][],
+  rows: readonly (readonly number[])[],
   seqLen: number,
   padId: number,
   masks?: readonly (readonly number[])[],
-  aligned: Omit<BatchTargets, 'mlm'> = {},
+  labels?: readonly (readonly number[])[],
 ): Batch {
   const b = rows.length;
   const ids = new Int32Array(b * seqLen).fill(padId);
   const mask = new Float32Array(b * seqLen);
   let targets = 0;
+  if (labels) {
+    const labelIds = new Int32Array(b * seqLen);
+    rows.forEach((row, r) => {
+      ids.set(row, r * seqLen);
+      labelIds.set(labels[r]!, r * seqLen);
+      const rowMask = masks?.[r] ?? row.map(() => 1);
+      mask.set(rowMask, r * seqLen);
+      for (const m of rowMask) targets += m;
+    });
+    return {
+      ids: tf.tensor2d(ids, [b, seqLen], 'int32'),
+      mask: tf.tensor2d(mask, [b, seqLen]),
+      labels: tf.tensor2d(labelIds, [b, seqLen], 'int32'),
+      targets,
+    };
+  }
   rows.forEach((row, r) => {
     ids.set(row, r * seqLen);
     const rowMask = masks?.[r];
@@ -118,15 +132,11 @@ export function toBatch(
       return;
     }
     mask.set(rowMask, r * seqLen);
-    for (let t = aligned.labels ? 0 : 1; t < rowMask.length; t++) targets += rowMask[t]!;
+    for (let t = 1; t < rowMask.length; t++) targets += rowMask[t]!;
   });
-  const labels = aligned.labels && new Int32Array(b * seqLen);
-  aligned.labels?.forEach((row, r) => labels!.set(row, r * seqLen));
   return {
     ids: tf.tensor2d(ids, [b, seqLen], 'int32'),
     mask: tf.tensor2d(mask, [b, seqLen]),
     targets,
-    ...(labels && { labels: tf.tensor2d(labels, [b, seqLen], 'int32') }),
-    ...(aligned.labelWords && { labelWords: aligned.labelWords }),
   };
 }

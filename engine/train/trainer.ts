@@ -5,7 +5,7 @@
 import { deviceFigure, memory } from '../backend/memory.js';
 import { WhetstoneError } from '../errors.js';
 import type { CausalLM } from '../models/causal-lm.js';
-import type { TrainMethod } from '../optim/method.js';
+import { disposeBatch, type TrainMethod } from '../optim/method.js';
 import type { TrainEvent } from '../protocol.js';
 import { saveCheckpoint } from './checkpoint.js';
 import { evaluateSequences } from './evaluate.js';
@@ -98,11 +98,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
     try {
       result = await o.method.step(batches, lr);
     } finally {
-      for (const b of batches) {
-        b.ids.dispose();
-        b.mask.dispose();
-        b.labels?.dispose();
-      }
+      for (const b of batches) disposeBatch(b);
     }
     const seconds = (performance.now() - t0) / 1000;
     if (
