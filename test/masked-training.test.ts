@@ -96,7 +96,18 @@ describe('masked LMs: --no-template (a classification head on the first token)',
   it('LoRA with ZO-SGD trains the head beside the adapter, saves it, and resumes', async () => {
     const run = await train('head', [
       '--no-template',
-      ...['--method', 'zo-sgd', '--peft', 'lora', '--lr', '1e-3', '--steps', '6'],
+      ...[
+        '--method',
+        'zo-sgd',
+        '--peft',
+        'lora',
+        '--lora-targets',
+        'query,value',
+        '--lr',
+        '1e-3',
+        '--steps',
+        '6',
+      ],
       ...['--checkpoint-every', '3', '--eval-every', '6', '--eval-fraction', '0.2', ...shape],
     ]);
     expect(run.code, run.stderr).toBe(0);

@@ -38,7 +38,7 @@ export function defaultTargets(modelType: string, kind: PeftKind): string[] {
 /** The modules `targets` selects. A name matches when it equals a target or ends with `.target`. */
 export function selectTargets(specs: LinearSpec[], targets: string[]): LinearSpec[] {
   // project_in/out of OPT are embedding projections, not layers; "all-linear" leaves them out.
-  const layer = (s: LinearSpec) => /\.(layers|h)\.\d+\./.test(s.name);
+  const layer = (s: LinearSpec) => /\.(layers|layer|h)\.\d+\./.test(s.name);
   const chosen = targets.includes('all-linear')
     ? specs.filter(layer)
     : specs.filter((s) => targets.some((t) => s.name === t || s.name.endsWith(`.${t}`)));
