@@ -121,6 +121,17 @@ describe('masked LMs: --no-template (a classification head on the first token)',
     const resumed = await runCli(['resume', '--run', join(work, 'head'), '--steps', '9', '--json']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(lossesOf(resumed)).toHaveLength(3);
+    // Export does not write the head yet, and says so rather than dropping it.
+    const exported = await runCli([
+      'export',
+      '--run',
+      join(work, 'head'),
+      '--out',
+      join(work, 'x'),
+      '--json',
+    ]);
+    expect(exported.last).toMatchObject({ type: 'error', code: 'BAD_ARGUMENT' });
+    expect(exported.last.message).toMatch(/classification head/);
   });
 
   it('LOMO delivers the head its gradient block by block', async () => {
