@@ -57,8 +57,10 @@ describe('masked LMs: prompt-based classification', () => {
     expect(mean(losses.slice(-4))).toBeLessThan(mean(losses.slice(0, 4)) - 0.1);
     const accuracies = evalAccuracies(run);
     expect(accuracies).toHaveLength(2);
-    for (const a of accuracies)
-      (expect(a).toBeGreaterThanOrEqual(0), expect(a).toBeLessThanOrEqual(1));
+    for (const a of accuracies) {
+      expect(a).toBeGreaterThanOrEqual(0);
+      expect(a).toBeLessThanOrEqual(1);
+    }
   });
 
   it('refuses a label word of several tokens, and a template without a masked form', async () => {

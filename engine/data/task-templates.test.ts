@@ -135,7 +135,7 @@ describe('task templates (docs/formats.md#task-alignment, MeZO templates.py)', (
       'P. Question: Q? Is the answer "A" correct?',
     );
     // Whole-phrase answers have no masked form.
-    expect(t.copa!.masked).toBeUndefined();
-    expect(t.winogrande!.masked).toBeUndefined();
+    expect('masked' in t.copa!).toBe(false);
+    expect('masked' in t.winogrande!).toBe(false);
   });
 });

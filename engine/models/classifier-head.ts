@@ -34,7 +34,7 @@ export function withClassifier(model: CausalLM): CausalLM {
     tf.tidy(() => {
       const [b, t, c] = h.shape;
       const w = params.get(CLASSIFIER_WEIGHT);
-      const k = w.shape[0]!;
+      const k = w.shape[0];
       const flat = tf.matMul(tf.reshape(h, [b * t, c]), w, false, true); // [B·T, K]
       return tf.reshape(tf.add(flat, params.get(CLASSIFIER_BIAS)), [b, t, k]);
     });
