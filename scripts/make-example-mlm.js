@@ -8,14 +8,12 @@
 // text without their labels. Its byte-level BPE tokenizer (1024 tokens with <mask>) is trained on
 // the same text. Deterministic (seeded, one backend).
 // Run: npm run build && node scripts/make-example-mlm.js [--steps 800] [--out DIR]
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { dist, root, shuffledRows, whetstone } from './example-pretraining.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     steps: { type: 'string', default: '800' },
@@ -24,17 +22,10 @@ const { values } = parseArgs({
   },
 });
 const work = mkdtempSync(join(tmpdir(), 'whetstone-example-mlm-'));
-const dist = (path) => import(pathToFileURL(join(root, 'dist', 'engine', path)).href);
-const whetstone = (...args) =>
-  execFileSync(process.execPath, [join(root, 'bin', 'whetstone.js'), ...args], {
-    cwd: root,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
 
 const { reviewCorpus } = await dist('fixtures/review-corpus.js');
 const { storyCorpus } = await dist('fixtures/story-corpus.js');
 const { writeFixtureModel } = await dist('fixtures/fixture-model.js');
-const { Rng } = await dist('util/rng.js');
 // The dataset's sentences as text only: the labels never reach the model.
 const sentences = readFileSync(join(root, 'assets', 'datasets', 'sentiment.jsonl'), 'utf8')
   .split('\n')
@@ -47,18 +38,7 @@ const paragraphs = [
 ];
 // Shuffled (seeded) and joined into rows of up to ~400 characters (~100 tokens); --pack fills
 // each 128-token row.
-const rng = new Rng(23);
-for (let i = paragraphs.length - 1; i > 0; i--) {
-  const j = Math.floor(rng.uniform() * (i + 1));
-  [paragraphs[i], paragraphs[j]] = [paragraphs[j], paragraphs[i]];
-}
-const rows = [];
-for (const paragraph of paragraphs) {
-  const last = rows.at(-1);
-  if (last !== undefined && last.length + paragraph.length < 400)
-    rows[rows.length - 1] += ` ${paragraph}`;
-  else rows.push(paragraph);
-}
+const rows = await shuffledRows(paragraphs, 23, 400, ' ');
 const data = join(work, 'pretrain.jsonl');
 writeFileSync(data, rows.map((text) => JSON.stringify({ text })).join('\n') + '\n');
 console.log(

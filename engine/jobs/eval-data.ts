@@ -23,7 +23,7 @@ import { loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
 import { loadModel } from '../models/load.js';
 import type { JobSpec } from '../protocol.js';
 import { classificationAccuracy, type ClassificationItem } from '../train/classify.js';
-import { evaluateSequences } from '../train/evaluate.js';
+import { evaluateSequences, type EvalOptions } from '../train/evaluate.js';
 import type { JobContext, JobResult } from './run-job.js';
 
 type EvalSpec = Extract<JobSpec, { kind: 'eval' }>;
@@ -97,16 +97,7 @@ export async function evalDataJob(
         if (r.truncated) truncated++;
       }
     }
-    const result = await evaluateSequences(
-      model,
-      tokenized.map((e) => e.ids),
-      {
-        seq,
-        batch: spec.batch,
-        masks: tokenized.map((e) => e.mask),
-        onBatch: (done, total) => ctx.progress('eval', done, total),
-      },
-    );
+    const result = await scoreExamples(model, tokenized, seq, spec, ctx);
     return {
       fields: { format, ...result, truncated, seq },
       weightBytes: model.params.bytes(),
@@ -149,18 +140,32 @@ async function maskedEval(
     const e = read.result.example;
     tokenized.push(e.labels ? e : heldOutDraw(e.ids, mlm, rng));
   }
-  const result = await evaluateSequences(
+  const result = await scoreExamples(model, tokenized, seq, spec, ctx, {
+    labels: tokenized.map((e) => e.labels!),
+    ...(objective?.kind === 'label-words' && { labelWords: objective.ids }),
+  });
+  const words = objective?.kind === 'label-words' ? { labelWords: objective.words } : {};
+  return { ...result, ...words, truncated, seq };
+}
+
+/** Mean loss (and, with labels, accuracy) over tokenised examples, batch by batch. */
+function scoreExamples(
+  model: CausalLM,
+  tokenized: TokenizedExample[],
+  seq: number,
+  spec: EvalSpec,
+  ctx: JobContext,
+  targets: Pick<EvalOptions, 'labels' | 'labelWords'> = {},
+) {
+  return evaluateSequences(
     model,
     tokenized.map((e) => e.ids),
     {
       seq,
       batch: spec.batch,
       masks: tokenized.map((e) => e.mask),
-      labels: tokenized.map((e) => e.labels!),
-      ...(objective?.kind === 'label-words' && { labelWords: objective.ids }),
+      ...targets,
       onBatch: (done, total) => ctx.progress('eval', done, total),
     },
   );
-  const words = objective?.kind === 'label-words' ? { labelWords: objective.words } : {};
-  return { ...result, ...words, truncated, seq };
 }
