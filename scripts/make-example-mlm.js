@@ -2,12 +2,14 @@
 // Pretrains the example masked LM, assets/models/whetstone-tiny-mlm: a small RoBERTa-layout model
 // trained from random weights by Whetstone's own trainer (`whetstone train` on plain text, which
 // a masked LM learns by masked-token prediction: 15% of tokens, 80% <mask> / 10% random / 10%
-// kept) on text that ships with the project: short reviews from a seeded grammar
-// (engine/fixtures/review-corpus.ts), stories from the first example's grammar
-// (engine/fixtures/story-corpus.ts), and the sentences of assets/datasets/sentiment.jsonl as plain
-// text without their labels. Its byte-level BPE tokenizer (1024 tokens with <mask>) is trained on
-// the same text. Deterministic (seeded, one backend).
-// Run: npm run build && node scripts/make-example-mlm.js [--steps 800] [--out DIR]
+// kept) on text that ships with the project, in two stages: a general one on short reviews from
+// a seeded grammar (engine/fixtures/review-corpus.ts), stories from the first example's grammar
+// (engine/fixtures/story-corpus.ts) and the sentences of assets/datasets/sentiment.jsonl as
+// plain text without their labels; then a shorter one on fresh reviews and those sentences
+// alone, in shorter rows. Its byte-level BPE tokenizer (1024 tokens with <mask>) is trained on
+// the first stage's text. Deterministic (seeded, one backend); assets/models/README.md says how
+// the shipped weights were made and how long it takes.
+// Run: npm run build && node scripts/make-example-mlm.js [--out DIR]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +18,6 @@ import { dist, root, shuffledRows, whetstone } from './example-pretraining.js';
 
 const { values } = parseArgs({
   options: {
-    steps: { type: 'string', default: '800' },
     backend: { type: 'string', default: 'native' },
     out: { type: 'string', default: join(root, 'assets', 'models', 'whetstone-tiny-mlm') },
   },
@@ -39,11 +40,17 @@ const paragraphs = [
 // Shuffled (seeded) and joined into rows of up to ~400 characters (~100 tokens); --pack fills
 // each 128-token row.
 const rows = await shuffledRows(paragraphs, 23, 400, ' ');
-const data = join(work, 'pretrain.jsonl');
-writeFileSync(data, rows.map((text) => JSON.stringify({ text })).join('\n') + '\n');
-console.log(
-  `${paragraphs.length} paragraphs in ${rows.length} rows, ${rows.join('\n').length} characters`,
+const general = join(work, 'general.jsonl');
+writeFileSync(general, rows.map((text) => JSON.stringify({ text })).join('\n') + '\n');
+// Stage 2: fresh reviews and the sentences, two or three to a 64-token row.
+const reviewRows = await shuffledRows(
+  [...reviewCorpus(6000, 31), ...Array.from({ length: 3 }, () => sentences).flat()],
+  32,
+  200,
+  ' ',
 );
+const reviews = join(work, 'reviews.jsonl');
+writeFileSync(reviews, reviewRows.map((text) => JSON.stringify({ text })).join('\n') + '\n');
 
 const init = join(work, 'init');
 const { parameters } = await writeFixtureModel({
@@ -59,15 +66,27 @@ const { parameters } = await writeFixtureModel({
 });
 console.log(`${parameters} parameters`);
 
-const run = join(work, 'run');
+/** `whetstone train` of `model` on `data` (MLM), exported to `out`. */
+function pretrain(model, data, out, args) {
+  const run = join(work, `run-${out.split('/').at(-1)}`);
+  // prettier-ignore
+  whetstone(
+    'train', '--model', model, '--data', data, '--format', 'text', '--method', 'fo-adamw',
+    '--pack', '--schedule', 'cosine', '--max-grad-norm', '1', '--eval-fraction', '0.02',
+    ...args, '--backend', values.backend, '--out', run,
+  );
+  whetstone('export', '--run', run, '--out', out, '--force', '--backend', values.backend);
+}
+const stage1 = join(work, 'stage1');
 // prettier-ignore
-whetstone(
-  'train', '--model', init, '--data', data, '--format', 'text',
-  '--method', 'fo-adamw', '--lr', '1.5e-3', '--steps', values.steps, '--batch', '16', '--seq', '128',
-  '--pack', '--schedule', 'cosine', '--warmup', '50', '--max-grad-norm', '1',
-  '--eval-every', '400', '--eval-fraction', '0.02', '--checkpoint-every', '400',
-  '--backend', values.backend, '--out', run,
-);
-whetstone('export', '--run', run, '--out', values.out, '--force', '--backend', values.backend);
+pretrain(init, general, stage1, [
+  '--lr', '1.5e-3', '--warmup', '50', '--steps', '400', '--batch', '16', '--seq', '128',
+  '--eval-every', '400', '--checkpoint-every', '400',
+]);
+// prettier-ignore
+pretrain(stage1, reviews, values.out, [
+  '--lr', '2e-3', '--warmup', '20', '--steps', '400', '--batch', '16', '--seq', '64',
+  '--eval-every', '200', '--checkpoint-every', '200',
+]);
 rmSync(work, { recursive: true, force: true });
 console.log(`wrote ${values.out}`);
