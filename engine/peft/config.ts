@@ -2,7 +2,7 @@
 // defaults (PEFT's own: q and v projections, GPT-2's fused c_attn), an explicit list of module
 // names, or every linear layer but the LM head (what QLoRA does).
 import { WhetstoneError } from '../errors.js';
-import type { LinearSpec } from '../models/layers/linear.js';
+import { blockOf, type LinearSpec } from '../models/layers/linear.js';
 import { LORA_DEFAULTS } from '../../common/defaults.js';
 import type { PeftKind } from '../../common/methods.js';
 
@@ -50,7 +50,7 @@ export function selectTargets(specs: LinearSpec[], targets: string[]): LinearSpe
   // project_in/out of OPT are embedding projections, not layers; "all-linear" leaves them out.
   // The masked-LM heads' dense layer is one PEFT's all-linear takes (only the decoder is not).
   const layer = (s: LinearSpec) =>
-    /\.(layers|layer|h)\.\d+\./.test(s.name) ||
+    blockOf(s.name) !== undefined ||
     /^(lm_head\.dense|cls\.predictions\.transform\.dense)$/.test(s.name);
   const chosen = targets.includes('all-linear')
     ? specs.filter(layer)

@@ -44,7 +44,7 @@ describe('masked-LM corruption', () => {
       [0, 20, 21, 2],
     ];
     const batch = mlmBatch(rows, 10, 1, { ...masking, rate: 1 }, new Rng(2));
-    const mask = (await batch.mask.array());
+    const mask = await batch.mask.array();
     expect(mask).toEqual([
       [0, 1, 1, 1, 1, 1, 1, 1, 0, 0],
       [0, 1, 1, 0, 0, 0, 0, 0, 0, 0],
