@@ -1,5 +1,5 @@
 // The model_type values the engine implements (engine/models/: llama.ts serves the Llama family,
-// gpt2.ts and opt.ts their own), and so the architectures `whetstone fixture` can write.
+// gpt2.ts and opt.ts their own, encoder.ts the masked LMs RoBERTa and BERT), and so the architectures `whetstone fixture` can write.
 
-export const modelTypes = ['llama', 'mistral', 'qwen2', 'gpt2', 'opt'] as const;
+export const modelTypes = ['llama', 'mistral', 'qwen2', 'gpt2', 'opt', 'roberta', 'bert'] as const;
 export type ModelType = (typeof modelTypes)[number];

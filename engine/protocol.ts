@@ -321,7 +321,15 @@ export type TrainEvent =
       elapsedMs: number;
       etaMs: number;
     }
-  | { type: 'eval'; step: number; loss: number; perplexity: number; tokens: number }
+  | {
+      type: 'eval';
+      step: number;
+      loss: number;
+      perplexity: number;
+      tokens: number;
+      /** Masked LMs on classification: the held-out rows' accuracy (argmax at the target). */
+      accuracy?: number;
+    }
   /** Classification data with held-out rows: the tuned model's accuracy on them, at the end. */
   | { type: 'accuracy'; step: number; accuracy: number; correct: number; examples: number }
   | { type: 'checkpoint'; step: number; path: string }

@@ -7,14 +7,12 @@
 // Deterministic (seeded, one backend); about 13 minutes on one CPU core (wasm), measured on a
 // shared 2-core machine: 12m25s of training, the rest tokenizer and export.
 // Run: npm run build && node scripts/make-example-model.js [--steps 600] [--out DIR]
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { dist, root, shuffledRows, whetstone } from './example-pretraining.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     steps: { type: 'string', default: '600' },
@@ -22,18 +20,11 @@ const { values } = parseArgs({
   },
 });
 const work = mkdtempSync(join(tmpdir(), 'whetstone-example-'));
-const dist = (path) => import(pathToFileURL(join(root, 'dist', 'engine', path)).href);
-const whetstone = (...args) =>
-  execFileSync(process.execPath, [join(root, 'bin', 'whetstone.js'), ...args], {
-    cwd: root,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
 
 // The pretraining text, one {"text"} row per paragraph (packed into full rows by --pack).
 const { FIXTURE_CORPUS } = await dist('fixtures/corpus.js');
 const { storyCorpus } = await dist('fixtures/story-corpus.js');
 const { writeFixtureModel } = await dist('fixtures/fixture-model.js');
-const { Rng } = await dist('util/rng.js');
 const jsonl = (name) =>
   readFileSync(join(root, 'assets', 'datasets', name), 'utf8')
     .split('\n')
@@ -55,18 +46,7 @@ const paragraphs = [
 ];
 // Shuffled (seeded) and joined by blank lines into rows of up to ~1000 characters (~230 tokens):
 // the model learns that a paragraph follows "\n\n", as it does after a chat template's header.
-const rng = new Rng(11);
-for (let i = paragraphs.length - 1; i > 0; i--) {
-  const j = Math.floor(rng.uniform() * (i + 1));
-  [paragraphs[i], paragraphs[j]] = [paragraphs[j], paragraphs[i]];
-}
-const rows = [];
-for (const paragraph of paragraphs) {
-  const last = rows.at(-1);
-  if (last !== undefined && last.length + paragraph.length < 1000)
-    rows[rows.length - 1] += `\n\n${paragraph}`;
-  else rows.push(paragraph);
-}
+const rows = await shuffledRows(paragraphs, 11, 1000, '\n\n');
 const data = join(work, 'pretrain.jsonl');
 writeFileSync(data, rows.map((text) => JSON.stringify({ text })).join('\n') + '\n');
 console.log(

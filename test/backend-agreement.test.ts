@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SafetensorsFile } from '../engine/io/safetensors.js';
 import { runCli } from './cli.js';
-import { architectureFixtures, fixturePath } from './fixtures.js';
+import { architectureFixtures, encoderFixtures, fixturePath } from './fixtures.js';
 import { relativeError, tokenIds } from './numerics.js';
 import { webgpuAvailability } from './webgpu.js';
 
@@ -37,7 +37,7 @@ async function logitsOn(model: string, backend: string): Promise<Float32Array> {
 
 const webgpu = await webgpuAvailability();
 
-describe.each(architectureFixtures)('%s', (name) => {
+describe.each([...architectureFixtures, ...encoderFixtures])('%s', (name) => {
   it('wasm matches cpu within 1e-4', async () => {
     const [cpu, wasm] = await Promise.all([logitsOn(name, 'cpu'), logitsOn(name, 'wasm')]);
     expect(relativeError(wasm, cpu)).toBeLessThan(1e-4);

@@ -19,6 +19,9 @@ export const fixtureSpecs: Record<string, Omit<FixtureOptions, 'out'>> = {
     seed: 6,
     configOverrides: { do_layer_norm_before: false, word_embed_proj_dim: 32 },
   },
+  // Masked-LM encoders (engine/models/encoder.ts).
+  roberta: { arch: 'roberta', seed: 10 },
+  bert: { arch: 'bert', seed: 11 },
   'llama-sharded': { arch: 'llama', seed: 1, maxShardBytes: 64 * 1024 },
   'llama-f16': { arch: 'llama', seed: 1, dtype: 'F16' },
 };
@@ -32,6 +35,9 @@ export const architectureFixtures = [
   'opt',
   'opt-post-ln',
 ] as const;
+
+/** The masked-LM encoders, which every test of a method or scheme also runs over. */
+export const encoderFixtures = ['roberta', 'bert'] as const;
 
 export function fixturePath(name: keyof typeof fixtureSpecs): string {
   return join(FIXTURES_DIR, name);

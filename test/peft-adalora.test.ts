@@ -36,7 +36,7 @@ import {
 import { AdaLoraAllocator, orthRegularizer } from '../engine/peft/adalora-train.js';
 import { loadPeftModel, peftSpec, type PeftModel } from '../engine/peft/load.js';
 import { mergeAdapter } from '../engine/peft/merge.js';
-import { architectureFixtures, fixturePath } from './fixtures.js';
+import { architectureFixtures, encoderFixtures, fixturePath } from './fixtures.js';
 import { relativeError, tokenIds } from './numerics.js';
 
 let work: string;
@@ -96,7 +96,7 @@ function free(pm: PeftModel | undefined, ...models: CausalLM[]): void {
   }
 }
 
-describe.each(architectureFixtures)('%s', (name) => {
+describe.each([...architectureFixtures, ...encoderFixtures])('%s', (name) => {
   it('merged logits equal base + adapter logits; the pruned ranks are zero and count for nothing', async () => {
     const pm = await load(fixturePath(name));
     trainLike(pm, 1);

@@ -13,7 +13,7 @@ import type { Params } from '../engine/models/params.js';
 import { loadPeftModel, peftSpec, type PeftModel } from '../engine/peft/load.js';
 import { isAdapterParam, loraLinear } from '../engine/peft/lora.js';
 import { mergeAdapter, mergeIntoOriginal } from '../engine/peft/merge.js';
-import { architectureFixtures, fixturePath } from './fixtures.js';
+import { architectureFixtures, encoderFixtures, fixturePath } from './fixtures.js';
 import { relativeError, tokenIds } from './numerics.js';
 
 beforeAll(async () => {
@@ -40,7 +40,7 @@ async function logitsOf(model: CausalLM): Promise<Float32Array> {
   return values;
 }
 
-async function load(name: (typeof architectureFixtures)[number], kind: 'lora' | 'qlora') {
+async function load(name: (typeof architectureFixtures)[number] | (typeof encoderFixtures)[number], kind: 'lora' | 'qlora') {
   const spec = peftSpec(kind, { r: 4, alpha: 8, targets: ['all-linear'], seed: 3 });
   return loadPeftModel(fixturePath(name), spec);
 }
@@ -57,7 +57,7 @@ function free(...models: CausalLM[]): void {
   }
 }
 
-describe.each(architectureFixtures)('%s', (name) => {
+describe.each([...architectureFixtures, ...encoderFixtures])('%s', (name) => {
   it('LoRA: merged logits equal base + adapter logits', async () => {
     const pm = await load(name, 'lora');
     randomizeAdapter(pm.model.params, 1);
@@ -115,7 +115,7 @@ describe.each(architectureFixtures)('%s', (name) => {
   });
 });
 
-describe.each(architectureFixtures)('%s: QLoRA merged into the original base', (name) => {
+describe.each([...architectureFixtures, ...encoderFixtures])('%s: QLoRA merged into the original base', (name) => {
   it('gives the logits of the full-precision base plus the adapter', async () => {
     const pm = await load(name, 'qlora');
     randomizeAdapter(pm.model.params, 4);

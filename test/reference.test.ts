@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { SafetensorsFile } from '../engine/io/safetensors.js';
 import { runCli } from './cli.js';
-import { architectureFixtures, fixturePath } from './fixtures.js';
+import { architectureFixtures, encoderFixtures, fixturePath } from './fixtures.js';
 import { relativeError, tokenIds } from './numerics.js';
 
 const python = '/usr/bin/python3';
@@ -38,7 +38,7 @@ const idsFile = join(work, 'ids.json');
 writeFileSync(idsFile, JSON.stringify([tokenIds(40, 21), tokenIds(9, 22)]));
 
 describe.skipIf(!torchAvailable())('PyTorch reference', () => {
-  it.each([...architectureFixtures, 'llama-sharded'] as const)(
+  it.each([...architectureFixtures, ...encoderFixtures, 'llama-sharded'] as const)(
     '%s logits match within 1e-4',
     async (name) => {
       const ours = join(work, `${name}-ours.safetensors`);

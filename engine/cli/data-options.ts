@@ -15,7 +15,7 @@ export const dataOptions: CommandDef['options'] = {
   template: [
     'template',
     'string',
-    'task template: sst2 | rte | cb | boolq | copa | winogrande | multirc, or "{column} ..." text',
+    'task template: sst2 | rte | cb | boolq | copa | winogrande | multirc, or "{column} ..." text ({mask}: where a masked LM answers)',
   ],
   'label-words': [
     'labelWords',
@@ -25,7 +25,7 @@ export const dataOptions: CommandDef['options'] = {
   'no-template': [
     'noTemplate',
     'boolean',
-    'classification without the template phrasing (the ablation)',
+    'classification without the template phrasing (the ablation; a masked LM gets a classification head)',
   ],
   'over-length': ['overLength', 'string', 'rows longer than --seq: truncate (default) | drop'],
   'train-on': [

@@ -52,11 +52,14 @@ export function printHuman(event: EngineEvent): void {
       err.write(err.isTTY ? `\r\x1b[K${line}` : `${line}\n`);
       return;
     }
-    case 'eval':
+    case 'eval': {
+      const accuracy =
+        event.accuracy !== undefined ? `, accuracy ${(event.accuracy * 100).toFixed(1)}%` : '';
       err.write(
-        `${err.isTTY ? '\n' : ''}eval at step ${event.step}: loss ${event.loss.toFixed(4)}, perplexity ${event.perplexity.toFixed(2)}\n`,
+        `${err.isTTY ? '\n' : ''}eval at step ${event.step}: loss ${event.loss.toFixed(4)}, perplexity ${event.perplexity.toFixed(2)}${accuracy}\n`,
       );
       return;
+    }
     case 'accuracy':
       err.write(
         `accuracy on ${event.examples} held-out rows: ${(event.accuracy * 100).toFixed(1)}%\n`,

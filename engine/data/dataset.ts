@@ -10,8 +10,11 @@ import { Rng } from '../util/rng.js';
 import type { DataChoices, Detection } from './detect.js';
 import { detectFile, readExamples } from './examples.js';
 import { describeProblems, ProblemLog } from './problems.js';
-import type { Example } from './formats.js';
+import { noMaskedForm, type Example } from './formats.js';
+import { heldOutDraw, tokenizeForMaskedLm, type MaskedObjective } from './masked.js';
+import type { MlmMasking } from '../train/mlm-masking.js';
 import { tryRender } from './render.js';
+import type { TaskTemplate } from './task-templates.js';
 import {
   lengthStats,
   packExamples,
@@ -31,6 +34,8 @@ export interface DatasetOptions extends DataChoices, Partial<Omit<TokenizeOption
   dedup?: boolean;
   /** Concatenate short examples into rows of seqLen. */
   pack?: boolean;
+  /** The model is a masked LM: its tokens for MLM (text) and its mask (classification). */
+  masked?: MlmMasking;
 }
 
 export interface Dataset {
@@ -44,6 +49,8 @@ export interface Dataset {
   truncated: number;
   duplicates: number;
   problems: ProblemLog;
+  /** Masked LMs: what the rows train (MLM, label words at the mask, or a head). */
+  objective?: MaskedObjective;
 }
 
 export async function loadDataset(
@@ -51,7 +58,13 @@ export async function loadDataset(
   tokenizer: TextTokenizer,
   opts: DatasetOptions,
 ): Promise<Dataset> {
-  const detection = await detectFile(file, opts);
+  const found = await detectFile(file, opts);
+  const detection = opts.masked ? { ...found, spec: { ...found.spec, masked: true } } : found;
+  const task = detection.spec.task;
+  if (opts.masked && task && detection.spec.useTemplate !== false && !task.masked) {
+    throw noMaskedForm(task.name);
+  }
+  let objective: MaskedObjective | undefined;
   const problems = new ProblemLog();
   const tokenizeOpts: TokenizeOptions = {
     seqLen: opts.seqLen,
@@ -75,19 +88,26 @@ export async function loadDataset(
       seen.add(key);
     }
     const where = { file, line, ...(unit && { unit }) };
-    const rendered = tryRender(example, tokenizer);
-    if ('error' in rendered) {
-      problems.add({ ...where, message: rendered.error });
-      continue;
+    let result;
+    if (opts.masked) {
+      const read = tokenizeForMaskedLm(example, tokenizer, opts.masked, opts.seqLen);
+      objective ??= read.objective;
+      result = read.result;
+    } else {
+      const rendered = tryRender(example, tokenizer);
+      if ('error' in rendered) {
+        problems.add({ ...where, message: rendered.error });
+        continue;
+      }
+      for (const turn of rendered.unmatched ?? []) {
+        problems.add({
+          ...where,
+          field: `messages[${turn}]`,
+          message: 'assistant turn not found in the chat template output (not trained)',
+        });
+      }
+      result = tokenizeRendered(rendered, tokenizer, tokenizeOpts);
     }
-    for (const turn of rendered.unmatched ?? []) {
-      problems.add({
-        ...where,
-        field: `messages[${turn}]`,
-        message: 'assistant turn not found in the chat template output (not trained)',
-      });
-    }
-    const result = tokenizeRendered(rendered, tokenizer, tokenizeOpts);
     lengths.push(result.length);
     if (!result.ok) {
       problems.add({ ...where, message: result.reason });
@@ -109,6 +129,13 @@ export async function loadDataset(
   const held = Math.min(examples.length - 1, Math.round(examples.length * opts.evalFraction));
   const heldOut = order.slice(0, held);
   let evalSet = heldOut.map((i) => examples[i]!);
+  // MLM draws its masks per batch in training; held-out rows keep one fixed draw.
+  if (objective?.kind === 'mlm') {
+    const rng = new Rng(opts.seed ^ 0x3a5c);
+    const { masking } = objective;
+    evalSet = evalSet.map((e) => heldOutDraw(e.ids, masking, rng));
+  }
+  if (objective?.kind === 'head') objective = { kind: 'head', classes: classCount(task) };
   let train = order.slice(held).map((i) => examples[i]!);
   if (opts.pack) {
     train = packExamples(train, opts.seqLen);
@@ -123,5 +150,11 @@ export async function loadDataset(
     truncated,
     duplicates,
     problems,
+    ...(objective && { objective }),
   };
+}
+
+/** Classes of a task: its label indices. */
+function classCount(task: TaskTemplate | undefined): number {
+  return task ? Math.max(...Object.values(task.labels)) + 1 : 0;
 }

@@ -1,10 +1,11 @@
 // The dataset formats and how a raw record becomes an Example, with every problem found on the
 // way (missing fields, empty texts, unknown roles, labels outside the label set) reported by
 // file, line and field. A column mapping renames the fields each format reads.
+import { WhetstoneError } from '../errors.js';
 import type { ChatMessage } from '../io/tokenizer.js';
 import type { RowProblem } from './problems.js';
 import type { SourceRow } from './source.js';
-import type { Candidate, TaskTemplate } from './task-templates.js';
+import type { Candidate, MaskedPrompt, TaskTemplate } from './task-templates.js';
 
 export const formatNames = ['text', 'alpaca', 'chat', 'completion', 'classification'] as const;
 export type FormatName = (typeof formatNames)[number];
@@ -14,7 +15,16 @@ export type Example =
   | { kind: 'alpaca'; instruction: string; input: string; output: string; system?: string }
   | { kind: 'chat'; messages: ChatMessage[] }
   | { kind: 'completion'; prompt: string; completion: string }
-  | { kind: 'classification'; candidates: Candidate[]; label: number };
+  | {
+      kind: 'classification';
+      /** The decoder's candidates (none when the rows are read for a masked LM). */
+      candidates: Candidate[];
+      label: number;
+      /** Read for a masked LM with the template: the row with its mask and label words. */
+      masked?: MaskedPrompt;
+      /** Read for a masked LM without the template: the inputs, for a classification head. */
+      inputs?: string[];
+    };
 
 /** A format with its fields mapped to columns (role -> column name). */
 export interface FormatSpec {
@@ -25,6 +35,8 @@ export interface FormatSpec {
   task?: TaskTemplate;
   /** Classification only: phrase rows with the template (true) or plainly (the ablation). */
   useTemplate?: boolean;
+  /** Classification only: rows are for a masked LM (the template's masked form, or a head). */
+  masked?: boolean;
 }
 
 export const chatRoles = ['system', 'user', 'assistant', 'tool'] as const;
@@ -189,6 +201,18 @@ function classificationExample(
   }
   if (label === undefined || Object.values(fields).some((v) => v.trim() === '')) return undefined;
   try {
+    if (spec.masked) {
+      if (spec.useTemplate === false) {
+        return {
+          kind: 'classification',
+          candidates: [],
+          label,
+          inputs: task.fields.map((f) => fields[f]!),
+        };
+      }
+      if (!task.masked) throw noMaskedForm(task.name);
+      return { kind: 'classification', candidates: [], label, masked: task.masked(fields) };
+    }
     const candidates = spec.useTemplate === false ? task.plain(fields) : task.candidates(fields);
     return { kind: 'classification', candidates, label };
   } catch (err) {
@@ -196,3 +220,11 @@ function classificationExample(
     return undefined;
   }
 }
+
+/** A template whose answers are longer than one word cannot be asked at one mask. */
+export const noMaskedForm = (name: string) =>
+  new WhetstoneError(
+    'BAD_ARGUMENT',
+    `The ${name} template has no masked form: its answers are whole phrases, not one word at a mask.`,
+    'For a masked language model use --no-template (a classification head on the first token), or a template with one-word answers.',
+  );

@@ -113,4 +113,29 @@ describe('task templates (docs/formats.md#task-alignment, MeZO templates.py)', (
     expect(full(byIndex, { text: 'x' })[1]).toBe('x =>\nyes');
     expect(() => userTemplate('no columns', 'a,b')).toThrow(/names no column/);
   });
+
+  it('masked forms (LM-BFF style): one mask, one-word answers in label order', () => {
+    const t = builtinTemplates;
+    expect(t.rte!.masked!({ premise: 'Cats sleep a lot.', hypothesis: 'Cats rest.' })).toEqual({
+      before: 'Cats sleep a lot?',
+      after: ', cats rest.',
+      words: ['Yes', 'No'],
+    });
+    expect(t.cb!.masked!({ premise: 'It may rain', hypothesis: 'I know it' }).words).toEqual([
+      'Yes',
+      'No',
+      'Maybe',
+    ]);
+    expect(t.boolq!.masked!({ passage: 'Water is wet.', question: 'is water wet' })).toEqual({
+      before: 'Water is wet. Question: Is water wet? Answer:',
+      after: '.',
+      words: [' No', ' Yes'],
+    });
+    expect(t.multirc!.masked!({ paragraph: 'P.', question: 'Q?', answer: 'A' }).before).toBe(
+      'P. Question: Q? Is the answer "A" correct?',
+    );
+    // Whole-phrase answers have no masked form.
+    expect('masked' in t.copa!).toBe(false);
+    expect('masked' in t.winogrande!).toBe(false);
+  });
 });

@@ -1,6 +1,8 @@
 // Task alignment: classification rows phrased as next-token prediction over label words, so
 // zeroth-order methods see a task shaped like pre-training (MeZO's templates). Each template
-// turns a row into candidates (context + continuation); the label picks the right one.
+// turns a row into candidates (context + continuation); the label picks the right one. For
+// masked language models the same template has a masked form: the text with one mask token,
+// whose label words are compared there (MeZO's RoBERTa templates, after LM-BFF).
 import { WhetstoneError } from '../errors.js';
 
 /** One answer a model can give: the continuation is scored (or trained) after the context. */
@@ -10,6 +12,17 @@ export interface Candidate {
 }
 
 export type Fields = Record<string, string>;
+
+/**
+ * A row as a masked LM reads it: `before`, the mask token, `after`; the label words (in
+ * label-index order) are the answers at the mask, each one token of the model's vocabulary.
+ * A word carries its own leading space, so `before` never ends in one.
+ */
+export interface MaskedPrompt {
+  before: string;
+  after: string;
+  words: string[];
+}
 
 export interface TaskTemplate {
   name: string;
@@ -23,7 +36,12 @@ export interface TaskTemplate {
   candidates(row: Fields): Candidate[];
   /** The ablation: the same inputs and answers without the task's phrasing. */
   plain(row: Fields): Candidate[];
+  /** The masked-LM form; absent where the answers are longer than one word (COPA, WinoGrande). */
+  masked?(row: Fields): MaskedPrompt;
 }
+
+/** A sentence without its final punctuation, for a template that continues it. */
+const unpunctuated = (text: string) => text.trim().replace(/[.?!]+$/, '');
 
 const yesNo = (context: string) => ['Yes', 'No'].map((w) => ({ context, continuation: w }));
 
@@ -46,7 +64,21 @@ const sst2: TaskTemplate = {
       continuation: w,
     })),
   plain: plainCandidates(['sentence'], () => ['0', '1']),
+  masked: (r) => ({
+    before: `${r.sentence!.trim()} It was`,
+    after: '.',
+    words: [' terrible', ' great'],
+  }),
 };
+
+/** LM-BFF's entailment form: "premise? <mask>, hypothesis" with the answer words at the mask. */
+const entailment =
+  (words: string[]) =>
+  (r: Fields): MaskedPrompt => ({
+    before: `${unpunctuated(r.premise!)}?`,
+    after: `, ${lowerFirst(r.hypothesis!)}`,
+    words,
+  });
 
 const rte: TaskTemplate = {
   name: 'rte',
@@ -56,6 +88,7 @@ const rte: TaskTemplate = {
   candidates: (r) =>
     yesNo(`${r.premise}\nDoes this mean that "${r.hypothesis}" is true? Yes or No?\n`),
   plain: plainCandidates(['premise', 'hypothesis'], () => ['0', '1']),
+  masked: entailment(['Yes', 'No']),
 };
 
 const cb: TaskTemplate = {
@@ -68,6 +101,7 @@ const cb: TaskTemplate = {
     return ['Yes', 'No', 'Maybe'].map((w) => ({ context, continuation: w }));
   },
   plain: plainCandidates(['premise', 'hypothesis'], () => ['0', '1', '2']),
+  masked: entailment(['Yes', 'No', 'Maybe']),
 };
 
 // BoolQ's label 1 (true) is "Yes": candidates in label order are No, Yes. Its questions are
@@ -78,13 +112,22 @@ const boolq: TaskTemplate = {
   labelField: 'label',
   labels: { '0': 0, '1': 1, false: 0, true: 1, no: 0, yes: 1 },
   candidates: (r) => {
-    let q = r.question!.trim();
-    q = q.charAt(0).toUpperCase() + q.slice(1);
-    const context = `${r.passage} ${q.endsWith('?') ? q : `${q}?`}\n`;
+    const context = `${r.passage} ${boolqQuestion(r.question!)}\n`;
     return ['No', 'Yes'].map((w) => ({ context, continuation: w }));
   },
   plain: plainCandidates(['passage', 'question'], () => ['0', '1']),
+  masked: (r) => ({
+    before: `${r.passage!.trim()} Question: ${boolqQuestion(r.question!)} Answer:`,
+    after: '.',
+    words: [' No', ' Yes'],
+  }),
 };
+
+function boolqQuestion(question: string): string {
+  const q = question.trim();
+  const capital = q.charAt(0).toUpperCase() + q.slice(1);
+  return capital.endsWith('?') ? capital : `${capital}?`;
+}
 
 /** COPA: "the candidate with its first letter lower-cased (unless the word is "I")". */
 function lowerFirst(text: string): string {
@@ -154,6 +197,11 @@ const multirc: TaskTemplate = {
     return ['No', 'Yes'].map((w) => ({ context, continuation: w }));
   },
   plain: plainCandidates(['paragraph', 'question', 'answer'], () => ['0', '1']),
+  masked: (r) => ({
+    before: `${r.paragraph!.trim()} Question: ${r.question!.trim()} Is the answer "${r.answer!.trim()}" correct?`,
+    after: '.',
+    words: [' No', ' Yes'],
+  }),
 };
 
 export const builtinTemplates: Record<string, TaskTemplate> = {
@@ -166,15 +214,21 @@ export const builtinTemplates: Record<string, TaskTemplate> = {
   multirc,
 };
 
+/** The placeholder of a user template where a masked LM's answer goes. */
+const MASK_PLACEHOLDER = '{mask}';
+
 /**
  * A user's template: `prompt` with {column} placeholders, and label words. `labelWords` is
  * "terrible,great" (label 0, 1, ... or the word itself) or "neg=terrible,pos=great". A word
- * follows the prompt after a space unless the prompt already ends in white space.
+ * follows the prompt after a space unless the prompt already ends in white space. For a masked
+ * LM, `{mask}` marks where the word goes (the end of the prompt when absent).
  */
 export function userTemplate(template: string, labelWords: string): TaskTemplate {
   // Typed on a command line, a line break arrives as the two characters \n.
   const prompt = template.replace(/\\n/g, '\n').replace(/\\t/g, '\t');
-  const fields = [...prompt.matchAll(/\{([^{}]+)\}/g)].map((m) => m[1]!);
+  const fields = [...prompt.matchAll(/\{([^{}]+)\}/g)]
+    .map((m) => m[1]!)
+    .filter((f) => `{${f}}` !== MASK_PLACEHOLDER);
   if (fields.length === 0) {
     throw new WhetstoneError(
       'BAD_ARGUMENT',
@@ -200,14 +254,38 @@ export function userTemplate(template: string, labelWords: string): TaskTemplate
     labels[key!.toLowerCase()] = i;
     labels[word!.toLowerCase()] ??= i;
   });
-  const space = /\s$/.test(prompt) ? '' : ' ';
-  const fill = (r: Fields) => prompt.replace(/\{([^{}]+)\}/g, (_, f: string) => r[f] ?? '');
+  const fill = (text: string, r: Fields) =>
+    text.replace(/\{([^{}]+)\}/g, (_, f: string) => r[f] ?? '');
+  const at = prompt.indexOf(MASK_PLACEHOLDER);
+  if (at >= 0 && prompt.indexOf(MASK_PLACEHOLDER, at + 1) >= 0) {
+    throw new WhetstoneError('BAD_ARGUMENT', `The template "${prompt}" has more than one {mask}.`);
+  }
+  // Before the answer (the whole prompt for a decoder, which continues it) and after it.
+  const [head, tail] =
+    at < 0 ? [prompt, ''] : [prompt.slice(0, at), prompt.slice(at + MASK_PLACEHOLDER.length)];
+  const space = /\s$/.test(head) ? '' : ' ';
+  const spaced = (w: string) => (at >= 0 && !/\s$/.test(head) ? w : ` ${w}`);
   return {
     name: 'custom',
     fields: [...new Set(fields)],
     labelField: 'label',
     labels,
-    candidates: (r) => pairs.map(([, w]) => ({ context: fill(r), continuation: space + w })),
+    candidates: (r) => {
+      if (tail.trim() !== '') throw decoderMaskError(prompt);
+      return pairs.map(([, w]) => ({ context: fill(head, r), continuation: space + w }));
+    },
     plain: plainCandidates([...new Set(fields)], () => pairs.map(([k]) => k!)),
+    masked: (r) => ({
+      before: fill(head, r).trimEnd(),
+      after: fill(tail, r),
+      words: pairs.map(([, w]) => spaced(w!)),
+    }),
   };
 }
+
+const decoderMaskError = (prompt: string) =>
+  new WhetstoneError(
+    'BAD_ARGUMENT',
+    `The template "${prompt}" puts text after {mask}, which only a masked language model reads.`,
+    'For a decoder model end the template where the answer goes (e.g. "{text} It was").',
+  );

@@ -7,6 +7,11 @@ export interface TokenizedExample {
   ids: number[];
   /** 1 where the token is a target of the loss; same length as ids. */
   mask: number[];
+  /**
+   * Masked LMs: the target at each position (a token id, or a class index), scored where the
+   * mask is 1; without it the target of position t is token t+1 (causal).
+   */
+  labels?: number[];
 }
 
 export interface TokenizeOptions {
@@ -78,10 +83,10 @@ export function tokenizeRendered(
   return { ok: true, example, length, truncated };
 }
 
-/** Target tokens of an example: mask ones after the first position. */
+/** Target tokens of an example: mask ones (after the first position, for a causal one). */
 export function targetCount(e: TokenizedExample): number {
   let n = 0;
-  for (let i = 1; i < e.mask.length; i++) n += e.mask[i]!;
+  for (let i = e.labels ? 0 : 1; i < e.mask.length; i++) n += e.mask[i]!;
   return n;
 }
 
@@ -92,14 +97,20 @@ export function targetCount(e: TokenizedExample): number {
  */
 export function packExamples(examples: TokenizedExample[], seqLen: number): TokenizedExample[] {
   const rows: TokenizedExample[] = [];
-  let current: TokenizedExample = { ids: [], mask: [] };
+  const empty = (): TokenizedExample => ({
+    ids: [],
+    mask: [],
+    ...(examples[0]?.labels && { labels: [] }),
+  });
+  let current = empty();
   for (const e of examples) {
     if (current.ids.length > 0 && current.ids.length + e.ids.length > seqLen) {
       rows.push(current);
-      current = { ids: [], mask: [] };
+      current = empty();
     }
     current.ids.push(...e.ids);
     current.mask.push(...e.mask);
+    if (e.labels) current.labels?.push(...e.labels);
   }
   if (current.ids.length > 0) rows.push(current);
   return rows;

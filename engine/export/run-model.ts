@@ -8,7 +8,8 @@ import { adaloraOptions } from '../peft/adalora.js';
 import { applyRankPattern, type AdaLoraStateJson } from '../peft/adalora-train.js';
 import { promptFields } from '../peft/prompt-load.js';
 import { trainSpecSchema, type TrainSpec } from '../protocol.js';
-import { latestCheckpoint, restoreWeights } from '../train/checkpoint.js';
+import { CLASSIFIER_WEIGHT } from '../models/classifier-head.js';
+import { checkpointWeightNames, latestCheckpoint, restoreWeights } from '../train/checkpoint.js';
 import { RunDir } from '../train/run-dir.js';
 
 export interface RunModel {
@@ -35,6 +36,13 @@ export async function loadRunModel(
       'BAD_ARGUMENT',
       `${runDir} has no checkpoint yet, so there is nothing to export.`,
       'Let the run reach its first checkpoint (--checkpoint-every); cancelling a running run writes one. A stopped run can be resumed first.',
+    );
+  }
+  if ((await checkpointWeightNames(checkpoint)).includes(CLASSIFIER_WEIGHT)) {
+    throw new WhetstoneError(
+      'BAD_ARGUMENT',
+      `${runDir} trained a classification head (--no-template on a masked LM), which export does not write yet.`,
+      'Its checkpoints hold the head (classifier.weight, classifier.bias) and its eval events the accuracy; train with the template (prompt-based) for a model that exports.',
     );
   }
   const baseDir = baseOverride ?? spec.model;

@@ -10,7 +10,7 @@ import { loadTokenizer, type ChatMessage } from './tokenizer.js';
 
 const VOCAB = 512;
 // Listed here, not imported: fixture-model.js pulls in the safetensors writer and the models.
-const archs: FixtureArch[] = ['llama', 'mistral', 'qwen2', 'gpt2', 'opt'];
+const archs = ['llama', 'mistral', 'qwen2', 'gpt2', 'opt'] as const;
 let root: string;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'whetstone-tokenizer-'));
@@ -50,7 +50,7 @@ const chat: ChatMessage[] = [
 ];
 
 // What each template renders for `chat` with a generation prompt (bos/eos written as tokens).
-const renderedChat: Record<FixtureArch, string> = {
+const renderedChat: Record<(typeof archs)[number], string> = {
   llama:
     '<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>' +
     '<|start_header_id|>user<|end_header_id|>\n\nWhich grit?<|eot_id|>' +

@@ -20,6 +20,10 @@ export interface TextTokenizer {
   /** tokenizer_config's eos_token, then generation_config's eos_token_id(s), without repeats. */
   readonly eosTokenIds: number[];
   readonly padTokenId?: number;
+  /** Masked LMs: the id of tokenizer_config's mask_token (RoBERTa's <mask>, BERT's [MASK]). */
+  readonly maskTokenId?: number;
+  /** Ids of every special token tokenizer_config names (bos, eos, cls, sep, pad, mask, unk...). */
+  readonly specialTokenIds: number[];
   readonly chatTemplate?: string;
   /** Token ids of `text`; special tokens (a BOS, say) are added unless addSpecialTokens is false. */
   encode(text: string, opts?: { addSpecialTokens?: boolean }): number[];
@@ -88,12 +92,17 @@ export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
     if (name !== undefined) templateTokens[key] = name;
   }
   let compiled: Template | undefined;
+  const specialTokenIds = Object.values(templateTokens)
+    .map((name) => tokenizer.token_to_id(name))
+    .filter((id): id is number => typeof id === 'number');
 
   return {
     vocabSize,
     bosTokenId: tokenId(config.bos_token),
     eosTokenIds: [...new Set(eosTokenIds.filter((id) => id !== undefined))],
     padTokenId: tokenId(config.pad_token),
+    maskTokenId: tokenId(config.mask_token),
+    specialTokenIds: [...new Set(specialTokenIds)],
     chatTemplate: template?.source,
 
     encode(text, opts) {

@@ -8,6 +8,8 @@ import { WhetstoneError } from '../errors.js';
 import { loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
 import { createLogger } from '../log.js';
 import type { CausalLM } from '../models/causal-lm.js';
+import { addClassifier, CLASSIFIER_WEIGHT, withClassifier } from '../models/classifier-head.js';
+import { mlmMasking } from '../data/masked.js';
 import { createMethod } from '../optim/create-method.js';
 import type { TrainMethod } from '../optim/method.js';
 import { ZoMethod } from '../optim/zo.js';
@@ -22,7 +24,7 @@ import { withDropout } from '../peft/train-mode.js';
 import type { TrainSpec } from '../protocol.js';
 import { restoreCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
 import type { RunDir } from '../train/run-dir.js';
-import { BatchSampler } from '../train/text-data.js';
+import { BatchSampler, type BatchTargets } from '../train/text-data.js';
 import { ZoHistoryFile } from '../train/zo-history-file.js';
 
 const log = createLogger('train');
@@ -85,7 +87,10 @@ export async function loadTrainingData(spec: TrainSpec, model: CausalLM): Promis
       `--seq ${seqLen} is longer than the model's context (${model.config.contextLength}).`,
     );
   }
+  const masked =
+    model.objective === 'masked' ? mlmMasking(tokenizer, model.config.vocabSize) : undefined;
   const data = await loadDataset(spec.data, tokenizer, {
+    ...(masked && { masked }),
     ...dataChoices(spec),
     ...(spec.overLength && { overLength: spec.overLength }),
     ...(spec.trainOn && { trainOn: spec.trainOn }),
@@ -119,7 +124,40 @@ export function batchSampler(spec: TrainSpec, t: TrainingData, position: number)
     padId,
     position,
     t.data.train.map((e) => e.mask),
+    batchTargets(t.data),
   );
+}
+
+/** A masked LM's targets beyond ids and masks (none for a causal LM). */
+export function batchTargets(data: Dataset, held = false): BatchTargets {
+  const objective = data.objective;
+  if (!objective) return {};
+  const rows = held ? data.eval : data.train;
+  return {
+    ...(rows[0]?.labels && { labels: rows.map((e) => e.labels!) }),
+    ...(objective.kind === 'label-words' && { labelWords: objective.ids }),
+    ...(objective.kind === 'mlm' && !held && { mlm: objective.masking }),
+  };
+}
+
+/**
+ * Step 3b: the model a masked LM's run trains: with --no-template, a fresh classification head
+ * (always trainable) in place of the MLM head, whose own weights then rest.
+ */
+export function taskModel(pm: PeftModel, data: Dataset, seed: number): PeftModel {
+  const objective = data.objective;
+  if (objective?.kind !== 'head') return pm;
+  const { model } = pm;
+  if (model.prefix) return { ...pm, model: withClassifier(model) }; // refuses, saying why
+  const reads = new Set(model.partParams('embed'));
+  for (let i = 0; i < model.config.layers; i++) model.partParams(i).forEach((n) => reads.add(n));
+  for (const name of model.partParams('head')) {
+    if (!reads.has(name)) model.params.get(name).trainable = false;
+  }
+  if (!model.params.has(CLASSIFIER_WEIGHT)) {
+    addClassifier(model.params, model.config.hidden, objective.classes, seed);
+  }
+  return { ...pm, model: withClassifier(model) };
 }
 
 /** Step 4: the method, with the adapter's dropout and AdaLoRA's budget (over `steps`) around it. */

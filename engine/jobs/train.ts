@@ -7,13 +7,15 @@ import { sampleDeviceMemory } from '../backend/memory.js';
 import { hostMemoryBackends } from '../backend/types.js';
 import { toErrorInfo, WhetstoneError } from '../errors.js';
 import { createLogger } from '../log.js';
+import type { CausalLM } from '../models/causal-lm.js';
 import type { TrainMethod } from '../optim/method.js';
 import { decidePaging } from '../optim/paged.js';
 import { disposeAdaLora } from '../peft/adalora.js';
 import { loadPeftModel } from '../peft/load.js';
 import { trainSpecSchema, type JobSpec, type TrainSpec } from '../protocol.js';
 import { latestCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
-import { heldOutAccuracy } from '../train/classify.js';
+import { heldOutAccuracy, type AccuracyResult } from '../train/classify.js';
+import { evaluateSequences } from '../train/evaluate.js';
 import { RunDir } from '../train/run-dir.js';
 import { trainLoop } from '../train/trainer.js';
 import { estimateRun } from './estimate.js';
@@ -21,12 +23,15 @@ import { trainingFit } from './fit-needs.js';
 import type { JobContext, JobResult } from './run-job.js';
 import {
   batchSampler,
+  batchTargets,
   buildMethod,
   loadTrainingData,
   resolveAdapter,
   restore,
   startModel,
   stepsOf,
+  taskModel,
+  type TrainingData,
 } from './train-setup.js';
 
 type ResumeSpec = Extract<JobSpec, { kind: 'resume' }>;
@@ -81,15 +86,17 @@ async function runTraining(
     `AdamW moments ${paging.pagedOptim ? 'paged to host memory' : 'on the device'}: ${paging.reason}`,
   );
   const adapter = await resolveAdapter(spec);
-  const pm = await loadPeftModel(spec.model, adapter.spec, {
+  const loaded = await loadPeftModel(spec.model, adapter.spec, {
     onTensor: (done, total) => ctx.progress('load', done, total),
   });
-  const { model } = pm;
+  let { model } = loaded;
   let method: TrainMethod | undefined;
   try {
-    if (!checkpoint) await startModel(spec, adapter, pm, run);
+    if (!checkpoint) await startModel(spec, adapter, loaded, run);
     const training = await loadTrainingData(spec, model);
     const { data } = training;
+    const pm = taskModel(loaded, data, spec.seed);
+    model = pm.model;
     const steps = stepsOf(spec, data.train.length);
     method = buildMethod(spec, pm, paging.pagedOptim, steps);
     const sampler = batchSampler(spec, training, checkpoint?.state.samplerPosition ?? 0);
@@ -126,6 +133,7 @@ async function runTraining(
       sampler,
       evalSet: data.eval.map((e) => e.ids),
       evalMasks: data.eval.map((e) => e.mask),
+      evalTargets: batchTargets(data, true),
       schedule: {
         kind: spec.schedule,
         lr: spec.lr ?? defaultLr(spec.method, spec.peft),
@@ -155,9 +163,7 @@ async function runTraining(
     });
     await zoHistory?.save();
     // Classification rows held out: score the tuned model on them (what a sweep's table shows).
-    const scored = summary.cancelled
-      ? undefined
-      : await heldOutAccuracy(model, training.tokenizer, data.evalSources);
+    const scored = summary.cancelled ? undefined : await finalAccuracy(model, training, spec.batch);
     if (scored) {
       const { accuracy, correct, examples } = scored;
       const event = { type: 'accuracy', step: summary.steps, accuracy, correct, examples } as const;
@@ -188,7 +194,7 @@ async function runTraining(
     throw err;
   } finally {
     method?.dispose();
-    if (pm.adalora) disposeAdaLora(pm.adalora);
+    if (loaded.adalora) disposeAdaLora(loaded.adalora);
     model.params.dispose();
     model.dispose();
   }
@@ -208,4 +214,32 @@ async function runPaging(spec: TrainSpec, backend: string) {
     peakBytes: estimate.peakBytes,
     freeDeviceBytes: device.freeBytes,
   });
+}
+
+/**
+ * The held-out rows' accuracy at the end of a classification run: a causal LM scores each
+ * answer's continuation; a masked LM takes the best label word (or class) at its target.
+ */
+async function finalAccuracy(
+  model: CausalLM,
+  training: TrainingData,
+  batch: number,
+): Promise<Pick<AccuracyResult, 'accuracy' | 'correct' | 'examples'> | undefined> {
+  const { data } = training;
+  if (!data.objective) return heldOutAccuracy(model, training.tokenizer, data.evalSources);
+  if (data.objective.kind === 'mlm' || data.eval.length === 0) return undefined;
+  const r = await evaluateSequences(
+    model,
+    data.eval.map((e) => e.ids),
+    {
+      seq: training.seqLen,
+      batch,
+      masks: data.eval.map((e) => e.mask),
+      ...batchTargets(data, true),
+    },
+  );
+  if (r.accuracy === undefined) return undefined;
+  // One target per row (the mask, or the first token for a head): rows and targets agree.
+  const examples = r.tokens;
+  return { accuracy: r.accuracy, correct: Math.round(r.accuracy * examples), examples };
 }

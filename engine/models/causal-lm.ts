@@ -1,6 +1,7 @@
 // The surface every architecture implements. Splitting a model into embed, blocks and head lets
 // block-wise methods (LOMO) recompute and update one part at a time; the full forward is the
-// same three steps in a row.
+// same three steps in a row. Decoders and bidirectional encoders (RoBERTa, BERT) share it: an
+// encoder also says which tokens are padding (`keyMask`), which its blocks then ignore.
 import { tf, type Tensor2D, type Tensor3D } from '../backend/tf.js';
 import type { KVCache } from './layers/kv-cache.js';
 import type { LinearFn, LinearSpec } from './layers/linear.js';
@@ -12,6 +13,11 @@ export type ModelPart = 'embed' | number | 'head';
 
 export interface CausalLM {
   readonly config: ModelConfig;
+  /**
+   * 'masked' for bidirectional encoders trained on masked positions (RoBERTa, BERT); 'causal'
+   * for decoders, whose logits at t predict token t+1.
+   */
+  readonly objective: 'causal' | 'masked';
   readonly params: Params;
   /** Token ids [B, T] (int32) -> hidden states [B, T, C]; positions start at `offset`. */
   embed(ids: Tensor2D, offset?: number): Tensor3D;
@@ -22,8 +28,18 @@ export interface CausalLM {
    * tokens): [B, T, E] -> hidden states [B, T, C] at positions `offset`...
    */
   embedVectors(x: Tensor3D, offset?: number): Tensor3D;
-  /** Decoder block `index`: [B, T, C] -> [B, T, C]. With a cache, keys/values are appended to it. */
-  block(index: number, h: Tensor3D, cache?: KVCache): Tensor3D;
+  /**
+   * Block `index`: [B, T, C] -> [B, T, C]. With a cache, keys/values are appended to it. `keys`
+   * (encoders) is keyMask's [B, T] for the real tokens; keys before them (virtual tokens) are
+   * always attended.
+   */
+  block(index: number, h: Tensor3D, cache?: KVCache, keys?: Tensor2D): Tensor3D;
+  /**
+   * Encoders: which of `ids` are real tokens, [B, T] float32 (1 real, 0 padding), to pass to
+   * every block. Decoders have none: right padding comes after every real token, so a causal
+   * mask already hides it.
+   */
+  keyMask?(ids: Tensor2D): Tensor2D;
   /** Final norm and LM head: [B, T, C] -> logits [B, T, V]. */
   head(h: Tensor3D): Tensor3D;
   /** Names of the parameters a part reads (a tied embedding is listed by both embed and head). */
@@ -61,8 +77,9 @@ export interface ModelOptions {
 export function forwardLogits(model: CausalLM, ids: Tensor2D, cache?: KVCache): Tensor3D {
   if (!cache && model.prefix) return model.prefix.forward(ids);
   return tf.tidy(() => {
+    const keys = model.keyMask?.(ids);
     let h = model.embed(ids, cache?.length ?? 0);
-    for (let i = 0; i < model.config.layers; i++) h = model.block(i, h, cache);
+    for (let i = 0; i < model.config.layers; i++) h = model.block(i, h, cache, keys);
     const logits = model.head(h);
     if (cache) cache.length += ids.shape[1];
     return logits;

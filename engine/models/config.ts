@@ -7,10 +7,11 @@ import { WhetstoneError } from '../errors.js';
 import type { LlamaConfig } from './llama.js';
 import type { Gpt2Config } from './gpt2.js';
 import type { OptConfig } from './opt.js';
+import type { EncoderConfig } from './encoder.js';
 
 /** Fields every architecture's config has. */
 export interface CommonConfig {
-  /** `model_type` as written in config.json (llama, mistral, qwen2, gpt2, opt). */
+  /** `model_type` as written in config.json (llama, mistral, qwen2, gpt2, opt, roberta, bert). */
   modelType: string;
   vocabSize: number;
   hidden: number;
@@ -28,7 +29,7 @@ export interface CommonConfig {
   torchDtype?: string;
 }
 
-export type ModelConfig = LlamaConfig | Gpt2Config | OptConfig;
+export type ModelConfig = LlamaConfig | Gpt2Config | OptConfig | EncoderConfig;
 
 /** Read config.json of a model folder as a plain object. */
 export async function readConfigJson(

@@ -120,6 +120,7 @@ function tensorShapes(cfg: Gpt2Config): Map<string, number[]> {
 }
 
 class Gpt2Model implements CausalLM {
+  readonly objective = 'causal';
   private readonly constants = new ConstantCache();
   private readonly linear: LinearFn;
   private readonly specs: Map<string, LinearSpec>;

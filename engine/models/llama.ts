@@ -158,6 +158,7 @@ function tensorShapes(cfg: LlamaConfig): Map<string, number[]> {
 }
 
 class LlamaModel implements CausalLM {
+  readonly objective = 'causal';
   private readonly constants = new ConstantCache();
   private readonly linear: LinearFn;
   private readonly specs: Map<string, LinearSpec>;

@@ -144,6 +144,7 @@ function tensorShapes(cfg: OptConfig): Map<string, number[]> {
 }
 
 class OptModel implements CausalLM {
+  readonly objective = 'causal';
   private readonly constants = new ConstantCache();
   private readonly linear: LinearFn;
   private readonly specs: Map<string, LinearSpec>;

@@ -3,11 +3,12 @@
 import { WhetstoneError } from '../errors.js';
 import type { Architecture } from './architecture.js';
 import type { ModelConfig } from './config.js';
+import { encoder } from './encoder.js';
 import { gpt2 } from './gpt2.js';
 import { llama } from './llama.js';
 import { opt } from './opt.js';
 
-const architectures = [llama, gpt2, opt] as unknown as Architecture[];
+const architectures = [llama, gpt2, opt, encoder] as unknown as Architecture[];
 
 /** The model_type values Whetstone can load. */
 export const supportedModelTypes: readonly string[] = architectures.flatMap((a) => a.modelTypes);
@@ -21,7 +22,7 @@ export function architectureFor(modelType: unknown, file: string): Architecture<
     throw new WhetstoneError(
       'MODEL_UNSUPPORTED',
       `${file}: model_type "${String(modelType)}" is not supported (supported: ${supportedModelTypes.join(', ')}).`,
-      'Pick a Llama-family (Llama, Mistral, Qwen2, SmolLM, TinyLlama), GPT-2 or OPT model.',
+      'Pick a Llama-family (Llama, Mistral, Qwen2, SmolLM, TinyLlama), GPT-2, OPT, RoBERTa or BERT model.',
     );
   }
   return found;

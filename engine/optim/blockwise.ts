@@ -4,7 +4,7 @@
 // visitor before moving on. Only one part's gradients exist at a time (activation checkpointing).
 import { tf, type Tensor, type Tensor3D, type Variable } from '../backend/tf.js';
 import type { CausalLM, ModelPart } from '../models/causal-lm.js';
-import { causalLmLoss } from '../models/loss.js';
+import { batchLoss } from '../models/loss.js';
 import type { Batch } from './method.js';
 
 /** Receives complete gradients (by parameter name) of one part; it owns and must dispose them. */
@@ -41,10 +41,12 @@ export async function blockwiseBackward(
   const needsBelow = partVars.map((_, k) => partVars.slice(k).some((vars) => vars.length > 0));
 
   // Forward, keeping only the input of each block and the final hidden state. [B, T, C] each.
+  // Encoders' padding mask is computed once and read by every block's forward and recompute.
+  const keys = model.keyMask?.(batch.ids);
   const inputs: Tensor3D[] = [tf.tidy(() => model.embed(batch.ids))];
   for (let i = 0; i < model.config.layers; i++) {
     const h = inputs[i]!;
-    inputs.push(tf.tidy(() => model.block(i, h)));
+    inputs.push(tf.tidy(() => model.block(i, h, undefined, keys)));
   }
 
   let dh: Tensor | undefined;
@@ -63,10 +65,10 @@ export async function blockwiseBackward(
       const xs: Tensor[] = [...(passOn && input ? [input] : []), ...vars.map(([, v]) => v)];
       const f = (): Tensor =>
         part === 'head'
-          ? causalLmLoss(model.head(input as Tensor3D), batch.ids, batch.mask)
+          ? batchLoss(model.head(input as Tensor3D), batch, model.objective)
           : part === 'embed'
             ? model.embed(batch.ids)
-            : model.block(part, input as Tensor3D);
+            : model.block(part, input as Tensor3D, undefined, keys);
       const { value, grads } = tf.engine().gradients(f, xs, dh, true);
       if (part === 'head') loss = value;
       else value.dispose();
@@ -80,6 +82,7 @@ export async function blockwiseBackward(
   } finally {
     loss?.dispose();
     dh?.dispose();
+    keys?.dispose();
     for (const t of inputs) if (!t.isDisposed) t.dispose();
     for (const t of pending.values()) t.dispose();
   }

@@ -5,7 +5,7 @@
 import { tf, type Tensor, type Variable } from '../backend/tf.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { forwardLogits } from '../models/causal-lm.js';
-import { causalLmLoss } from '../models/loss.js';
+import { batchLoss } from '../models/loss.js';
 import { blockwiseBackward } from './blockwise.js';
 import {
   addRegularizerGradients,
@@ -115,7 +115,7 @@ export class FoMethod implements TrainMethod {
   ): Promise<number> {
     const entries = this.trainable();
     const { value, grads } = tf.variableGrads(
-      () => causalLmLoss(forwardLogits(this.model, batch.ids), batch.ids, batch.mask),
+      () => batchLoss(forwardLogits(this.model, batch.ids), batch, this.model.objective),
       entries.map(([, v]) => v),
     );
     const byVariable = new Map(entries.map(([name, v]) => [v.name, name]));

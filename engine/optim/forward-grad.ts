@@ -6,7 +6,7 @@
 import { normalNoise } from '../backend/noise.js';
 import { tf, type Scalar, type Variable } from '../backend/tf.js';
 import { forwardLogits, type CausalLM } from '../models/causal-lm.js';
-import { maskedNll } from '../models/loss.js';
+import { batchNll } from '../models/loss.js';
 import type { Batch, MethodState, StepHooks, StepResult, TrainMethod } from './method.js';
 import { TangentTape } from './tangent-tape.js';
 import { gradientEstimate } from './zo.js';
@@ -40,7 +40,7 @@ export async function lossAndJvp(
     try {
       const [s, ds, c] = tape.run(() =>
         tf.tidy(() => {
-          const nll = maskedNll(forwardLogits(model, batch.ids), batch.ids, batch.mask);
+          const nll = batchNll(forwardLogits(model, batch.ids), batch, model.objective);
           return [nll.sum, tape.tangentOf(nll.sum) ?? tf.scalar(0), nll.count] as Scalar[];
         }),
       );

@@ -128,6 +128,8 @@ export const jvpRules: Record<string, JvpRule> = {
   Sigmoid: unary((_, y) => tf.mul(y, tf.sub(1, y))),
   Tanh: unary((_, y) => tf.sub(1, tf.square(y))),
   Relu: unary((x) => tf.cast(tf.greater(x, 0), 'float32')),
+  // Exact GELU (BERT, RoBERTa): d erf(x)/dx = 2/√π · exp(−x²).
+  Erf: unary((x) => tf.mul(tf.exp(tf.neg(tf.square(x))), 2 / Math.sqrt(Math.PI))),
 
   Softmax: (a) => {
     const t = a.tangent('logits');
@@ -151,6 +153,7 @@ export const jvpRules: Record<string, JvpRule> = {
   Range: constant,
   Fill: constant,
   Equal: constant,
+  NotEqual: constant,
   Greater: constant,
   Less: constant,
   GreaterEqual: constant,

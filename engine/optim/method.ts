@@ -1,6 +1,7 @@
 // What the trainer sees of a fine-tuning method: a small object that takes a step on a batch and
 // owns its state (moments, step count), which it can save into and restore from a checkpoint.
 import { tf, type Tensor, type Tensor2D, type Variable } from '../backend/tf.js';
+import type { LossBatch } from '../models/loss.js';
 import type { HostTensor } from './paged.js';
 
 import type { methodNames } from '../protocol.js';
@@ -8,14 +9,30 @@ import type { methodNames } from '../protocol.js';
 /** Methods by their CLI names. */
 export type MethodName = (typeof methodNames)[number];
 
-/** One batch of token ids with its loss mask (static shape [B, T]: the webgpu pool keys by size). */
-export interface Batch {
+/**
+ * One batch of token ids with its loss mask (static shape [B, T]: the webgpu pool keys by size).
+ * Masked LMs' batches also carry labels (and optionally label words): see models/loss.ts.
+ */
+export interface Batch extends LossBatch {
   /** [B, T] int32 token ids. */
   ids: Tensor2D;
   /** [B, T] float32: 1 where the token is a target (a real token, not padding or a prompt). */
   mask: Tensor2D;
-  /** Number of target tokens (mask ones after the first position of each row). */
+  /**
+   * Number of targets: causal, mask ones after the first position of each row; masked LM,
+   * all mask ones.
+   */
   targets: number;
+}
+
+/** Free a batch's tensors (the label words too: each batch owns its copy). */
+export function disposeBatch(b: Batch): void {
+  tf.dispose([
+    b.ids,
+    b.mask,
+    ...(b.labels ? [b.labels] : []),
+    ...(b.labelWords ? [b.labelWords] : []),
+  ]);
 }
 
 export interface StepResult {

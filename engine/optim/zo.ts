@@ -10,7 +10,7 @@
 // Weight decay is decoupled and skips biases and norms.
 import { tf, type Variable } from '../backend/tf.js';
 import { forwardLogits, type CausalLM } from '../models/causal-lm.js';
-import { maskedNll } from '../models/loss.js';
+import { batchNll } from '../models/loss.js';
 import type { Batch, MethodState, StepHooks, StepResult, TrainMethod } from './method.js';
 import { createAdamWState, zerosVariable, type AdamWState } from './updates.js';
 import type { NoiseTransform } from '../util/counter-rng.js';
@@ -54,7 +54,7 @@ export async function batchesLoss(model: CausalLM, batches: Batch[]): Promise<nu
   let count = 0;
   for (const batch of batches) {
     const [s, c] = tf.tidy(() => {
-      const nll = maskedNll(forwardLogits(model, batch.ids), batch.ids, batch.mask);
+      const nll = batchNll(forwardLogits(model, batch.ids), batch, model.objective);
       return [nll.sum, nll.count];
     });
     sum += ((await s.data()) as Float32Array)[0]!;

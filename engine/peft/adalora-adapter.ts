@@ -13,7 +13,7 @@ import { SafetensorsFile } from '../io/safetensors.js';
 import { writeSafetensors, type WriteEntry } from '../io/safetensors-writer.js';
 import { ADALORA_DEFAULTS, adaE, adaP, adaQ, rankPattern, type AdaLoraOptions } from './adalora.js';
 import { applyRankPattern } from './adalora-train.js';
-import type { LoraOptions } from './config.js';
+import { peftTaskType, type LoraOptions } from './config.js';
 import type { PeftModel } from './load.js';
 import { writeFolderAtomic } from '../export/atomic-folder.js';
 
@@ -49,7 +49,7 @@ export function adaloraAdapterConfig(pm: PeftModel, baseModel: string, targets: 
   const conv1d = [...ada.modules.values()].some((m) => m.spec.layout === 'in-out');
   return {
     peft_type: 'ADALORA',
-    task_type: 'CAUSAL_LM',
+    task_type: peftTaskType(pm.model.objective),
     base_model_name_or_path: baseModel,
     // PEFT ignores r for AdaLoRA (init_r and target_r rule); the final average rank is the honest value.
     r: o.targetR,

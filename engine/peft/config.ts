@@ -2,7 +2,7 @@
 // defaults (PEFT's own: q and v projections, GPT-2's fused c_attn), an explicit list of module
 // names, or every linear layer but the LM head (what QLoRA does).
 import { WhetstoneError } from '../errors.js';
-import type { LinearSpec } from '../models/layers/linear.js';
+import { blockOf, type LinearSpec } from '../models/layers/linear.js';
 import { LORA_DEFAULTS } from '../../common/defaults.js';
 import type { PeftKind } from '../../common/methods.js';
 
@@ -26,7 +26,19 @@ const DEFAULT_TARGETS: Record<string, string[]> = {
   qwen2: ['q_proj', 'v_proj'],
   opt: ['q_proj', 'v_proj'],
   gpt2: ['c_attn'],
+  roberta: ['query', 'value'],
+  bert: ['query', 'value'],
 };
+
+/**
+ * adapter_config.json's task_type for a model. PEFT has no masked-LM task: FEATURE_EXTRACTION is
+ * the one whose PeftModel applies every adapter kind (prompts included) and passes everything
+ * else to the base model, so `PeftModel.from_pretrained(RobertaForMaskedLM..., dir)` gives the
+ * run's logits.
+ */
+export function peftTaskType(objective: 'causal' | 'masked'): 'CAUSAL_LM' | 'FEATURE_EXTRACTION' {
+  return objective === 'causal' ? 'CAUSAL_LM' : 'FEATURE_EXTRACTION';
+}
 
 export function defaultTargets(modelType: string, kind: PeftKind): string[] {
   if (kind === 'qlora') return ['all-linear'];
@@ -36,7 +48,10 @@ export function defaultTargets(modelType: string, kind: PeftKind): string[] {
 /** The modules `targets` selects. A name matches when it equals a target or ends with `.target`. */
 export function selectTargets(specs: LinearSpec[], targets: string[]): LinearSpec[] {
   // project_in/out of OPT are embedding projections, not layers; "all-linear" leaves them out.
-  const layer = (s: LinearSpec) => /\.(layers|h)\.\d+\./.test(s.name);
+  // The masked-LM heads' dense layer is one PEFT's all-linear takes (only the decoder is not).
+  const layer = (s: LinearSpec) =>
+    blockOf(s.name) !== undefined ||
+    /^(lm_head\.dense|cls\.predictions\.transform\.dense)$/.test(s.name);
   const chosen = targets.includes('all-linear')
     ? specs.filter(layer)
     : specs.filter((s) => targets.some((t) => s.name === t || s.name.endsWith(`.${t}`)));

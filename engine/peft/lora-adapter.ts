@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { WhetstoneError } from '../errors.js';
 import { SafetensorsFile } from '../io/safetensors.js';
 import { writeSafetensors } from '../io/safetensors-writer.js';
-import { selectTargets, type LoraOptions } from './config.js';
+import { peftTaskType, selectTargets, type LoraOptions } from './config.js';
 import type { PeftModel } from './load.js';
 import { loraA, loraB } from './lora.js';
 import { assignStored } from './adapter-tensor.js';
@@ -56,7 +56,7 @@ export async function writePeftAdapter(
   const conv1d = [...pm.modules.values()].some((m) => m.spec.layout === 'in-out');
   const config = {
     peft_type: 'LORA',
-    task_type: 'CAUSAL_LM',
+    task_type: peftTaskType(pm.model.objective),
     base_model_name_or_path: baseModel,
     r: lora.r,
     lora_alpha: lora.alpha,

@@ -9,6 +9,7 @@ import { SafetensorsFile } from '../io/safetensors.js';
 import { writeSafetensors } from '../io/safetensors-writer.js';
 import type { PeftModel } from './load.js';
 import { kvWidth, PROMPT_EMBEDDINGS, type PromptKind } from './prompts.js';
+import { peftTaskType } from './config.js';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from './lora-adapter.js';
 import { assignStored } from './adapter-tensor.js';
 import { writeFolderAtomic } from '../export/atomic-folder.js';
@@ -18,12 +19,12 @@ const PEFT_TYPES: Record<PromptKind, string> = {
   prompt: 'PROMPT_TUNING',
 };
 
-/** adapter_config.json as PEFT writes it for a causal LM (prefix_projection false). */
+/** adapter_config.json as PEFT writes it (prefix_projection false). */
 function promptConfig(pm: PeftModel, kind: PromptKind, baseModel: string) {
   const c = pm.model.config;
   const [n, width] = pm.model.params.get(PROMPT_EMBEDDINGS).shape as [number, number];
   const common = {
-    task_type: 'CAUSAL_LM',
+    task_type: peftTaskType(pm.model.objective),
     base_model_name_or_path: baseModel,
     revision: null,
     inference_mode: true,
@@ -114,7 +115,9 @@ export async function readPromptAdapterOptions(
   }
   const c = parsed.data;
   const unsupported = [
-    c.task_type != null && c.task_type !== 'CAUSAL_LM' && `task_type ${c.task_type}`,
+    c.task_type != null &&
+      !['CAUSAL_LM', 'FEATURE_EXTRACTION'].includes(c.task_type) &&
+      `task_type ${c.task_type}`,
     (c.num_transformer_submodules ?? 1) !== 1 && 'an encoder-decoder layout',
     c.prefix_projection === true && 'prefix_projection (the reparameterisation MLP)',
   ].filter((x): x is string => typeof x === 'string');

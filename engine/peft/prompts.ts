@@ -118,17 +118,19 @@ class PromptPrefix implements VirtualPrefix {
     const n = this.length;
     return tf.tidy(() => {
       const [b, t] = ids.shape;
+      // Encoders: the real tokens' padding mask; the virtual tokens before them are always seen.
+      const keys = model.keyMask?.(ids);
       if (this.kind === 'prefix') {
         const store = new PrefixStore(prefixLayers(model.config, this.tensor()), b);
         let h = model.embed(ids, n);
-        for (let i = 0; i < model.config.layers; i++) h = model.block(i, h, store);
+        for (let i = 0; i < model.config.layers; i++) h = model.block(i, h, store, keys);
         return model.head(h);
       }
       // Prompt tuning: the virtual tokens join the sequence; only the real tokens reach the head.
       const virtual = model.embedVectors(tf.expandDims(this.tensor(), 0), 0); // [1, n, C]
       const c = virtual.shape[2];
       let h = tf.concat([tf.broadcastTo<Rank.R3>(virtual, [b, n, c]), model.embed(ids, n)], 1);
-      for (let i = 0; i < model.config.layers; i++) h = model.block(i, h);
+      for (let i = 0; i < model.config.layers; i++) h = model.block(i, h, undefined, keys);
       return model.head(tf.slice(h, [0, n, 0], [b, t, c]));
     });
   }
@@ -176,11 +178,17 @@ class PromptTunedModel implements CausalLM {
   embedVectors(x: Tensor3D, offset?: number): Tensor3D {
     return this.base.embedVectors(x, offset);
   }
-  block(index: number, h: Tensor3D, cache?: KVCache): Tensor3D {
-    return this.base.block(index, h, cache);
+  get objective() {
+    return this.base.objective;
+  }
+  block(index: number, h: Tensor3D, cache?: KVCache, keys?: Tensor2D): Tensor3D {
+    return this.base.block(index, h, cache, keys);
   }
   head(h: Tensor3D): Tensor3D {
     return this.base.head(h);
+  }
+  get keyMask() {
+    return this.base.keyMask?.bind(this.base);
   }
   partParams(part: ModelPart): string[] {
     return this.base.partParams(part);

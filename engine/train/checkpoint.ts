@@ -108,6 +108,16 @@ export async function latestCheckpoint(
   return { dir, state };
 }
 
+/** Names of the weights a checkpoint saved. */
+export async function checkpointWeightNames(checkpoint: LoadedCheckpoint): Promise<string[]> {
+  const weights = await SafetensorsFile.open(join(checkpoint.dir, WEIGHTS));
+  try {
+    return weights.names();
+  } finally {
+    await weights.close();
+  }
+}
+
 /** Put a checkpoint's weights (the trainable parameters it saved) into `params`. */
 export async function restoreWeights(checkpoint: LoadedCheckpoint, params: Params): Promise<void> {
   const weights = await SafetensorsFile.open(join(checkpoint.dir, WEIGHTS));

@@ -2,7 +2,7 @@
 // 4.127 bits per parameter), the adapter's own weights, which are all that is trained, and the
 // extra activations and temporaries of the adapted modules.
 import type { CausalLM } from '../models/causal-lm.js';
-import type { LinearSpec } from '../models/layers/linear.js';
+import { blockOf, type LinearSpec } from '../models/layers/linear.js';
 import { backwardOrder } from '../optim/blockwise.js';
 import type { PeftKind } from '../peft/config.js';
 import { nf4Bytes } from '../peft/nf4.js';
@@ -77,10 +77,10 @@ export function peftStorage(shapes: Map<string, number[]>, peft: PeftShape): Sto
   const trainableBytes = peft.targets.reduce((s, t) => s + adapterOf(t), 0);
   const byBlock = new Map<string, number>();
   for (const t of peft.targets) {
-    const block = /\.(layers|h)\.(\d+)\./.exec(t.name)?.[2] ?? 'other';
+    const block = String(blockOf(t.name) ?? 'other');
     byBlock.set(block, (byBlock.get(block) ?? 0) + adapterOf(t));
   }
-  const firstBlock = peft.targets.filter((t) => /\.(layers|h)\.0\./.test(t.name));
+  const firstBlock = peft.targets.filter((t) => blockOf(t.name) === 0);
   return {
     weightBytes: weightBytes + trainableBytes,
     trainableBytes,

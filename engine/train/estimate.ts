@@ -2,6 +2,7 @@
 // weights, gradients, optimizer state and activations, all float32. The activation terms count the
 // tensors a block keeps for its backward pass; test/memory-floors.test.ts holds the prediction
 // within 10% of the measured peak.
+import { blockOf } from '../models/layers/linear.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { fullStorage, peftStorage, type PeftShape } from './estimate-peft.js';
 import type { MethodName } from '../optim/method.js';
@@ -50,7 +51,7 @@ export function estimateTrainingMemory(input: EstimateInput): MemoryEstimate {
   // Floats a block keeps per token for its backward pass. tfjs keeps every op's output on the
   // tape; counting the linears' inputs and outputs, norms, residuals and attention scores and
   // scaling by 1.6 matches what was measured on the Llama fixtures (rotary and SwiGLU temporaries).
-  const linears = model.linearSpecs().filter((s) => /\.(layers|h)\.0\./.test(s.name));
+  const linears = model.linearSpecs().filter((s) => blockOf(s.name) === 0);
   const perToken =
     1.6 *
     (linears.reduce((s, l) => s + l.inFeatures + l.outFeatures, 0) +

@@ -6,13 +6,13 @@ import { deviceFigure, memory } from '../backend/memory.js';
 import { withDeviceChecks } from '../backend/select.js';
 import { WhetstoneError } from '../errors.js';
 import type { CausalLM } from '../models/causal-lm.js';
-import type { TrainMethod } from '../optim/method.js';
+import { disposeBatch, type TrainMethod } from '../optim/method.js';
 import type { TrainEvent } from '../protocol.js';
 import { saveCheckpoint } from './checkpoint.js';
 import { evaluateSequences } from './evaluate.js';
 import type { PauseGate } from './pause-gate.js';
 import { learningRate, type Schedule } from './schedule.js';
-import type { BatchSampler } from './text-data.js';
+import type { BatchSampler, BatchTargets } from './text-data.js';
 
 export interface TrainLoopOptions {
   model: CausalLM;
@@ -21,6 +21,8 @@ export interface TrainLoopOptions {
   evalSet: number[][];
   /** Loss masks of the held-out rows (all real tokens when absent). */
   evalMasks?: number[][];
+  /** Masked LMs: the held-out rows' targets and label words. */
+  evalTargets?: Omit<BatchTargets, 'mlm'>;
   schedule: Schedule;
   /** Optimizer steps in all (the spec's steps, or what its epochs come to). */
   steps: number;
@@ -49,7 +51,7 @@ export interface TrainSummary {
   tokens: number;
   /** Training time of the whole run, across resumes, pauses excluded. */
   elapsedMs: number;
-  lastEval?: { loss: number; perplexity: number };
+  lastEval?: { loss: number; perplexity: number; accuracy?: number };
 }
 
 export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
@@ -100,10 +102,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
     } catch (err) {
       throw keepingCheckpoint(err, step, lastCheckpoint);
     } finally {
-      for (const b of batches) {
-        b.ids.dispose();
-        b.mask.dispose();
-      }
+      for (const b of batches) disposeBatch(b);
     }
     const seconds = (performance.now() - t0) / 1000;
     if (
@@ -146,9 +145,18 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
         seq: o.seqLen,
         batch: o.evalBatchSize,
         ...(o.evalMasks && { masks: o.evalMasks }),
+        ...o.evalTargets,
       });
-      lastEval = { loss: r.loss, perplexity: r.perplexity };
-      o.onEvent({ type: 'eval', step, loss: r.loss, perplexity: r.perplexity, tokens: r.tokens });
+      const accuracy = r.accuracy !== undefined ? { accuracy: r.accuracy } : {};
+      lastEval = { loss: r.loss, perplexity: r.perplexity, ...accuracy };
+      o.onEvent({
+        type: 'eval',
+        step,
+        loss: r.loss,
+        perplexity: r.perplexity,
+        tokens: r.tokens,
+        ...accuracy,
+      });
     }
     if (step % o.checkpointEvery === 0 || step === o.steps) await checkpoint(step);
   }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent PyTorch forward passes of the Llama family, GPT-2 and OPT, in float64.
+"""Independent PyTorch forward passes of the Llama family, GPT-2, OPT, RoBERTa and BERT, in float64.
 
 Written from the architectures' definitions (not from Whetstone's code) so the engine's logits can
 be checked against a second implementation. Reads a Hugging Face folder (config.json plus
@@ -14,7 +14,10 @@ kept ranks (lora_A [k, in], lora_E [k, 1], lora_B [out, k]); its weight becomes
 W + lora_alpha/(init_r + 1e-5)·B (A ⊙ E), PEFT's AdaLoRA merge (ranknum stays init_r).
 
 IDS.json holds [[ids], ...]; every sequence is run on its own; OUT has `logits` [B, T, V]
-(float32, zero past each sequence's end).
+(float32, zero past each sequence's end). RoBERTa and BERT (masked LMs) attend in both directions
+to every token that is not pad_token_id (the attention mask a tokenizer gives a padded batch);
+RoBERTa's position of a real token is padding_idx + (real tokens up to and including it), a pad
+token's is padding_idx.
 """
 import json
 import math
@@ -237,6 +240,55 @@ def opt_logits(cfg, w, ids):
     return h @ head.T
 
 
+def encoder_logits(cfg, w, ids):
+    """RoBERTa / BERT masked-LM logits: post-LN encoder blocks, then the MLM head."""
+    roberta = cfg["model_type"] == "roberta"
+    pre = "roberta" if roberta else "bert"
+    t = len(ids)
+    c, heads = cfg["hidden_size"], cfg["num_attention_heads"]
+    d = c // heads
+    eps = cfg.get("layer_norm_eps", 1e-12)
+    act = activation(cfg.get("hidden_act", "gelu"))
+    pad = cfg.get("pad_token_id", 0)
+    ids_t = torch.tensor(ids)
+    real = ids_t != pad
+
+    def linear(name, x):
+        return x @ w[name + ".weight"].T + w[name + ".bias"]
+
+    def norm(name, x):
+        return layer_norm(x, w[name + ".weight"], w[name + ".bias"], eps)
+
+    if roberta:
+        positions = torch.cumsum(real.long(), 0) * real.long() + pad
+    else:
+        positions = torch.arange(t)
+    e = f"{pre}.embeddings"
+    h = w[e + ".word_embeddings.weight"][ids_t] + w[e + ".position_embeddings.weight"][positions]
+    h = norm(e + ".LayerNorm", h + w[e + ".token_type_embeddings.weight"][0])
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"{pre}.encoder.layer.{i}"
+        q, k, v = (
+            linear(f"{p}.attention.self.{n}", h).reshape(t, heads, d).transpose(0, 1)
+            for n in ("query", "key", "value")
+        )
+        scores = (q @ k.transpose(1, 2)) / math.sqrt(d)
+        scores = scores.masked_fill(~real[None, None, :], float("-inf"))
+        a = (torch.softmax(scores, dim=-1) @ v).transpose(0, 1).reshape(t, c)
+        h = norm(p + ".attention.output.LayerNorm", linear(p + ".attention.output.dense", a) + h)
+        inner = act(linear(p + ".intermediate.dense", h))
+        h = norm(p + ".output.LayerNorm", linear(p + ".output.dense", inner) + h)
+    if roberta:
+        dense, ln, decoder, bias = "lm_head.dense", "lm_head.layer_norm", "lm_head.decoder", "lm_head.bias"
+    else:
+        t_ = "cls.predictions.transform"
+        dense, ln, decoder, bias = t_ + ".dense", t_ + ".LayerNorm", "cls.predictions.decoder", "cls.predictions.bias"
+    x = norm(ln, act(linear(dense, h)))
+    tied = cfg.get("tie_word_embeddings", True)
+    out = w[e + ".word_embeddings.weight"] if tied else w[decoder + ".weight"]
+    return x @ out.T + (w[bias] if bias in w else w[decoder + ".bias"])
+
+
 def lora_deltas(cfg, tensors, module):
     """The module's ΔW [out, in] from a LORA or ADALORA adapter's tensors."""
     key = f"base_model.model.{module}"
@@ -271,7 +323,15 @@ def apply_lora(weights, adapter_dir):
     return len(modules)
 
 
-FORWARD = {"llama": llama_logits, "mistral": llama_logits, "qwen2": llama_logits, "gpt2": gpt2_logits, "opt": opt_logits}
+FORWARD = {
+    "llama": llama_logits,
+    "mistral": llama_logits,
+    "qwen2": llama_logits,
+    "gpt2": gpt2_logits,
+    "opt": opt_logits,
+    "roberta": encoder_logits,
+    "bert": encoder_logits,
+}
 
 
 def write_safetensors(path, name, tensor):

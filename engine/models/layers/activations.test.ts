@@ -17,6 +17,7 @@ const plain: Record<string, (x: Tensor) => Tensor> = {
       tf.add(tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI))), 1),
     ),
   silu: (x) => tf.mul(x, tf.sigmoid(x)),
+  gelu: (x) => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)),
 };
 
 describe.each(Object.keys(plain))('%s', (name) => {

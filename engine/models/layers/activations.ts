@@ -42,10 +42,18 @@ const geluTanh = elementwise(
   },
 );
 
-/** GELU, exact (`gelu`): x·Φ(x). */
-function geluErf(x: Tensor): Tensor {
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
-}
+/** Φ(x) = (1 + erf(x/√2)) / 2, the standard normal distribution function. */
+const normalCdf = (x: Tensor) => tf.mul(tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1), 0.5);
+
+/** GELU, exact (`gelu`, BERT and RoBERTa): x·Φ(x), with slope Φ(x) + x·φ(x). */
+const geluErf = elementwise(
+  (x) => tf.mul(x, normalCdf(x)),
+  (x) =>
+    tf.add(
+      normalCdf(x),
+      tf.mul(x, tf.mul(tf.exp(tf.mul(tf.square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI))),
+    ),
+);
 
 /** SiLU, x·σ(x), with slope σ(1 + x(1 − σ)). */
 const silu = elementwise(

@@ -14,6 +14,15 @@ export interface LinearSpec {
   layout: 'out-in' | 'in-out';
 }
 
+/**
+ * The block a module of a checkpoint belongs to, from its name (`model.layers.3.`, GPT-2's
+ * `h.3.`, the encoders' `encoder.layer.3.`), or undefined outside the blocks.
+ */
+export function blockOf(name: string): number | undefined {
+  const index = /\.(layers|layer|h)\.(\d+)\./.exec(name)?.[2];
+  return index === undefined ? undefined : Number(index);
+}
+
 /** Computes `x W^T + b` for one module: x [N, in] -> [N, out]. */
 export type LinearFn = (spec: LinearSpec, x: Tensor2D) => Tensor2D;
 
