@@ -60,7 +60,17 @@ export interface RunSummary {
   checkpointStep?: number;
   /** Why a failed run failed. */
   error?: ErrorInfo;
+  /** A run on a Slurm cluster: its profile, its job, and Slurm's state and reason for it. */
+  cluster?: ClusterJobSummary;
   createdAt: string;
+}
+
+export interface ClusterJobSummary {
+  name: string;
+  jobId: string;
+  /** PENDING, RUNNING, COMPLETED, TIMEOUT...; absent until Slurm has been asked. */
+  state?: string;
+  reason?: string;
 }
 
 /** What a run watcher receives: first the history (catchUp), then live batches. */

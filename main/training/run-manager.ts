@@ -9,6 +9,19 @@ import { EngineJob, type FinalEvent } from '../hosting/engine-job.js';
 import type { EngineLauncher } from '../hosting/engine-process.js';
 import { exitError } from '../hosting/exit-error.js';
 import { followEngine } from './follow-engine.js';
+import { followCluster } from './follow-cluster.js';
+import { ClusterProfiles } from '../../engine/cluster/profile.js';
+import { endReason, type JobState } from '../../engine/cluster/slurm.js';
+import {
+  cancelRun,
+  readRecord,
+  resubmit,
+  submitRuns,
+  type ClusterRecord,
+} from '../../engine/cluster/submit.js';
+import { transportFor } from '../../engine/cluster/transport.js';
+import { RUN_FILES, writeFileAtomic } from '../../engine/train/run-dir.js';
+import { join } from 'node:path';
 import { engineAlive } from './process-alive.js';
 import type { RunStore } from './run-store.js';
 import { runStatus, statusOf } from '../../common/run-status.js';
@@ -25,12 +38,18 @@ interface LiveRun {
   listeners: Set<RunListener>;
   job?: EngineJob;
   pid?: number;
+  /** A run on a Slurm cluster: its record and Slurm's latest word on its job. */
+  cluster?: { record: ClusterRecord; state?: JobState };
   done: Promise<void>;
 }
 
 export interface RunManagerOptions {
   /** How often a followed run's events file is read (ms). */
   followIntervalMs?: number;
+  /** How often a cluster run's events and Slurm state are read (ms). */
+  clusterIntervalMs?: number;
+  /** The cluster profiles runs can be sent to. */
+  clusters?: ClusterProfiles;
 }
 
 export class RunManager {
@@ -43,7 +62,12 @@ export class RunManager {
     options: RunManagerOptions = {},
   ) {
     this.followMs = options.followIntervalMs ?? 100;
+    this.clusterMs = options.clusterIntervalMs ?? 2000;
+    this.clusters = options.clusters ?? new ClusterProfiles();
   }
+
+  private readonly clusterMs: number;
+  readonly clusters: ClusterProfiles;
 
   /**
    * Start-up: a run without a final event is either still being trained by an engine that
@@ -55,6 +79,11 @@ export class RunManager {
       const stored = await this.store.read(id);
       if (runStatus(stored.events, false) !== 'failed' || stored.events.at(-1)?.type === 'error')
         continue;
+      const record = await this.store.readCluster(id);
+      if (record) {
+        this.followClusterRun(id, record, stored.events);
+        continue;
+      }
       const host = await this.store.readHost(id);
       if (host && (await engineAlive(host.pid))) {
         log.info(`run ${id}: its engine (pid ${host.pid}) is still running; following it`);
@@ -78,7 +107,85 @@ export class RunManager {
       live: live !== undefined,
       ...(await this.checkpoint(id)),
     });
-    return { ...base, ...(live && { status: live.status }), spec: stored.spec };
+    const record = live?.cluster?.record ?? (await this.store.readCluster(id));
+    const state =
+      live?.cluster?.state ??
+      (record?.state ? { state: record.state, reason: record.reason } : undefined);
+    const cluster = record && {
+      name: record.cluster,
+      jobId: record.jobId,
+      ...(state && { state: state.state }),
+      ...(state?.reason !== undefined && { reason: state.reason }),
+    };
+    return {
+      ...base,
+      ...(live && { status: live.status }),
+      ...(cluster && { cluster }),
+      spec: stored.spec,
+    };
+  }
+
+  /**
+   * Send a training run to a cluster: a run folder here (the studio's copy of its events) and one
+   * in the profile's shared folder, where the job writes; then follow it like a local run.
+   */
+  async submit(
+    spec: Record<string, unknown> & { method: string },
+    clusterName: string,
+  ): Promise<RunSummary> {
+    const profile = await this.clusters.get(clusterName);
+    const { id } = await this.store.create(spec.method);
+    try {
+      const { kind: _kind, out: _out, ...fields } = spec;
+      const submitted = await submitRuns(profile, id, [{ key: id, spec: fields }], {
+        array: false,
+      });
+      const run = submitted.runs[0]!;
+      const record: ClusterRecord = {
+        cluster: profile.name,
+        dir: run.dir,
+        jobId: run.jobId,
+        jobs: [run.jobId],
+        submittedAt: new Date().toISOString(),
+        spec: fields,
+      };
+      await this.writeClusterCopy(id, record);
+      this.followClusterRun(id, record, []);
+    } catch (err) {
+      // Nothing was submitted: leave no empty folder behind.
+      await this.store.remove(id);
+      throw err;
+    }
+    return this.summary(id);
+  }
+
+  /** Follow a run `whetstone submit` sent to a cluster (its folder there, or its name). */
+  async adopt(clusterName: string, remoteDir: string): Promise<RunSummary> {
+    const profile = await this.clusters.get(clusterName);
+    const transport = transportFor(profile);
+    const { runDirIn } = await import('../../engine/cluster/profile.js');
+    const record = await readRecord(transport, runDirIn(profile, remoteDir));
+    if (!record) {
+      throw new WhetstoneError(
+        'RUN_NOT_FOUND',
+        `${remoteDir} holds no cluster run on "${clusterName}".`,
+        'Pass a run folder whetstone submit created.',
+      );
+    }
+    const { id } = await this.store.create(String(record.spec.method ?? 'run'));
+    await this.writeClusterCopy(id, record);
+    this.followClusterRun(id, record, []);
+    return this.summary(id);
+  }
+
+  /** The studio's folder for a cluster run: its record, and its spec as the run reads it. */
+  private async writeClusterCopy(id: string, record: ClusterRecord): Promise<void> {
+    await this.store.writeCluster(id, record);
+    const spec = { ...record.spec, kind: 'train', out: record.dir };
+    await writeFileAtomic(
+      join(this.store.dir(id), RUN_FILES.spec),
+      `${JSON.stringify(spec, null, 2)}\n`,
+    );
   }
 
   /** Start a training run in a new folder; `spec` is a train JobSpec without `out`. */
@@ -94,6 +201,14 @@ export class RunManager {
       throw new WhetstoneError('BAD_ARGUMENT', `Run ${id} is already running.`);
     }
     const stored = await this.store.read(id);
+    const record = await this.store.readCluster(id);
+    if (record) {
+      // Resume = resubmit: the job's script resumes from the latest checkpoint on the cluster.
+      const next = await resubmit(await this.clusters.get(record.cluster), record.dir);
+      await this.store.writeCluster(id, next);
+      this.followClusterRun(id, next, stored.events);
+      return this.summary(id);
+    }
     if ((await this.store.checkpointStep(id)) === undefined) {
       throw new WhetstoneError(
         'BAD_ARGUMENT',
@@ -117,7 +232,11 @@ export class RunManager {
   async cancel(id: string): Promise<RunSummary> {
     const run = this.live.get(id);
     if (!run) throw new WhetstoneError('BAD_ARGUMENT', `Run ${id} is not running.`);
-    if (run.job) run.job.cancel();
+    if (run.cluster) {
+      // Slurm's SIGTERM makes the engine checkpoint before the job ends.
+      const record = run.cluster.record;
+      await cancelRun(await this.clusters.get(record.cluster), record.dir);
+    } else if (run.job) run.job.cancel();
     else if (run.pid !== undefined) process.kill(run.pid, 'SIGINT'); // engine/host/child.ts
     return this.summary(id);
   }
@@ -325,6 +444,78 @@ export class RunManager {
         if (!ended) this.broadcast(run, after.events.slice(-1));
       })
       .catch((err: Error) => log.error(`run ${id}: following its events failed: ${err.message}`))
+      .finally(() => {
+        this.live.delete(id);
+        this.broadcast(run, []);
+        finish();
+      });
+  }
+
+  /** Follow a cluster run: copy its events here as the job writes them, with Slurm's state. */
+  private followClusterRun(id: string, record: ClusterRecord, history: RunEvent[]): void {
+    let finish!: () => void;
+    const run: LiveRun = {
+      id,
+      status: runStatus(history, true),
+      history: [...history],
+      listeners: new Set(),
+      cluster: { record },
+      done: new Promise((resolve) => (finish = resolve)),
+    };
+    this.live.set(id, run);
+    void (async () => {
+      const profile = await this.clusters.get(record.cluster);
+      // The folder on the cluster holds every event, the earlier jobs' too: skip those copied.
+      const copied = history.filter((e) => e.type !== 'error' || e.code !== 'CLUSTER_JOB_ENDED');
+      const state = await followCluster({
+        transport: transportFor(profile),
+        dir: record.dir,
+        jobId: record.jobId,
+        skip: copied.length,
+        intervalMs: this.clusterMs,
+        onState: (next) => {
+          run.cluster!.state = next;
+          log.info(
+            `run ${id}: job ${record.jobId} ${next.state}${next.reason ? ` (${next.reason})` : ''}`,
+          );
+          this.broadcast(run, []);
+        },
+        onEvents: (events) => {
+          run.status = runStatus([...run.history, ...events], true);
+          run.history.push(...events);
+          void this.store.appendCopied(id, events);
+          this.broadcast(run, events);
+        },
+      });
+      await this.store.writeCluster(id, {
+        ...record,
+        state: state.state,
+        ...(state.reason !== undefined && { reason: state.reason }),
+      });
+      // Slurm ended the job for a reason of its own (time limit, memory, node): the run says so.
+      const reason = endReason(state);
+      const last = run.history.at(-1);
+      const cancelledByUs = state.state === 'CANCELLED' && last?.type === 'done';
+      if (reason !== undefined && !cancelledByUs && last?.type !== 'error') {
+        const error: RunEvent = {
+          type: 'error',
+          code: 'CLUSTER_JOB_ENDED',
+          message: `${reason[0]!.toUpperCase()}${reason.slice(1)} (job ${record.jobId}, ${state.state}${state.reason ? `, ${state.reason}` : ''}).`,
+          hint: 'Resume it: the job is submitted again and goes on from its latest checkpoint.',
+          slurmState: state.state,
+          ...(state.reason !== undefined && { slurmReason: state.reason }),
+          time: new Date().toISOString(),
+        };
+        await this.store.appendCopied(id, [error]);
+        run.history.push(error);
+        this.broadcast(run, [error]);
+      }
+      const after = await this.store.read(id);
+      run.status = runStatus(after.events, false);
+    })()
+      .catch((err: Error) =>
+        log.error(`run ${id}: following its cluster job failed: ${err.message}`),
+      )
       .finally(() => {
         this.live.delete(id);
         this.broadcast(run, []);
