@@ -15,7 +15,13 @@ import { RunStore } from '../main/training/run-store.js';
 import type { RunEvent, RunStreamMessage } from '../main/contract.js';
 import { runCli } from './cli.js';
 import { fixturePath, writeSentencesJsonl } from './fixtures.js';
-import { slurmSkipNote, startCluster, type TestCluster } from './slurm-cluster.js';
+import {
+  slurmSkipNote,
+  sshSkipNote,
+  startCluster,
+  startSshd,
+  type TestCluster,
+} from './slurm-cluster.js';
 
 const skip = slurmSkipNote();
 const bin = join(import.meta.dirname, '..', 'bin', 'whetstone.js');
@@ -284,6 +290,106 @@ describe.skipIf(skip !== undefined)('runs on a Slurm cluster', () => {
     expect(await finalWeights(remote!)).toEqual(await finalWeights(local.out));
   });
 
+  it('a job killed at its time limit says so, and resumes from its checkpoint', async () => {
+    // One minute, and no warning signal: Slurm's own SIGTERM at the limit is what the engine gets.
+    await profiles.save({
+      name: 'short',
+      sharedDir: shared,
+      engine: bin,
+      time: '1',
+      signalSeconds: 0,
+    });
+    const runs = new RunManager(new RunStore(join(work, 'store')), forkEngine, {
+      clusterIntervalMs: 500,
+      clusters: profiles,
+    });
+    const started = await runs.submit(
+      { kind: 'train', ...trainSpec(1_000_000, { checkpointEvery: 20 }) },
+      'short',
+    );
+    await runs.settled(started.id);
+    const ended = await runs.summary(started.id);
+    expect(ended).toMatchObject({
+      status: 'failed',
+      cluster: { state: 'TIMEOUT' },
+      error: { code: 'CLUSTER_JOB_ENDED', message: expect.stringMatching(/time limit/) as string },
+    });
+    const pointer = JSON.parse(
+      await readFile(join(shared, started.id, 'checkpoints', 'latest.json'), 'utf8'),
+    ) as { step: number };
+    expect(pointer.step).toBeGreaterThan(0);
+    await runs.resume(started.id);
+    const seen = await watchUntil(runs, started.id, (events) =>
+      events.some((e) => e.type === 'resume'),
+    );
+    expect(seen.find((e) => e.type === 'resume')).toMatchObject({ step: pointer.step });
+    await runs.cancel(started.id);
+    await runs.settled(started.id);
+    expect((await runs.summary(started.id)).status).toBe('cancelled');
+  });
+
+  it('goes through ssh with a key: submit, follow and finish', async (ctx) => {
+    const note = sshSkipNote();
+    if (note !== undefined) return ctx.skip(note);
+    const sshd = await startSshd(cluster.dir, cluster.env);
+    try {
+      const add = await runCli(
+        [
+          'cluster',
+          'add',
+          'remote',
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(sshd.port),
+          '--key',
+          sshd.key,
+          '--known-hosts',
+          sshd.knownHosts,
+          '--shared-dir',
+          shared,
+          '--engine',
+          bin,
+          '--json',
+        ],
+        env,
+      );
+      expect(add.code, JSON.stringify(add.events)).toBe(0);
+      const runs = new RunManager(new RunStore(join(work, 'ssh-store')), forkEngine, {
+        clusterIntervalMs: 300,
+        clusters: profiles,
+      });
+      const started = await runs.submit({ kind: 'train', ...trainSpec(4) }, 'remote');
+      await runs.settled(started.id);
+      expect(await runs.summary(started.id)).toMatchObject({
+        status: 'finished',
+        step: 4,
+        cluster: { name: 'remote', state: 'COMPLETED' },
+      });
+      // The profile holds the key's path, never a secret.
+      const saved = await readFile(profiles.file, 'utf8');
+      expect(saved).not.toContain('PRIVATE KEY');
+      // A wrong key is refused before anything is submitted, saying why.
+      const wrong = parseProfile({
+        name: 'wrong',
+        ssh: {
+          host: '127.0.0.1',
+          port: sshd.port,
+          key: `${sshd.key}.pub`,
+          knownHosts: sshd.knownHosts,
+        },
+        sharedDir: shared,
+      });
+      await expect(
+        submitRuns(wrong, 'w', [{ key: 'w', spec: trainSpec(2) }]),
+      ).rejects.toMatchObject({
+        message: expect.stringMatching(/Could not reach 127\.0\.0\.1 over ssh/) as string,
+      });
+    } finally {
+      await sshd.stop();
+    }
+  });
+
   it('runs a list of 2×2 run specs as one job array, one task per cell', async () => {
     const cells = [0.1, 0.05].flatMap((lr) =>
       ['lomo', 'fo-sgd'].map((method) => ({
@@ -324,10 +430,6 @@ describe.skipIf(skip !== undefined)('runs on a Slurm cluster', () => {
     };
     expect(spec).toMatchObject({ method: 'fo-sgd', lr: 0.1 });
   });
-});
-
-describe.skipIf(skip !== undefined)('runs on a Slurm cluster: the time limit', () => {
-  it.todo('later');
 });
 
 if (skip !== undefined) {
