@@ -27,6 +27,10 @@ function handlers(): Handlers {
     'runs:open-folder': fail,
     'app:examples': fail,
     'datasets:upload': fail,
+    'runs:submit': fail,
+    'clusters:list': fail,
+    'clusters:save': fail,
+    'clusters:remove': fail,
   };
 }
 

@@ -26,6 +26,10 @@ const channels = {
   'runs:open-folder': true,
   'app:examples': true,
   'datasets:upload': true,
+  'runs:submit': true,
+  'clusters:list': true,
+  'clusters:save': true,
+  'clusters:remove': true,
 } satisfies Record<Channel, true>;
 
 type InvokeApi = Omit<WhetstoneApi, 'watchRun'>;

@@ -4,7 +4,13 @@
 import type { ErrorInfo } from '../../engine/errors.js';
 import { WhetstoneError } from '../../engine/errors.js';
 import { createLogger } from '../../engine/log.js';
-import type { RunEvent, RunListener, RunStatus, RunSummary } from '../contract.js';
+import type {
+  ClusterJobSummary,
+  RunEvent,
+  RunListener,
+  RunStatus,
+  RunSummary,
+} from '../contract.js';
 import { EngineJob, type FinalEvent } from '../hosting/engine-job.js';
 import type { EngineLauncher } from '../hosting/engine-process.js';
 import { exitError } from '../hosting/exit-error.js';
@@ -28,6 +34,20 @@ import { runStatus, statusOf } from '../../common/run-status.js';
 import { summarize } from './run-summary.js';
 
 const log = createLogger('runs');
+
+/** A cluster run's job for its watchers: which job, and Slurm's state and reason. */
+function clusterOf(run: LiveRun): { cluster?: ClusterJobSummary } {
+  if (!run.cluster) return {};
+  const { record, state } = run.cluster;
+  return {
+    cluster: {
+      name: record.cluster,
+      jobId: record.jobId,
+      ...(state && { state: state.state }),
+      ...(state?.reason !== undefined && { reason: state.reason }),
+    },
+  };
+}
 
 /** A run some engine is working on: hosted here (job) or found running at start-up (pid). */
 interface LiveRun {
@@ -271,6 +291,7 @@ export class RunManager {
         status: run.status,
         catchUp: true,
         events: [...run.history],
+        ...clusterOf(run),
       });
       run.listeners.add(listener);
       return () => run.listeners.delete(listener);
@@ -332,7 +353,14 @@ export class RunManager {
   private broadcast(run: LiveRun, events: RunEvent[]): void {
     for (const listener of run.listeners) {
       try {
-        listener({ kind: 'events', runId: run.id, status: run.status, catchUp: false, events });
+        listener({
+          kind: 'events',
+          runId: run.id,
+          status: run.status,
+          catchUp: false,
+          events,
+          ...clusterOf(run),
+        });
       } catch (err) {
         log.warn(`a watcher of ${run.id} failed: ${(err as Error).message}`);
       }
