@@ -1,7 +1,7 @@
 // The batch script a cluster job runs: for each run (one, or one per array task) the engine's
 // `train` command line, or `resume` once the run holds a checkpoint, so a job Slurm requeues
 // after preemption or a node failure continues where it stopped. Every value is quoted.
-import { commands } from '../cli/commands.js';
+import { commands, type CommandDef } from '../cli/commands.js';
 import { WhetstoneError } from '../errors.js';
 import type { ClusterProfile } from './profile.js';
 import { quote, quoteCommand } from './shell-quote.js';
@@ -9,16 +9,30 @@ import { quote, quoteCommand } from './shell-quote.js';
 /** A train JobSpec, as `whetstone train` reads it (without `kind` and `out`). */
 export type TrainFields = Record<string, unknown>;
 
+/** A spec's own settings: without `kind` (always train) and `out` (the cluster's folder). */
+export function withoutRunFolder(spec: TrainFields): TrainFields {
+  return Object.fromEntries(Object.entries(spec).filter(([k]) => k !== 'kind' && k !== 'out'));
+}
+
 /** The train flags that give `spec` back: the inverse of the CLI's parse, from the same table. */
 export function trainArgs(spec: TrainFields): string[] {
+  return commandArgs(commands.train, spec, true);
+}
+
+/**
+ * The flags of `def` that give `spec`'s fields back. `strict`: a field without a flag is refused
+ * (a train spec must travel whole); otherwise fields the command lacks are left out.
+ */
+export function commandArgs(def: CommandDef, spec: TrainFields, strict: boolean): string[] {
   const byField = new Map(
-    Object.entries(commands.train.options).map(([flag, [field, kind]]) => [field, { flag, kind }]),
+    Object.entries(def.options).map(([flag, [field, kind]]) => [field, { flag, kind }]),
   );
   const args: string[] = [];
   for (const [field, value] of Object.entries(spec)) {
     if (field === 'kind' || field === 'out' || value === undefined) continue;
     const option = byField.get(field);
     if (!option) {
+      if (!strict) continue;
       throw new WhetstoneError(
         'BAD_ARGUMENT',
         `The run's setting "${field}" has no train flag, so it cannot be sent to a cluster.`,
@@ -28,6 +42,13 @@ export function trainArgs(spec: TrainFields): string[] {
     if (option.kind === 'boolean') {
       if (value === true) args.push(`--${option.flag}`);
       continue;
+    }
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      throw new WhetstoneError(
+        'BAD_ARGUMENT',
+        `The run's setting "${field}" is not a ${option.kind}.`,
+        `Give --${option.flag} a ${option.kind}.`,
+      );
     }
     args.push(`--${option.flag}`, String(value));
   }

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { WhetstoneError } from '../errors.js';
 import { commandHelp, parseFlags } from '../cli/parse.js';
 import { trainSpecSchema } from '../protocol.js';
+import { withoutRunFolder } from './batch-script.js';
 import { clusterCommands } from './commands.js';
 import { ClusterProfiles, runDirIn, type ClusterProfile } from './profile.js';
 import { jobState } from './slurm.js';
@@ -199,7 +200,7 @@ async function readCells(path: string): Promise<RunCell[]> {
 
 /** A spec the engine would refuse is refused here, before anything reaches the cluster. */
 function checkSpec(cell: RunCell, profile: ClusterProfile): void {
-  const { kind: _kind, out: _out, ...fields } = cell.spec;
+  const fields = withoutRunFolder(cell.spec);
   const parsed = trainSpecSchema.safeParse({ ...fields, kind: 'train' });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

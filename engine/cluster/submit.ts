@@ -6,7 +6,7 @@
 import { posix } from 'node:path';
 import { commands } from '../cli/commands.js';
 import { WhetstoneError } from '../errors.js';
-import { renderBatchScript, type TrainFields } from './batch-script.js';
+import { commandArgs, renderBatchScript, type TrainFields } from './batch-script.js';
 import { runDirIn, type ClusterProfile } from './profile.js';
 import { partitions, sbatch, sbatchOptions, sbatchTest, scancel } from './slurm.js';
 import { runChecked, transportFor, type Transport } from './transport.js';
@@ -76,13 +76,7 @@ export async function jobMemoryMb(
   transport: Transport,
   spec: TrainFields,
 ): Promise<number> {
-  const fields = new Map(Object.values(commands.estimate.options).map(([field]) => [field, true]));
-  const flags = Object.entries(commands.estimate.options).flatMap(([flag, [field, kind]]) => {
-    const value = spec[field];
-    if (value === undefined || !fields.has(field)) return [];
-    if (kind === 'boolean') return value === true ? [`--${flag}`] : [];
-    return [`--${flag}`, String(value)];
-  });
+  const flags = commandArgs(commands.estimate, spec, false);
   const out = await runChecked(
     transport,
     engineArgv(profile, ['estimate', ...flags, '--json']),
@@ -289,9 +283,10 @@ export async function resubmit(
     await runChecked(transport, ['cat', script], 'reading the job script'),
   );
   const jobId = await sbatch(transport, options, script);
-  const { state: _state, reason: _reason, ...kept } = record;
   const next: ClusterRecord = {
-    ...kept,
+    ...record,
+    state: undefined,
+    reason: undefined,
     jobId: task === undefined ? jobId : `${jobId}_${task}`,
     jobs: [...record.jobs, task === undefined ? jobId : `${jobId}_${task}`],
     submittedAt: new Date().toISOString(),

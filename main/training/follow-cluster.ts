@@ -4,7 +4,7 @@
 // next start, so the run's chart goes on as one.
 import { posix } from 'node:path';
 import { RUN_FILES } from '../../engine/train/run-dir.js';
-import { jobState, type JobState } from '../../engine/cluster/slurm.js';
+import { endReason, jobState, type JobState } from '../../engine/cluster/slurm.js';
 import type { Transport } from '../../engine/cluster/transport.js';
 import type { RunEvent } from '../contract.js';
 import { EventsTail } from './events-file.js';
@@ -50,4 +50,28 @@ export async function followCluster(options: ClusterFollowOptions): Promise<JobS
     if (unknown >= FORGOTTEN_POLLS || options.stopped?.aborted) return state;
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
   }
+}
+
+/**
+ * The error event for a job Slurm ended for a reason of its own (time limit, memory, a node),
+ * or undefined when the run's own events already tell its end (a finish, our cancel, an error).
+ */
+export function jobEndedEvent(
+  jobId: string,
+  state: JobState,
+  last: RunEvent | undefined,
+): RunEvent | undefined {
+  const reason = endReason(state);
+  const cancelledByUs = state.state === 'CANCELLED' && last?.type === 'done';
+  if (reason === undefined || cancelledByUs || last?.type === 'error') return undefined;
+  const detail = [state.state, state.reason].filter(Boolean).join(', ');
+  return {
+    type: 'error',
+    code: 'CLUSTER_JOB_ENDED',
+    message: `${reason[0]!.toUpperCase()}${reason.slice(1)} (job ${jobId}, ${detail}).`,
+    hint: 'Resume it: the job is submitted again and goes on from its latest checkpoint.',
+    slurmState: state.state,
+    ...(state.reason !== undefined && { slurmReason: state.reason }),
+    time: new Date().toISOString(),
+  };
 }

@@ -15,9 +15,9 @@ import { EngineJob, type FinalEvent } from '../hosting/engine-job.js';
 import type { EngineLauncher } from '../hosting/engine-process.js';
 import { exitError } from '../hosting/exit-error.js';
 import { followEngine } from './follow-engine.js';
-import { followCluster } from './follow-cluster.js';
+import { followCluster, jobEndedEvent } from './follow-cluster.js';
 import { ClusterProfiles } from '../../engine/cluster/profile.js';
-import { endReason, type JobState } from '../../engine/cluster/slurm.js';
+import type { JobState } from '../../engine/cluster/slurm.js';
 import {
   cancelRun,
   readRecord,
@@ -26,6 +26,7 @@ import {
   type ClusterRecord,
 } from '../../engine/cluster/submit.js';
 import { transportFor } from '../../engine/cluster/transport.js';
+import { withoutRunFolder } from '../../engine/cluster/batch-script.js';
 import { RUN_FILES, writeFileAtomic } from '../../engine/train/run-dir.js';
 import { join } from 'node:path';
 import { engineAlive } from './process-alive.js';
@@ -156,7 +157,7 @@ export class RunManager {
     const profile = await this.clusters.get(clusterName);
     const { id } = await this.store.create(spec.method);
     try {
-      const { kind: _kind, out: _out, ...fields } = spec;
+      const fields = withoutRunFolder(spec);
       const submitted = await submitRuns(profile, id, [{ key: id, spec: fields }], {
         array: false,
       });
@@ -192,7 +193,8 @@ export class RunManager {
         'Pass a run folder whetstone submit created.',
       );
     }
-    const { id } = await this.store.create(String(record.spec.method ?? 'run'));
+    const method = record.spec.method;
+    const { id } = await this.store.create(typeof method === 'string' ? method : 'run');
     await this.writeClusterCopy(id, record);
     this.followClusterRun(id, record, []);
     return this.summary(id);
@@ -444,54 +446,24 @@ export class RunManager {
 
   /** Follow a run whose engine (`pid`) outlived the host that started it. */
   private follow(id: string, pid: number, history: RunEvent[]): void {
-    let finish!: () => void;
-    const run: LiveRun = {
-      id,
-      status: runStatus(history, true),
-      history: [...history],
-      listeners: new Set(),
-      pid,
-      done: new Promise((resolve) => (finish = resolve)),
-    };
-    this.live.set(id, run);
-    void followEngine({
-      eventsPath: this.store.eventsPath(id),
-      pid,
-      skip: history.length,
-      intervalMs: this.followMs,
-      onEvents: (events) => {
-        run.status = runStatus([...run.history, ...events], true);
-        run.history.push(...events);
-        this.broadcast(run, events);
-      },
-    })
-      .then(async (ended) => {
-        if (!ended) await this.markInterrupted(id);
-        const after = await this.store.read(id);
-        run.status = runStatus(after.events, false);
-        if (!ended) this.broadcast(run, after.events.slice(-1));
-      })
-      .catch((err: Error) => log.error(`run ${id}: following its events failed: ${err.message}`))
-      .finally(() => {
-        this.live.delete(id);
-        this.broadcast(run, []);
-        finish();
+    this.track(id, history, { pid }, 'following its events', async (run) => {
+      const ended = await followEngine({
+        eventsPath: this.store.eventsPath(id),
+        pid,
+        skip: history.length,
+        intervalMs: this.followMs,
+        onEvents: (events) => this.followed(run, events),
       });
+      if (!ended) await this.markInterrupted(id);
+      const after = await this.store.read(id);
+      run.status = runStatus(after.events, false);
+      if (!ended) this.broadcast(run, after.events.slice(-1));
+    });
   }
 
   /** Follow a cluster run: copy its events here as the job writes them, with Slurm's state. */
   private followClusterRun(id: string, record: ClusterRecord, history: RunEvent[]): void {
-    let finish!: () => void;
-    const run: LiveRun = {
-      id,
-      status: runStatus(history, true),
-      history: [...history],
-      listeners: new Set(),
-      cluster: { record },
-      done: new Promise((resolve) => (finish = resolve)),
-    };
-    this.live.set(id, run);
-    void (async () => {
+    this.track(id, history, { cluster: { record } }, 'following its cluster job', async (run) => {
       const profile = await this.clusters.get(record.cluster);
       // The folder on the cluster holds every event, the earlier jobs' too: skip those copied.
       const copied = history.filter((e) => e.type !== 'error' || e.code !== 'CLUSTER_JOB_ENDED');
@@ -503,16 +475,12 @@ export class RunManager {
         intervalMs: this.clusterMs,
         onState: (next) => {
           run.cluster!.state = next;
-          log.info(
-            `run ${id}: job ${record.jobId} ${next.state}${next.reason ? ` (${next.reason})` : ''}`,
-          );
+          log.info(`run ${id}: job ${record.jobId} ${next.state} ${next.reason ?? ''}`);
           this.broadcast(run, []);
         },
         onEvents: (events) => {
-          run.status = runStatus([...run.history, ...events], true);
-          run.history.push(...events);
           void this.store.appendCopied(id, events);
-          this.broadcast(run, events);
+          this.followed(run, events);
         },
       });
       await this.store.writeCluster(id, {
@@ -520,30 +488,43 @@ export class RunManager {
         state: state.state,
         ...(state.reason !== undefined && { reason: state.reason }),
       });
-      // Slurm ended the job for a reason of its own (time limit, memory, node): the run says so.
-      const reason = endReason(state);
-      const last = run.history.at(-1);
-      const cancelledByUs = state.state === 'CANCELLED' && last?.type === 'done';
-      if (reason !== undefined && !cancelledByUs && last?.type !== 'error') {
-        const error: RunEvent = {
-          type: 'error',
-          code: 'CLUSTER_JOB_ENDED',
-          message: `${reason[0]!.toUpperCase()}${reason.slice(1)} (job ${record.jobId}, ${state.state}${state.reason ? `, ${state.reason}` : ''}).`,
-          hint: 'Resume it: the job is submitted again and goes on from its latest checkpoint.',
-          slurmState: state.state,
-          ...(state.reason !== undefined && { slurmReason: state.reason }),
-          time: new Date().toISOString(),
-        };
+      const error = jobEndedEvent(record.jobId, state, run.history.at(-1));
+      if (error) {
         await this.store.appendCopied(id, [error]);
-        run.history.push(error);
-        this.broadcast(run, [error]);
+        this.followed(run, [error]);
       }
       const after = await this.store.read(id);
       run.status = runStatus(after.events, false);
-    })()
-      .catch((err: Error) =>
-        log.error(`run ${id}: following its cluster job failed: ${err.message}`),
-      )
+    });
+  }
+
+  /** Events read from a followed run's file: its status moves, its watchers get them. */
+  private followed(run: LiveRun, events: RunEvent[]): void {
+    run.status = runStatus([...run.history, ...events], true);
+    run.history.push(...events);
+    this.broadcast(run, events);
+  }
+
+  /** A live run that `work` follows until it ends; then it is no longer live. */
+  private track(
+    id: string,
+    history: RunEvent[],
+    how: Pick<LiveRun, 'pid' | 'cluster'>,
+    what: string,
+    work: (run: LiveRun) => Promise<void>,
+  ): void {
+    let finish!: () => void;
+    const run: LiveRun = {
+      id,
+      status: runStatus(history, true),
+      history: [...history],
+      listeners: new Set(),
+      ...how,
+      done: new Promise((resolve) => (finish = resolve)),
+    };
+    this.live.set(id, run);
+    void work(run)
+      .catch((err: Error) => log.error(`run ${id}: ${what} failed: ${err.message}`))
       .finally(() => {
         this.live.delete(id);
         this.broadcast(run, []);
