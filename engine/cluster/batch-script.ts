@@ -88,6 +88,8 @@ export function renderBatchScript(
     '# Rendered by whetstone submit. The engine resumes from the latest checkpoint whenever the',
     '# run has one, so a job Slurm requeues (preemption, a node failure) continues where it stopped.',
     'set -u',
+    '# Math libraries use the CPUs Slurm gave the job, not every core of the node.',
+    'export OMP_NUM_THREADS="${SLURM_CPUS_PER_TASK:-1}" OPENBLAS_NUM_THREADS="${SLURM_CPUS_PER_TASK:-1}"',
     ...(profile.setup ? [profile.setup] : []),
     ...pick,
     'if [ -f "$run/checkpoints/latest.json" ]; then',

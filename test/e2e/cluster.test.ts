@@ -67,7 +67,7 @@ describe('studio on a Slurm cluster (web mode, Chromium)', () => {
     await page.getByRole('radio', { name: /LOMO.*Full fine-tuning/ }).click();
     await page.getByLabel('Steps', { exact: true }).fill('5000');
     await page.getByLabel('Batch', { exact: true }).fill('2');
-    await page.getByLabel('Sequence length').fill('16');
+    await page.getByLabel('Sequence length').fill('48');
 
     // The profile: checked against the cluster when saved.
     await page.getByText('Cluster profiles (Slurm)').click();
@@ -100,7 +100,16 @@ describe('studio on a Slurm cluster (web mode, Chromium)', () => {
 
     await page.getByRole('button', { name: /^Cancel/ }).click();
     await until('cancelled', async () => (await text(page, 'run-status')) === 'cancelled');
-    expect(await text(page, 'run-cluster')).toMatch(/cancelled/);
+    // The engine's own end comes first; Slurm's follows once the job is gone.
+    await until('Slurm to say cancelled', async () =>
+      /· cancelled$/.test(await text(page, 'run-cluster')),
+    );
+    // The engine wrote a checkpoint in the run's folder on the cluster before the job ended.
+    const runId = (await page.locator('.run-head h2 .mono').textContent()) ?? '';
+    const latest = join(shared, runId, 'checkpoints', 'latest.json');
+    expect((JSON.parse(await readFile(latest, 'utf8')) as { step: number }).step).toBeGreaterThan(
+      0,
+    );
     await studio.shot('cluster-3-cancelled');
   });
 });
