@@ -423,6 +423,19 @@ describe.skipIf(skip !== undefined)('runs on a Slurm cluster', () => {
     }
     expect([...table.keys()]).toEqual(cells.map((c) => c.key));
     for (const loss of table.values()) expect(loss).toBeGreaterThan(0);
+
+    // The same cells from the run manager (what the studio's sweep calls): one array, a run each.
+    const studioCells = cells.map((c) => ({ key: c.key, spec: { kind: 'train', ...c.spec } }));
+    const started = await runs.submitArray(studioCells, 'local', 'studio-sweep');
+    expect(started.map((r) => r.key)).toEqual(cells.map((c) => c.key));
+    expect(new Set(started.map((r) => r.cluster?.jobId.split('_')[0])).size).toBe(1);
+    for (const [i, run] of started.entries()) {
+      await runs.settled(run.id);
+      const done = await runs.summary(run.id);
+      expect(done).toMatchObject({ status: 'finished', step: 4 });
+      // Same settings, same seed: the same losses as the CLI's array.
+      expect(done.lastLoss).toBe(table.get(cells[i]!.key));
+    }
     // Each cell trained its own settings.
     const spec = JSON.parse(await readFile(join(tasks[1]!.dir, 'spec.json'), 'utf8')) as {
       method: string;

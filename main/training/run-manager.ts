@@ -161,23 +161,41 @@ export class RunManager {
       const submitted = await submitRuns(profile, id, [{ key: id, spec: fields }], {
         array: false,
       });
-      const run = submitted.runs[0]!;
-      const record: ClusterRecord = {
-        cluster: profile.name,
-        dir: run.dir,
-        jobId: run.jobId,
-        jobs: [run.jobId],
-        submittedAt: new Date().toISOString(),
-        spec: fields,
-      };
-      await this.writeClusterCopy(id, record);
-      this.followClusterRun(id, record, []);
+      await this.followSubmitted(id, profile.name, submitted.runs[0]!, fields);
     } catch (err) {
       // Nothing was submitted: leave no empty folder behind.
       await this.store.remove(id);
       throw err;
     }
     return this.summary(id);
+  }
+
+  /**
+   * Send a list of runs (a sweep's cells: `{key, spec}` with a train spec each) to a cluster as
+   * one job array, one task per cell; each cell becomes a run here, followed like any other, so
+   * the sweep's table fills in as tasks finish. Resolves with the cells' runs in order.
+   */
+  async submitArray(
+    cells: { key: string; spec: Record<string, unknown> }[],
+    clusterName: string,
+    name?: string,
+  ): Promise<(RunSummary & { key: string })[]> {
+    const profile = await this.clusters.get(clusterName);
+    const folder = name ?? `${new Date().toISOString().replace(/[:.]/g, '-')}-sweep`;
+    const submitted = await submitRuns(
+      profile,
+      folder,
+      cells.map((c) => ({ key: c.key, spec: withoutRunFolder(c.spec) })),
+      { array: true },
+    );
+    const out: (RunSummary & { key: string })[] = [];
+    for (const [i, run] of submitted.runs.entries()) {
+      const spec = withoutRunFolder(cells[i]!.spec);
+      const { id } = await this.store.create(typeof spec.method === 'string' ? spec.method : 'run');
+      await this.followSubmitted(id, profile.name, run, spec);
+      out.push({ ...(await this.summary(id)), key: run.key });
+    }
+    return out;
   }
 
   /** Follow a run `whetstone submit` sent to a cluster (its folder there, or its name). */
@@ -198,6 +216,25 @@ export class RunManager {
     await this.writeClusterCopy(id, record);
     this.followClusterRun(id, record, []);
     return this.summary(id);
+  }
+
+  /** Record a just-submitted job in run `id`'s folder here, and follow it. */
+  private async followSubmitted(
+    id: string,
+    cluster: string,
+    run: { dir: string; jobId: string },
+    spec: Record<string, unknown>,
+  ): Promise<void> {
+    const record: ClusterRecord = {
+      cluster,
+      dir: run.dir,
+      jobId: run.jobId,
+      jobs: [run.jobId],
+      submittedAt: new Date().toISOString(),
+      spec,
+    };
+    await this.writeClusterCopy(id, record);
+    this.followClusterRun(id, record, []);
   }
 
   /** The studio's folder for a cluster run: its record, and its spec as the run reads it. */
