@@ -140,7 +140,9 @@ export function helpText(command?: keyof typeof commands): string {
 
 /** Commands the CLI runs itself rather than as engine jobs (engine/cluster/cli.ts). */
 const extraCommands: Record<string, { summary: string }> = {
-  cluster: { summary: 'Cluster profiles: add, list, remove, check; cancel a cluster run.' },
+  cluster: {
+    summary: 'Cluster profiles (add, list, remove, check); a cluster run’s status, cancel.',
+  },
   submit: {
     summary: 'Send a training run (or a list of runs, as a job array) to a Slurm cluster.',
   },
