@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterProfiles, parseProfile } from '../engine/cluster/profile.js';
 import { submitRuns } from '../engine/cluster/submit.js';
+import { jobState } from '../engine/cluster/slurm.js';
+import { transportFor } from '../engine/cluster/transport.js';
 import { forkEngine } from '../main/hosting/node-process.js';
 import { RunManager } from '../main/training/run-manager.js';
 import { RunStore } from '../main/training/run-store.js';
@@ -288,6 +290,52 @@ describe.skipIf(skip !== undefined)('runs on a Slurm cluster', () => {
     expect(stored.events.find((e) => e.type === 'resume')).toMatchObject({ step: pointer.step });
     expect(stepLosses(stored.events)).toEqual(local.losses);
     expect(await finalWeights(remote!)).toEqual(await finalWeights(local.out));
+  });
+
+  it('a job Slurm requeues (as on preemption) resumes from its checkpoint to the same weights', async () => {
+    const steps = 40;
+    const local = await localRun('local-requeue', steps);
+    const runs = new RunManager(new RunStore(join(work, 'store')), forkEngine, {
+      clusterIntervalMs: 200,
+      clusters: profiles,
+    });
+    const started = await runs.submit(
+      { kind: 'train', ...trainSpec(steps, { checkpointEvery: 2 }) },
+      'local',
+    );
+    await watchUntil(runs, started.id, (events) =>
+      events.some((e) => e.type === 'step' && (e.step as number) >= 3),
+    );
+    const requeue = spawnSync('scontrol', ['requeue', started.cluster!.jobId], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
+    expect(requeue.status, requeue.stderr).toBe(0);
+    // Slurm holds a requeued job for about two minutes (BeginTime); an admin may release it now.
+    const jobId = started.cluster!.jobId;
+    for (let i = 0; i < 300; i++) {
+      const queued = await jobState(transportFor(await profiles.get('local')), jobId);
+      if (queued.state === 'PENDING') break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const release = spawnSync('scontrol', ['update', `JobId=${jobId}`, 'StartTime=now'], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
+    expect(release.status, release.stderr).toBe(0);
+    await runs.settled(started.id);
+    const after = await runs.summary(started.id);
+    expect(after).toMatchObject({
+      status: 'finished',
+      step: steps,
+      cluster: { state: 'COMPLETED' },
+    });
+    // One job id throughout: Slurm ran the same job again, and the script resumed.
+    expect(after.cluster?.jobId).toBe(started.cluster?.jobId);
+    const stored = await runs.store.read(started.id);
+    expect(stored.events.some((e) => e.type === 'resume')).toBe(true);
+    expect(stepLosses(stored.events)).toEqual(local.losses);
+    expect(await finalWeights(join(shared, started.id))).toEqual(await finalWeights(local.out));
   });
 
   it('a job killed at its time limit says so, and resumes from its checkpoint', async () => {
