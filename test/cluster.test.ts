@@ -276,6 +276,8 @@ describe.skipIf(skip !== undefined)('runs on a Slurm cluster', () => {
     ) as { step: number };
     expect(pointer.step).toBeGreaterThanOrEqual(3);
     expect(pointer.step).toBeLessThan(steps);
+    // The studio offers Resume from that step (read from the run's copied events).
+    expect(cancelled.checkpointStep).toBe(pointer.step);
 
     const resumed = await runs.resume(started.id);
     expect(resumed.cluster?.jobId).not.toBe(cancelled.cluster?.jobId);

@@ -385,8 +385,11 @@ export class RunManager {
   }
 
   private async checkpoint(id: string): Promise<{ checkpointStep?: number }> {
-    const step = await this.store.checkpointStep(id);
-    return step === undefined ? {} : { checkpointStep: step };
+    // A cluster run's checkpoints are on the cluster; its copied events name the newest.
+    const step = (await this.store.readCluster(id))
+      ? (await this.store.read(id)).events.findLast((e) => e.type === 'checkpoint')?.step
+      : await this.store.checkpointStep(id);
+    return typeof step === 'number' ? { checkpointStep: step } : {};
   }
 
   private broadcast(run: LiveRun, events: RunEvent[]): void {
