@@ -9,14 +9,21 @@ import type { EngineEvent } from './protocol.js';
 import { helpText, parseCommandLine } from './cli/parse.js';
 import { handleStrayErrors } from './host/stray-errors.js';
 import { printHuman } from './cli/print.js';
+import { clusterMain, isClusterCommand } from './cluster/cli.js';
 
 const levels = ['error', 'warn', 'info', 'debug'];
+const stopSignals = ['SIGINT', 'SIGTERM', 'SIGUSR1'] as const;
 
 export async function main(argv: string[]): Promise<number> {
   let json = argv.includes('--json');
   const emit = (event: EngineEvent) =>
     json ? process.stdout.write(`${JSON.stringify(event)}\n`) : printHuman(event);
   try {
+    if (isClusterCommand(argv)) {
+      return await clusterMain(argv, (result, human) =>
+        json ? process.stdout.write(`${JSON.stringify(result)}\n`) : process.stdout.write(human),
+      );
+    }
     const parsed = parseCommandLine(argv);
     json = parsed.json;
     if (parsed.command === 'help') {
@@ -32,13 +39,14 @@ export async function main(argv: string[]): Promise<number> {
       setLogLevel(parsed.logLevel as LogLevel);
     if (json) setLogSink((level, scope, message) => emit({ type: 'log', level, scope, message }));
     // Ctrl-C asks a running job to stop at its next safe point (training: a step boundary,
-    // with a checkpoint); a second Ctrl-C exits at once.
+    // with a checkpoint); a second Ctrl-C exits at once. SIGTERM (scancel, a time limit) and
+    // SIGUSR1 (Slurm's warning before the time limit) stop it the same way.
     const cancel = new AbortController();
-    const onInterrupt = () => {
-      if (cancel.signal.aborted) process.exit(130);
+    const onInterrupt = (signal: NodeJS.Signals) => {
+      if (cancel.signal.aborted && signal === 'SIGINT') process.exit(130);
       cancel.abort();
     };
-    process.on('SIGINT', onInterrupt);
+    for (const signal of stopSignals) process.on(signal, onInterrupt);
     // An error thrown outside the job's awaits (a wasm trap in a callback) still ends it with an
     // error event and exit code 1; stdout is synchronous, so the event is out before the exit.
     handleStrayErrors(
@@ -46,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
       (code) => process.exit(code),
     );
     const ok = await runJob(parsed.job, emit, cancel.signal).finally(() =>
-      process.off('SIGINT', onInterrupt),
+      stopSignals.forEach((signal) => process.off(signal, onInterrupt)),
     );
     return ok ? 0 : 1;
   } catch (err) {

@@ -22,6 +22,9 @@ import type {
 } from '../engine/protocol.js';
 import type { Examples } from './examples.js';
 import type { CellRecord, SweepTables } from '../common/sweep-table.js';
+import { clusterProfileSchema, type ClusterProfile } from '../engine/cluster/profile.js';
+
+export type { ClusterProfile };
 
 export interface SystemInfo {
   appVersion: string;
@@ -61,12 +64,30 @@ export interface RunSummary {
   checkpointStep?: number;
   /** Why a failed run failed. */
   error?: ErrorInfo;
+  /** A run on a Slurm cluster: its profile, its job, and Slurm's state and reason for it. */
+  cluster?: ClusterJobSummary;
   createdAt: string;
+}
+
+export interface ClusterJobSummary {
+  name: string;
+  jobId: string;
+  /** PENDING, RUNNING, COMPLETED, TIMEOUT...; absent until Slurm has been asked. */
+  state?: string;
+  reason?: string;
 }
 
 /** What a run watcher receives: first the history (catchUp), then live batches. */
 export type RunStreamMessage =
-  | { kind: 'events'; runId: string; status: RunStatus; catchUp: boolean; events: RunEvent[] }
+  | {
+      kind: 'events';
+      runId: string;
+      status: RunStatus;
+      catchUp: boolean;
+      events: RunEvent[];
+      /** A cluster run's job and Slurm's latest word on it (queued, running, why it ended). */
+      cluster?: ClusterJobSummary;
+    }
   | { kind: 'error'; runId: string; error: ErrorInfo };
 
 export const pathKinds = ['model', 'dataset'] as const;
@@ -168,6 +189,28 @@ export const contract = {
       .extend({ backend: z.enum(backendNames).optional() })
       .strict(),
     output: undefined as unknown as RunSummary,
+  },
+  'runs:submit': {
+    // As runs:start, sent to a Slurm cluster profile; paths are the cluster's.
+    input: z
+      .object(trainFields)
+      .omit({ out: true })
+      .extend({ backend: z.enum(backendNames).optional(), cluster: z.string().min(1) })
+      .strict(),
+    output: undefined as unknown as RunSummary,
+  },
+  'clusters:list': {
+    input: z.object({}).strict(),
+    output: undefined as unknown as ClusterProfile[],
+  },
+  'clusters:save': {
+    // Checked against the cluster (Slurm answers, partition, shared folder) before it is saved.
+    input: z.object({ profile: clusterProfileSchema }).strict(),
+    output: undefined as unknown as ClusterProfile,
+  },
+  'clusters:remove': {
+    input: z.object({ name: z.string().min(1) }).strict(),
+    output: undefined as unknown as ClusterProfile[],
   },
   'runs:resume': {
     input: z.object({ runId, steps: z.number().int().positive().optional() }).strict(),

@@ -31,6 +31,10 @@ function handlers(): Handlers {
     'sweeps:list': fail,
     'sweeps:get': fail,
     'sweeps:cancel': fail,
+    'runs:submit': fail,
+    'clusters:list': fail,
+    'clusters:save': fail,
+    'clusters:remove': fail,
   };
 }
 

@@ -30,6 +30,10 @@ const channels = {
   'sweeps:list': true,
   'sweeps:get': true,
   'sweeps:cancel': true,
+  'runs:submit': true,
+  'clusters:list': true,
+  'clusters:save': true,
+  'clusters:remove': true,
 } satisfies Record<Channel, true>;
 
 type InvokeApi = Omit<WhetstoneApi, 'watchRun'>;

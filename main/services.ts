@@ -1,5 +1,7 @@
 // Main's services, independent of any transport: the handler for every contract channel and the
 // run stream. Electron's IPC and web mode's WebSocket bridge both serve exactly this object.
+import { parseProfile } from '../engine/cluster/profile.js';
+import { checkProfile } from '../engine/cluster/submit.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WhetstoneError } from '../engine/errors.js';
@@ -102,6 +104,17 @@ export async function createServices(options: ServiceOptions): Promise<MainServi
       const data = await guard.check('dataset', input.data);
       await recent.add(model);
       return runs.start({ ...input, model, data });
+    },
+    // A cluster's paths are the cluster's own, not this machine's: no allow-list applies.
+    'runs:submit': ({ cluster, ...spec }) => runs.submit(spec, cluster),
+    'clusters:list': () => runs.clusters.list(),
+    'clusters:save': async ({ profile }) => {
+      await checkProfile(parseProfile(profile));
+      return runs.clusters.save(profile);
+    },
+    'clusters:remove': async ({ name }) => {
+      await runs.clusters.remove(name);
+      return runs.clusters.list();
     },
     'runs:resume': (input) => runs.resume(input.runId, input.steps),
     'runs:cancel': (input) => runs.cancel(input.runId),

@@ -1,9 +1,14 @@
-// docs/cli.md documents every command and flag that engine/cli/commands.ts defines, so a flag
+// docs/cli.md documents every command and flag that engine/cli/commands.ts (and
+// engine/cluster/commands.ts) defines, so a flag
 // added or renamed there cannot leave the reference behind.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { commands } from '../engine/cli/commands.js';
+import { commands as jobCommands } from '../engine/cli/commands.js';
+import { clusterCommands } from '../engine/cluster/commands.js';
+
+/** The engine's jobs and the CLI's own cluster commands (`cluster add`, `submit`, ...). */
+const commands = { ...jobCommands, ...clusterCommands };
 
 const reference = readFileSync(join(import.meta.dirname, '../docs/cli.md'), 'utf8');
 /** The flags the reference spells (`--flag`), wherever they appear. */

@@ -33,6 +33,28 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
   }
   const command = name as keyof typeof commands;
   const def: CommandDef = commands[command];
+  const { values, fields } = parseFlags(def, rest);
+  const json = values.json === true;
+  const logLevel = values['log-level'] as string | undefined;
+  if (values.help === true) return { command: 'help', json, helpFor: command };
+  const job: Record<string, unknown> = { kind: command, ...fields };
+  return { command, json, logLevel, job };
+}
+
+/**
+ * Read `args` against a command's flags: every value (aliases folded in), the fields they set
+ * (numbers converted), and the positional words if `positionals` allows them. Checks required flags
+ * unless --help was given.
+ */
+export function parseFlags(
+  def: CommandDef,
+  args: string[],
+  positionals = false,
+): {
+  values: Record<string, string | boolean | undefined>;
+  fields: Record<string, unknown>;
+  positionals: string[];
+} {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     ...globalOptions,
   };
@@ -41,14 +63,18 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
   const aliases = Object.entries(def.aliases ?? {});
   for (const [alias, flag] of aliases) options[alias] = options[flag]!;
   let values: Record<string, string | boolean | undefined>;
+  let words: string[];
   try {
-    ({ values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false }));
+    ({ values, positionals: words } = parseArgs({
+      args,
+      options,
+      strict: true,
+      allowPositionals: positionals,
+    }));
   } catch (err) {
     throw new WhetstoneError('BAD_ARGUMENT', (err as Error).message, `Usage: ${def.usage}`);
   }
-  const json = values.json === true;
-  const logLevel = values['log-level'] as string | undefined;
-  if (values.help === true) return { command: 'help', json, helpFor: command };
+  if (values.help === true) return { values, fields: {}, positionals: words };
   for (const [alias, flag] of aliases) {
     if (values[alias] === undefined) continue;
     if (values[flag] !== undefined) {
@@ -60,11 +86,11 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
     }
     values[flag] = values[alias];
   }
-  const job: Record<string, unknown> = { kind: command };
+  const fields: Record<string, unknown> = {};
   for (const [flag, [field, kind]] of Object.entries(def.options)) {
     const value = values[flag];
     if (value === undefined) continue;
-    job[field] = kind === 'number' ? toNumber(flag, value as string, def) : value;
+    fields[field] = kind === 'number' ? toNumber(flag, value as string, def) : value;
   }
   const missing = def.required.filter((flag) => values[flag] === undefined);
   if (missing.length > 0) {
@@ -74,7 +100,7 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
       `Usage: ${def.usage}`,
     );
   }
-  return { command, json, logLevel, job };
+  return { values, fields, positionals: words };
 }
 
 /** `data inspect FILE ...` is the inspect job with --data FILE. */
@@ -105,16 +131,30 @@ function toNumber(flag: string, value: string, def: CommandDef): number {
 }
 
 export function helpText(command?: keyof typeof commands): string {
-  if (command !== undefined) {
-    const def = commands[command];
-    const aliasOf = new Map(Object.entries(def.aliases ?? {}).map(([old, flag]) => [flag, old]));
-    const lines = Object.entries(def.options).map(([flag, [, kind, help]]) => {
-      const alias = aliasOf.get(flag);
-      const also = alias === undefined ? '' : ` (also --${alias})`;
-      return `  --${flag}${kind === 'boolean' ? '' : ' ' + kind.toUpperCase()}  ${help}${also}`;
-    });
-    return `${def.summary}\n\nUsage: ${def.usage}\n\nOptions:\n${lines.join('\n')}\n  --json  print JSON lines (the last is {"type":"done"} or {"type":"error"})\n`;
-  }
-  const list = Object.entries(commands).map(([name, def]) => `  ${name.padEnd(10)} ${def.summary}`);
+  if (command !== undefined) return commandHelp(commands[command]);
+  const list = Object.entries({ ...commands, ...extraCommands }).map(
+    ([name, def]) => `  ${name.padEnd(10)} ${def.summary}`,
+  );
   return `Whetstone: fine-tune local language models with memory-efficient methods.\n\nUsage: whetstone <command> [options]\n\nCommands:\n${list.join('\n')}\n  ${'serve'.padEnd(10)} Web mode: the studio in a browser, on this machine or a training box (main/serve).\n\nRun whetstone <command> --help for a command's options.\n`;
+}
+
+/** Commands the CLI runs itself rather than as engine jobs (engine/cluster/cli.ts). */
+const extraCommands: Record<string, { summary: string }> = {
+  cluster: {
+    summary: 'Cluster profiles (add, list, remove, check); a cluster run’s status, cancel.',
+  },
+  submit: {
+    summary: 'Send a training run (or a list of runs, as a job array) to a Slurm cluster.',
+  },
+};
+
+/** One command's help: summary, usage and every flag. */
+export function commandHelp(def: CommandDef): string {
+  const aliasOf = new Map(Object.entries(def.aliases ?? {}).map(([old, flag]) => [flag, old]));
+  const lines = Object.entries(def.options).map(([flag, [, kind, help]]) => {
+    const alias = aliasOf.get(flag);
+    const also = alias === undefined ? '' : ` (also --${alias})`;
+    return `  --${flag}${kind === 'boolean' ? '' : ' ' + kind.toUpperCase()}  ${help}${also}`;
+  });
+  return `${def.summary}\n\nUsage: ${def.usage}\n\nOptions:\n${lines.join('\n')}\n  --json  print JSON lines (the last is {"type":"done"} or {"type":"error"})\n`;
 }

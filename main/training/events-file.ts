@@ -27,29 +27,44 @@ export async function readEvents(path: string): Promise<RunEvent[]> {
   return parseEventLines(await readFile(path, 'utf8').catch(() => ''));
 }
 
-/** Reads what was appended to a file since the last call, complete lines only. */
+/** Bytes of a file from `offset` on (empty when there are none, or no file yet). */
+export type ReadFrom = (offset: number) => Promise<Buffer>;
+
+async function readLocal(path: string, offset: number): Promise<Buffer> {
+  const handle = await open(path, 'r').catch(() => undefined);
+  if (!handle) return Buffer.alloc(0);
+  try {
+    const { size } = await handle.stat();
+    if (size <= offset) return Buffer.alloc(0);
+    const buffer = Buffer.alloc(size - offset);
+    await handle.read(buffer, 0, buffer.length, offset);
+    return buffer;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Reads what was appended to a file since the last call, complete lines only: a local path, or
+ * any reader of bytes from an offset (a file on a cluster, read over ssh).
+ */
 export class EventsTail {
   private offset = 0;
   /** Bytes after the last newline: kept as bytes, so a character split across reads survives. */
   private partial = Buffer.alloc(0);
+  private readonly read: ReadFrom;
 
-  constructor(private readonly path: string) {}
+  constructor(source: string | ReadFrom) {
+    this.read = typeof source === 'string' ? (offset) => readLocal(source, offset) : source;
+  }
 
   async next(): Promise<RunEvent[]> {
-    const handle = await open(this.path, 'r').catch(() => undefined);
-    if (!handle) return [];
-    try {
-      const { size } = await handle.stat();
-      if (size <= this.offset) return [];
-      const buffer = Buffer.alloc(size - this.offset);
-      await handle.read(buffer, 0, buffer.length, this.offset);
-      this.offset = size;
-      const bytes = Buffer.concat([this.partial, buffer]);
-      const cut = bytes.lastIndexOf(0x0a) + 1;
-      this.partial = bytes.subarray(cut);
-      return parseEventLines(bytes.subarray(0, cut).toString('utf8'));
-    } finally {
-      await handle.close();
-    }
+    const buffer = await this.read(this.offset);
+    if (buffer.length === 0) return [];
+    this.offset += buffer.length;
+    const bytes = Buffer.concat([this.partial, buffer]);
+    const cut = bytes.lastIndexOf(0x0a) + 1;
+    this.partial = bytes.subarray(cut);
+    return parseEventLines(bytes.subarray(0, cut).toString('utf8'));
   }
 }

@@ -4,17 +4,51 @@
 import type { ErrorInfo } from '../../engine/errors.js';
 import { WhetstoneError } from '../../engine/errors.js';
 import { createLogger } from '../../engine/log.js';
-import type { RunEvent, RunListener, RunStatus, RunSummary } from '../contract.js';
+import type {
+  ClusterJobSummary,
+  RunEvent,
+  RunListener,
+  RunStatus,
+  RunSummary,
+} from '../contract.js';
 import { EngineJob, type FinalEvent } from '../hosting/engine-job.js';
 import type { EngineLauncher } from '../hosting/engine-process.js';
 import { exitError } from '../hosting/exit-error.js';
 import { followEngine } from './follow-engine.js';
+import { followCluster, jobEndedEvent } from './follow-cluster.js';
+import { ClusterProfiles } from '../../engine/cluster/profile.js';
+import type { JobState } from '../../engine/cluster/slurm.js';
+import {
+  cancelRun,
+  readRecord,
+  resubmit,
+  submitRuns,
+  type ClusterRecord,
+} from '../../engine/cluster/submit.js';
+import { transportFor } from '../../engine/cluster/transport.js';
+import { withoutRunFolder } from '../../engine/cluster/batch-script.js';
+import { RUN_FILES, writeFileAtomic } from '../../engine/train/run-dir.js';
+import { join } from 'node:path';
 import { engineAlive } from './process-alive.js';
 import type { RunStore } from './run-store.js';
 import { runStatus, statusOf } from '../../common/run-status.js';
 import { summarize } from './run-summary.js';
 
 const log = createLogger('runs');
+
+/** A cluster run's job for its watchers: which job, and Slurm's state and reason. */
+function clusterOf(run: LiveRun): { cluster?: ClusterJobSummary } {
+  if (!run.cluster) return {};
+  const { record, state } = run.cluster;
+  return {
+    cluster: {
+      name: record.cluster,
+      jobId: record.jobId,
+      ...(state && { state: state.state }),
+      ...(state?.reason !== undefined && { reason: state.reason }),
+    },
+  };
+}
 
 /** A run some engine is working on: hosted here (job) or found running at start-up (pid). */
 interface LiveRun {
@@ -25,12 +59,18 @@ interface LiveRun {
   listeners: Set<RunListener>;
   job?: EngineJob;
   pid?: number;
+  /** A run on a Slurm cluster: its record and Slurm's latest word on its job. */
+  cluster?: { record: ClusterRecord; state?: JobState };
   done: Promise<void>;
 }
 
 export interface RunManagerOptions {
   /** How often a followed run's events file is read (ms). */
   followIntervalMs?: number;
+  /** How often a cluster run's events and Slurm state are read (ms). */
+  clusterIntervalMs?: number;
+  /** The cluster profiles runs can be sent to. */
+  clusters?: ClusterProfiles;
 }
 
 export class RunManager {
@@ -43,7 +83,12 @@ export class RunManager {
     options: RunManagerOptions = {},
   ) {
     this.followMs = options.followIntervalMs ?? 100;
+    this.clusterMs = options.clusterIntervalMs ?? 2000;
+    this.clusters = options.clusters ?? new ClusterProfiles();
   }
+
+  private readonly clusterMs: number;
+  readonly clusters: ClusterProfiles;
 
   /**
    * Start-up: a run without a final event is either still being trained by an engine that
@@ -55,6 +100,11 @@ export class RunManager {
       const stored = await this.store.read(id);
       if (runStatus(stored.events, false) !== 'failed' || stored.events.at(-1)?.type === 'error')
         continue;
+      const record = await this.store.readCluster(id);
+      if (record) {
+        this.followClusterRun(id, record, stored.events);
+        continue;
+      }
       const host = await this.store.readHost(id);
       if (host && (await engineAlive(host.pid))) {
         log.info(`run ${id}: its engine (pid ${host.pid}) is still running; following it`);
@@ -78,7 +128,123 @@ export class RunManager {
       live: live !== undefined,
       ...(await this.checkpoint(id)),
     });
-    return { ...base, ...(live && { status: live.status }), spec: stored.spec };
+    const record = live?.cluster?.record ?? (await this.store.readCluster(id));
+    const state =
+      live?.cluster?.state ??
+      (record?.state ? { state: record.state, reason: record.reason } : undefined);
+    const cluster = record && {
+      name: record.cluster,
+      jobId: record.jobId,
+      ...(state && { state: state.state }),
+      ...(state?.reason !== undefined && { reason: state.reason }),
+    };
+    return {
+      ...base,
+      ...(live && { status: live.status }),
+      ...(cluster && { cluster }),
+      spec: stored.spec,
+    };
+  }
+
+  /**
+   * Send a training run to a cluster: a run folder here (the studio's copy of its events) and one
+   * in the profile's shared folder, where the job writes; then follow it like a local run.
+   */
+  async submit(
+    spec: Record<string, unknown> & { method: string },
+    clusterName: string,
+  ): Promise<RunSummary> {
+    const profile = await this.clusters.get(clusterName);
+    const { id } = await this.store.create(spec.method);
+    try {
+      const fields = withoutRunFolder(spec);
+      const submitted = await submitRuns(profile, id, [{ key: id, spec: fields }], {
+        array: false,
+      });
+      await this.followSubmitted(id, profile.name, submitted.runs[0]!, fields);
+    } catch (err) {
+      // Nothing was submitted: leave no empty folder behind.
+      await this.store.remove(id);
+      throw err;
+    }
+    return this.summary(id);
+  }
+
+  /**
+   * Send a list of runs (a sweep's cells: `{key, spec}` with a train spec each) to a cluster as
+   * one job array, one task per cell; each cell becomes a run here, followed like any other, so
+   * the sweep's table fills in as tasks finish. Resolves with the cells' runs in order.
+   */
+  async submitArray(
+    cells: { key: string; spec: Record<string, unknown> }[],
+    clusterName: string,
+    name?: string,
+  ): Promise<(RunSummary & { key: string })[]> {
+    const profile = await this.clusters.get(clusterName);
+    const folder = name ?? `${new Date().toISOString().replace(/[:.]/g, '-')}-sweep`;
+    const submitted = await submitRuns(
+      profile,
+      folder,
+      cells.map((c) => ({ key: c.key, spec: withoutRunFolder(c.spec) })),
+      { array: true },
+    );
+    const out: (RunSummary & { key: string })[] = [];
+    for (const [i, run] of submitted.runs.entries()) {
+      const spec = withoutRunFolder(cells[i]!.spec);
+      const { id } = await this.store.create(typeof spec.method === 'string' ? spec.method : 'run');
+      await this.followSubmitted(id, profile.name, run, spec);
+      out.push({ ...(await this.summary(id)), key: run.key });
+    }
+    return out;
+  }
+
+  /** Follow a run `whetstone submit` sent to a cluster (its folder there, or its name). */
+  async adopt(clusterName: string, remoteDir: string): Promise<RunSummary> {
+    const profile = await this.clusters.get(clusterName);
+    const transport = transportFor(profile);
+    const { runDirIn } = await import('../../engine/cluster/profile.js');
+    const record = await readRecord(transport, runDirIn(profile, remoteDir));
+    if (!record) {
+      throw new WhetstoneError(
+        'RUN_NOT_FOUND',
+        `${remoteDir} holds no cluster run on "${clusterName}".`,
+        'Pass a run folder whetstone submit created.',
+      );
+    }
+    const method = record.spec.method;
+    const { id } = await this.store.create(typeof method === 'string' ? method : 'run');
+    await this.writeClusterCopy(id, record);
+    this.followClusterRun(id, record, []);
+    return this.summary(id);
+  }
+
+  /** Record a just-submitted job in run `id`'s folder here, and follow it. */
+  private async followSubmitted(
+    id: string,
+    cluster: string,
+    run: { dir: string; jobId: string },
+    spec: Record<string, unknown>,
+  ): Promise<void> {
+    const record: ClusterRecord = {
+      cluster,
+      dir: run.dir,
+      jobId: run.jobId,
+      jobs: [run.jobId],
+      submittedAt: new Date().toISOString(),
+      spec,
+    };
+    await this.writeClusterCopy(id, record);
+    this.followClusterRun(id, record, []);
+  }
+
+  /** The studio's folder for a cluster run: its record, and its spec as the run reads it. */
+  private async writeClusterCopy(id: string, record: ClusterRecord): Promise<void> {
+    await this.store.writeCluster(id, record);
+    const spec = { ...record.spec, kind: 'train', out: record.dir };
+    await writeFileAtomic(
+      join(this.store.dir(id), RUN_FILES.spec),
+      `${JSON.stringify(spec, null, 2)}\n`,
+    );
   }
 
   /** Start a training run in a new folder; `spec` is a train JobSpec without `out`. */
@@ -94,6 +260,14 @@ export class RunManager {
       throw new WhetstoneError('BAD_ARGUMENT', `Run ${id} is already running.`);
     }
     const stored = await this.store.read(id);
+    const record = await this.store.readCluster(id);
+    if (record) {
+      // Resume = resubmit: the job's script resumes from the latest checkpoint on the cluster.
+      const next = await resubmit(await this.clusters.get(record.cluster), record.dir);
+      await this.store.writeCluster(id, next);
+      this.followClusterRun(id, next, stored.events);
+      return this.summary(id);
+    }
     if ((await this.store.checkpointStep(id)) === undefined) {
       throw new WhetstoneError(
         'BAD_ARGUMENT',
@@ -117,7 +291,11 @@ export class RunManager {
   async cancel(id: string): Promise<RunSummary> {
     const run = this.live.get(id);
     if (!run) throw new WhetstoneError('BAD_ARGUMENT', `Run ${id} is not running.`);
-    if (run.job) run.job.cancel();
+    if (run.cluster) {
+      // Slurm's SIGTERM makes the engine checkpoint before the job ends.
+      const record = run.cluster.record;
+      await cancelRun(await this.clusters.get(record.cluster), record.dir);
+    } else if (run.job) run.job.cancel();
     else if (run.pid !== undefined) process.kill(run.pid, 'SIGINT'); // engine/host/child.ts
     return this.summary(id);
   }
@@ -152,6 +330,7 @@ export class RunManager {
         status: run.status,
         catchUp: true,
         events: [...run.history],
+        ...clusterOf(run),
       });
       run.listeners.add(listener);
       return () => run.listeners.delete(listener);
@@ -206,14 +385,24 @@ export class RunManager {
   }
 
   private async checkpoint(id: string): Promise<{ checkpointStep?: number }> {
-    const step = await this.store.checkpointStep(id);
-    return step === undefined ? {} : { checkpointStep: step };
+    // A cluster run's checkpoints are on the cluster; its copied events name the newest.
+    const step = (await this.store.readCluster(id))
+      ? (await this.store.read(id)).events.findLast((e) => e.type === 'checkpoint')?.step
+      : await this.store.checkpointStep(id);
+    return typeof step === 'number' ? { checkpointStep: step } : {};
   }
 
   private broadcast(run: LiveRun, events: RunEvent[]): void {
     for (const listener of run.listeners) {
       try {
-        listener({ kind: 'events', runId: run.id, status: run.status, catchUp: false, events });
+        listener({
+          kind: 'events',
+          runId: run.id,
+          status: run.status,
+          catchUp: false,
+          events,
+          ...clusterOf(run),
+        });
       } catch (err) {
         log.warn(`a watcher of ${run.id} failed: ${(err as Error).message}`);
       }
@@ -297,34 +486,85 @@ export class RunManager {
 
   /** Follow a run whose engine (`pid`) outlived the host that started it. */
   private follow(id: string, pid: number, history: RunEvent[]): void {
+    this.track(id, history, { pid }, 'following its events', async (run) => {
+      const ended = await followEngine({
+        eventsPath: this.store.eventsPath(id),
+        pid,
+        skip: history.length,
+        intervalMs: this.followMs,
+        onEvents: (events) => this.followed(run, events),
+      });
+      if (!ended) await this.markInterrupted(id);
+      const after = await this.store.read(id);
+      run.status = runStatus(after.events, false);
+      if (!ended) this.broadcast(run, after.events.slice(-1));
+    });
+  }
+
+  /** Follow a cluster run: copy its events here as the job writes them, with Slurm's state. */
+  private followClusterRun(id: string, record: ClusterRecord, history: RunEvent[]): void {
+    this.track(id, history, { cluster: { record } }, 'following its cluster job', async (run) => {
+      const profile = await this.clusters.get(record.cluster);
+      // The folder on the cluster holds every event, the earlier jobs' too: skip those copied.
+      const copied = history.filter((e) => e.type !== 'error' || e.code !== 'CLUSTER_JOB_ENDED');
+      const state = await followCluster({
+        transport: transportFor(profile),
+        dir: record.dir,
+        jobId: record.jobId,
+        skip: copied.length,
+        intervalMs: this.clusterMs,
+        onState: (next) => {
+          run.cluster!.state = next;
+          log.info(`run ${id}: job ${record.jobId} ${next.state} ${next.reason ?? ''}`);
+          this.broadcast(run, []);
+        },
+        onEvents: (events) => {
+          void this.store.appendCopied(id, events);
+          this.followed(run, events);
+        },
+      });
+      await this.store.writeCluster(id, {
+        ...record,
+        state: state.state,
+        ...(state.reason !== undefined && { reason: state.reason }),
+      });
+      const error = jobEndedEvent(record.jobId, state, run.history.at(-1));
+      if (error) {
+        await this.store.appendCopied(id, [error]);
+        this.followed(run, [error]);
+      }
+      const after = await this.store.read(id);
+      run.status = runStatus(after.events, false);
+    });
+  }
+
+  /** Events read from a followed run's file: its status moves, its watchers get them. */
+  private followed(run: LiveRun, events: RunEvent[]): void {
+    run.status = runStatus([...run.history, ...events], true);
+    run.history.push(...events);
+    this.broadcast(run, events);
+  }
+
+  /** A live run that `work` follows until it ends; then it is no longer live. */
+  private track(
+    id: string,
+    history: RunEvent[],
+    how: Pick<LiveRun, 'pid' | 'cluster'>,
+    what: string,
+    work: (run: LiveRun) => Promise<void>,
+  ): void {
     let finish!: () => void;
     const run: LiveRun = {
       id,
       status: runStatus(history, true),
       history: [...history],
       listeners: new Set(),
-      pid,
+      ...how,
       done: new Promise((resolve) => (finish = resolve)),
     };
     this.live.set(id, run);
-    void followEngine({
-      eventsPath: this.store.eventsPath(id),
-      pid,
-      skip: history.length,
-      intervalMs: this.followMs,
-      onEvents: (events) => {
-        run.status = runStatus([...run.history, ...events], true);
-        run.history.push(...events);
-        this.broadcast(run, events);
-      },
-    })
-      .then(async (ended) => {
-        if (!ended) await this.markInterrupted(id);
-        const after = await this.store.read(id);
-        run.status = runStatus(after.events, false);
-        if (!ended) this.broadcast(run, after.events.slice(-1));
-      })
-      .catch((err: Error) => log.error(`run ${id}: following its events failed: ${err.message}`))
+    void work(run)
+      .catch((err: Error) => log.error(`run ${id}: ${what} failed: ${err.message}`))
       .finally(() => {
         this.live.delete(id);
         this.broadcast(run, []);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { WhetstoneError } from '../../engine/errors.js';
 import { RUN_FILES } from '../../engine/train/run-dir.js';
 import type { EngineEvent } from '../../engine/protocol.js';
+import { CLUSTER_FILE, type ClusterRecord } from '../../engine/cluster/submit.js';
 import type { RunEvent } from '../contract.js';
 import { readEvents } from './events-file.js';
 
@@ -102,6 +103,30 @@ export class RunStore {
     } catch {
       return undefined;
     }
+  }
+
+  /** Events read from a cluster run's own events.jsonl, copied as they are (times included). */
+  async appendCopied(id: string, events: RunEvent[]): Promise<void> {
+    const text = events.map((e) => `${JSON.stringify(e)}\n`).join('');
+    await appendFile(join(this.dir(id), RUN_FILES.events), text);
+  }
+
+  /** A cluster run's record: its profile, its folder on the cluster and its job ids. */
+  async readCluster(id: string): Promise<ClusterRecord | undefined> {
+    try {
+      return JSON.parse(await readFile(join(this.dir(id), CLUSTER_FILE), 'utf8')) as ClusterRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async writeCluster(id: string, record: ClusterRecord): Promise<void> {
+    await writeFile(join(this.dir(id), CLUSTER_FILE), `${JSON.stringify(record, null, 2)}\n`);
+  }
+
+  /** Remove a run folder (one whose submission failed before anything ran). */
+  async remove(id: string): Promise<void> {
+    await rm(this.dir(id), { recursive: true, force: true });
   }
 
   async writeHost(id: string, record: HostRecord): Promise<void> {

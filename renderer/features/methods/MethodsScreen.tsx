@@ -17,6 +17,8 @@ import { MemoryFit } from './MemoryFit.js';
 import { buildStartSpec, useMethods } from './methods-store.js';
 import { SettingsForm } from './SettingsForm.js';
 import { StartButton } from './StartButton.js';
+import { ClustersPanel } from '../clusters/ClustersPanel.js';
+import { useClusters } from '../clusters/clusters-store.js';
 
 export function MethodsScreen() {
   const m = useMethods();
@@ -37,9 +39,15 @@ export function MethodsScreen() {
     if (model) void useMethods.getState().runEstimate(model);
   }, [model, method, settings.batch, settings.seq, settings.recompute, adapterKey]);
 
+  const clusters = useClusters();
   const start = async () => {
     if (!model || !data) return;
     const id = await runs.start(buildStartSpec(m, model, data, choices));
+    if (id) go('run');
+  };
+  const submit = async () => {
+    if (!model || !data || !clusters.chosen) return;
+    const id = await runs.submit(buildStartSpec(m, model, data, choices), clusters.chosen);
     if (id) go('run');
   };
 
@@ -78,7 +86,16 @@ export function MethodsScreen() {
           <MemoryFit estimate={m.estimate} system={m.system} settings={{ method, ...settings }} />
         )}
         {runs.error && <ErrorNote error={runs.error} />}
-        <StartButton model={model} data={data} refusal={refusal} onStart={() => void start()} />
+        <StartButton
+          model={model}
+          data={data}
+          refusal={refusal}
+          onStart={() => void start()}
+          clusters={clusters.list.map((p) => p.name)}
+          cluster={clusters.chosen}
+          onChooseCluster={clusters.choose}
+          onSubmit={() => void submit()}
+        />
       </div>
       <CompareMethods
         model={model}
@@ -88,6 +105,7 @@ export function MethodsScreen() {
         seq={settings.seq}
         onStarted={() => go('runs')}
       />
+      <ClustersPanel />
     </div>
   );
 }

@@ -5,6 +5,11 @@ export function StartButton(props: {
   data?: string;
   refusal?: string;
   onStart: () => void;
+  /** Cluster profiles to run on instead (beside Start), and the one chosen. */
+  clusters?: string[];
+  cluster?: string;
+  onChooseCluster?: (name: string) => void;
+  onSubmit?: () => void;
 }) {
   const why = !props.model
     ? 'Choose a model to start.'
@@ -24,6 +29,27 @@ export function StartButton(props: {
       >
         Start training
       </button>
+      {props.clusters && props.clusters.length > 0 && props.onSubmit && (
+        <>
+          {/* The estimate judged this machine; a cluster's job asks for its own resources. */}
+          <button
+            type="button"
+            disabled={!props.model || !props.data || props.cluster === undefined}
+            onClick={props.onSubmit}
+          >
+            Run on cluster
+          </button>
+          <select
+            aria-label="Cluster"
+            value={props.cluster}
+            onChange={(e) => props.onChooseCluster?.(e.target.value)}
+          >
+            {props.clusters.map((name) => (
+              <option key={name}>{name}</option>
+            ))}
+          </select>
+        </>
+      )}
       {why && <span className="hint">{why}</span>}
     </div>
   );

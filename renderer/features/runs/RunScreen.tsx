@@ -8,6 +8,7 @@ import { methodLabel } from '../methods/adapters.js';
 import { RunCharts } from './RunCharts.js';
 import { useRuns } from './runs-store.js';
 import { deviceSourceLabels } from './series.js';
+import type { ClusterJobSummary } from '../../../main/contract.js';
 
 export function RunScreen() {
   const r = useRuns();
@@ -41,6 +42,9 @@ export function RunScreen() {
         <span className={`status status-${view.status}`} data-testid="run-status">
           {view.status}
         </span>
+        {(view.cluster ?? summary?.cluster) && (
+          <ClusterState job={(view.cluster ?? summary?.cluster)!} />
+        )}
         {pending && (
           <span className="hint" aria-live="polite">
             {pending === 'pause' ? 'Pausing after this step…' : 'Continuing…'}
@@ -75,7 +79,7 @@ export function RunScreen() {
         <dd>{methodLabel(summary?.method, summary?.peft)}</dd>
       </dl>
       <div className="actions">
-        {live && view.status !== 'starting' && (
+        {live && view.status !== 'starting' && !view.cluster && (
           <button
             type="button"
             className={paused ? 'primary' : undefined}
@@ -133,5 +137,22 @@ export function RunScreen() {
       <RunCharts series={view.series} smoothing={r.smoothing} logScale={r.logScale} />
       <p className="path">Run folder: {summary?.dir}</p>
     </div>
+  );
+}
+
+/** A cluster run's job: Slurm's state (queued, running, why it ended) and its reason. */
+function ClusterState({ job }: { job: ClusterJobSummary }) {
+  const words: Record<string, string> = {
+    PENDING: 'queued',
+    RUNNING: 'running',
+    COMPLETING: 'ending',
+  };
+  const state =
+    job.state === undefined ? 'submitted' : (words[job.state] ?? job.state.toLowerCase());
+  return (
+    <span className="hint" data-testid="run-cluster">
+      {job.name} · job {job.jobId} · {state}
+      {job.reason && ` (${job.reason})`}
+    </span>
   );
 }

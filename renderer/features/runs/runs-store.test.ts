@@ -21,6 +21,24 @@ const events = (
 ): RunStreamMessage => ({ kind: 'events', runId: 'r', status, catchUp, events: evs });
 
 describe('reduceMessage', () => {
+  it('keeps a cluster run’s latest Slurm state across batches that do not carry one', () => {
+    const queued = { name: 'gpu', jobId: '12', state: 'PENDING', reason: 'Priority' };
+    const withJob = (cluster: typeof queued, catchUp = false): RunStreamMessage => ({
+      kind: 'events',
+      runId: 'r',
+      status: 'starting',
+      catchUp,
+      events: [],
+      cluster,
+    });
+    let view = reduceMessage(undefined, withJob(queued, true));
+    expect(view.cluster).toEqual(queued);
+    view = reduceMessage(view, events([step(1)]));
+    expect(view.cluster).toEqual(queued);
+    view = reduceMessage(view, withJob({ ...queued, state: 'RUNNING' }));
+    expect(view.cluster?.state).toBe('RUNNING');
+  });
+
   it('appends live batches and ends on a cancelled done', () => {
     let view = reduceMessage(undefined, events([{ type: 'start' }, step(1)], true));
     view = reduceMessage(view, events([step(2)]));

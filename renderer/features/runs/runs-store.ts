@@ -5,6 +5,7 @@ import { statusAfter } from '../../../common/run-status.js';
 import type { ErrorInfo } from '../../../engine/errors.js';
 import type {
   ChannelInput,
+  ClusterJobSummary,
   RunEvent,
   RunStatus,
   RunStreamMessage,
@@ -18,6 +19,8 @@ export interface RunView {
   status: RunStatus;
   /** The run's error, from its events or from the stream. */
   error?: ErrorInfo;
+  /** A cluster run's job and Slurm's latest word on it. */
+  cluster?: ClusterJobSummary;
 }
 
 const finalError = (events: RunEvent[]): ErrorInfo | undefined => {
@@ -45,7 +48,8 @@ export function reduceMessage(view: RunView | undefined, message: RunStreamMessa
     message.events,
   );
   const error = status === 'failed' ? (finalError(message.events) ?? view?.error) : undefined;
-  return { series, status, ...(error && { error }) };
+  const cluster = message.cluster ?? view?.cluster;
+  return { series, status, ...(error && { error }), ...(cluster && { cluster }) };
 }
 
 export type StartSpec = ChannelInput<'runs:start'>;
@@ -60,6 +64,8 @@ interface RunsState {
   error?: ErrorInfo;
   refresh: () => Promise<void>;
   start: (spec: StartSpec) => Promise<string | undefined>;
+  /** Start on a Slurm cluster profile instead of this machine. */
+  submit: (spec: StartSpec, cluster: string) => Promise<string | undefined>;
   cancel: (runId: string) => Promise<void>;
   /** Runs asked to pause or continue whose engine has not answered yet (it waits for a step). */
   pending: Record<string, 'pause' | 'continue'>;
@@ -89,24 +95,12 @@ export function settles(pending: 'pause' | 'continue' | undefined, status: RunSt
 }
 const FLUSH_MS = 250;
 
-export const useRuns = create<RunsState>((set, get) => ({
-  list: [],
-  views: {},
-  compare: [],
-  pending: {},
-  smoothing: 0.6,
-  logScale: false,
-  refresh: async () => {
-    try {
-      set({ list: await call('runs:list', {}), error: undefined });
-    } catch (err) {
-      set({ error: errorInfo(err) });
-    }
-  },
-  start: async (spec) => {
+export const useRuns = create<RunsState>((set, get) => {
+  /** Start a run one way or the other: on success it becomes the current run, watched. */
+  const startWith = async (begin: () => Promise<RunSummary>): Promise<string | undefined> => {
     set({ error: undefined });
     try {
-      const run = await call('runs:start', spec);
+      const run = await begin();
       set((s) => ({ current: run.id, list: [run, ...s.list.filter((r) => r.id !== run.id)] }));
       get().watch(run.id);
       return run.id;
@@ -114,84 +108,103 @@ export const useRuns = create<RunsState>((set, get) => ({
       set({ error: errorInfo(err) });
       return undefined;
     }
-  },
-  cancel: async (runId) => {
-    try {
-      await call('runs:cancel', { runId });
-    } catch (err) {
-      set({ error: errorInfo(err) });
-    }
-  },
-  pause: async (runId, paused) => {
-    set((s) => ({
-      error: undefined,
-      pending: { ...s.pending, [runId]: paused ? 'pause' : 'continue' },
-    }));
-    try {
-      await call('runs:pause', { runId, paused });
-    } catch (err) {
-      set((s) => ({ error: errorInfo(err), pending: without(s.pending, runId) }));
-    }
-  },
-  resume: async (runId) => {
-    set({ error: undefined });
-    try {
-      await call('runs:resume', { runId });
-      stops.get(runId)?.();
-      stops.delete(runId);
-      get().watch(runId);
-      void get().refresh();
-    } catch (err) {
-      set({ error: errorInfo(err) });
-    }
-  },
-  watch: (runId) => {
-    if (stops.has(runId)) return;
-    // Live batches arrive ~20 times a second; charts redraw at most every FLUSH_MS.
-    let pending: RunStreamMessage[] = [];
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const flush = () => {
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-      const before = get().views[runId];
-      const view = pending.reduce<RunView | undefined>(reduceMessage, before)!;
-      pending = [];
+  };
+  return {
+    list: [],
+    views: {},
+    compare: [],
+    pending: {},
+    smoothing: 0.6,
+    logScale: false,
+    refresh: async () => {
+      try {
+        set({ list: await call('runs:list', {}), error: undefined });
+      } catch (err) {
+        set({ error: errorInfo(err) });
+      }
+    },
+    start: (spec) => startWith(() => call('runs:start', spec)),
+    submit: (spec, cluster) => startWith(() => call('runs:submit', { ...spec, cluster })),
+    cancel: async (runId) => {
+      try {
+        await call('runs:cancel', { runId });
+      } catch (err) {
+        set({ error: errorInfo(err) });
+      }
+    },
+    pause: async (runId, paused) => {
       set((s) => ({
-        views: { ...s.views, [runId]: view },
-        // The engine answered (paused, running again, or ended): nothing is pending any more.
-        pending: settles(s.pending[runId], view.status) ? without(s.pending, runId) : s.pending,
+        error: undefined,
+        pending: { ...s.pending, [runId]: paused ? 'pause' : 'continue' },
       }));
-      if (view.status !== before?.status) void get().refresh();
-    };
-    const stop = watchRun(runId, (message) => {
-      pending.push(message);
-      // History draws at once; live batches wait for the next flush.
-      if (message.kind === 'events' && message.catchUp) flush();
-      else timer ??= setTimeout(flush, FLUSH_MS);
-    });
-    stops.set(runId, () => {
-      if (timer !== undefined) clearTimeout(timer);
-      stop();
-    });
-  },
-  show: (runId) => {
-    set({ current: runId });
-    get().watch(runId);
-  },
-  toggleCompare: (runId) => {
-    const compare = get().compare;
-    set({
-      compare: compare.includes(runId) ? compare.filter((id) => id !== runId) : [...compare, runId],
-    });
-    get().watch(runId);
-  },
-  openFolder: async (runId) => {
-    try {
-      await call('runs:open-folder', { runId });
-    } catch (err) {
-      set({ error: errorInfo(err) });
-    }
-  },
-  setSmoothing: (smoothing) => set({ smoothing }),
-  setLogScale: (logScale) => set({ logScale }),
-}));
+      try {
+        await call('runs:pause', { runId, paused });
+      } catch (err) {
+        set((s) => ({ error: errorInfo(err), pending: without(s.pending, runId) }));
+      }
+    },
+    resume: async (runId) => {
+      set({ error: undefined });
+      try {
+        await call('runs:resume', { runId });
+        stops.get(runId)?.();
+        stops.delete(runId);
+        get().watch(runId);
+        void get().refresh();
+      } catch (err) {
+        set({ error: errorInfo(err) });
+      }
+    },
+    watch: (runId) => {
+      if (stops.has(runId)) return;
+      // Live batches arrive ~20 times a second; charts redraw at most every FLUSH_MS.
+      let pending: RunStreamMessage[] = [];
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const flush = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        timer = undefined;
+        const before = get().views[runId];
+        const view = pending.reduce<RunView | undefined>(reduceMessage, before)!;
+        pending = [];
+        set((s) => ({
+          views: { ...s.views, [runId]: view },
+          // The engine answered (paused, running again, or ended): nothing is pending any more.
+          pending: settles(s.pending[runId], view.status) ? without(s.pending, runId) : s.pending,
+        }));
+        if (view.status !== before?.status) void get().refresh();
+      };
+      const stop = watchRun(runId, (message) => {
+        pending.push(message);
+        // History draws at once; live batches wait for the next flush.
+        if (message.kind === 'events' && message.catchUp) flush();
+        else timer ??= setTimeout(flush, FLUSH_MS);
+      });
+      stops.set(runId, () => {
+        if (timer !== undefined) clearTimeout(timer);
+        stop();
+      });
+    },
+    show: (runId) => {
+      set({ current: runId });
+      get().watch(runId);
+    },
+    toggleCompare: (runId) => {
+      const compare = get().compare;
+      set({
+        compare: compare.includes(runId)
+          ? compare.filter((id) => id !== runId)
+          : [...compare, runId],
+      });
+      get().watch(runId);
+    },
+    openFolder: async (runId) => {
+      try {
+        await call('runs:open-folder', { runId });
+      } catch (err) {
+        set({ error: errorInfo(err) });
+      }
+    },
+    setSmoothing: (smoothing) => set({ smoothing }),
+    setLogScale: (logScale) => set({ logScale }),
+  };
+});
