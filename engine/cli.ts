@@ -10,6 +10,7 @@ import { helpText, parseCommandLine } from './cli/parse.js';
 import { handleStrayErrors } from './host/stray-errors.js';
 import { printHuman } from './cli/print.js';
 import { clusterMain, isClusterCommand } from './cluster/cli.js';
+import { clusterSweep, isClusterSweep } from './cluster/sweep.js';
 
 const levels = ['error', 'warn', 'info', 'debug'];
 const stopSignals = ['SIGINT', 'SIGTERM', 'SIGUSR1'] as const;
@@ -19,11 +20,10 @@ export async function main(argv: string[]): Promise<number> {
   const emit = (event: EngineEvent) =>
     json ? process.stdout.write(`${JSON.stringify(event)}\n`) : printHuman(event);
   try {
-    if (isClusterCommand(argv)) {
-      return await clusterMain(argv, (result, human) =>
-        json ? process.stdout.write(`${JSON.stringify(result)}\n`) : process.stdout.write(human),
-      );
-    }
+    const print = (result: Record<string, unknown>, human: string) =>
+      json ? process.stdout.write(`${JSON.stringify(result)}\n`) : process.stdout.write(human);
+    if (isClusterCommand(argv)) return await clusterMain(argv, print);
+    if (isClusterSweep(argv) && !argv.includes('--help')) return await clusterSweep(argv, print);
     const parsed = parseCommandLine(argv);
     json = parsed.json;
     if (parsed.command === 'help') {

@@ -493,6 +493,62 @@ describe.skipIf(skip !== undefined)('runs on a Slurm cluster', () => {
     };
     expect(spec).toMatchObject({ method: 'fo-sgd', lr: 0.1 });
   });
+
+  it('a comparison sweep goes as one job array; the same command again writes its tables', async () => {
+    const sweep = [
+      'sweep',
+      '--cluster',
+      'local',
+      '--model',
+      fixturePath('llama'),
+      '--data',
+      data,
+      '--methods',
+      'zo-sgd',
+      '--peft',
+      'full,lora',
+      '--steps',
+      '3',
+      '--batch',
+      '2',
+      '--seq',
+      '16',
+      '--backend',
+      'wasm',
+      '--out',
+      join(shared, 'compare'),
+      '--json',
+    ];
+    const submitted = await runCli(sweep, env);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const { runs: tasks } = submitted.last as { runs: { key: string; dir: string }[] };
+    expect(tasks.map((t) => t.key)).toEqual(['zo-sgd.full.seed0', 'zo-sgd.lora.seed0']);
+    expect(tasks[0]!.dir).toBe(join(shared, 'compare', 'runs', 'zo-sgd.full.seed0'));
+    const runs = new RunManager(new RunStore(join(work, 'compare-store')), forkEngine, {
+      clusterIntervalMs: 200,
+      clusters: profiles,
+    });
+    for (const task of tasks) {
+      const summary = await runs.adopt('local', task.dir);
+      await runs.settled(summary.id);
+      expect(await runs.summary(summary.id)).toMatchObject({ status: 'finished', step: 3 });
+    }
+    const tables = await runCli(sweep, env);
+    expect(tables.code, tables.stderr).toBe(0);
+    const result = JSON.parse(await readFile(join(shared, 'compare', 'results.json'), 'utf8')) as {
+      cells: { key: string; status: string }[];
+    };
+    expect(result.cells.map((c) => [c.key, c.status])).toEqual([
+      ['zo-sgd.full.seed0', 'finished'],
+      ['zo-sgd.lora.seed0', 'finished'],
+    ]);
+    expect(await readFile(join(shared, 'compare', 'README.md'), 'utf8')).toMatch(/zo-sgd/i);
+    // A sweep folder outside the profile's shared folder is refused before anything is submitted.
+    const outside = sweep.map((a) => (a === join(shared, 'compare') ? join(work, 'elsewhere') : a));
+    const refused = await runCli(outside, env);
+    expect(refused.code).not.toBe(0);
+    expect(JSON.stringify(refused.events) + refused.stderr).toMatch(/outside the shared folder/);
+  });
 });
 
 if (skip !== undefined) {

@@ -213,7 +213,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
     summary:
       'Compare methods: train every method × scheme × seed (× template on/off) one run at a time, then write results.json and README.md (the papers’ tables) into --out.',
     usage:
-      'whetstone sweep --model DIR --data FILE --out DIR [--methods M,M,...] [--peft full,lora,prefix,prompt] [--steps N|M=N,...] [--lr X|M=X,...] [--seeds N] [--ablate-template] [--batch B] [--seq T] [--target-loss L] [--json]',
+      'whetstone sweep --model DIR --data FILE --out DIR [--methods M,M,...] [--peft full,lora,prefix,prompt] [--steps N|M=N,...] [--lr X|M=X,...] [--seeds N] [--ablate-template] [--batch B] [--seq T] [--target-loss L] [--cluster NAME] [--json]',
     options: {
       ...model,
       ...data,
@@ -252,6 +252,11 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
         'the training loss whose first step the table reports (default: the median final loss of the runs that lowered theirs)',
       ],
       out: ['out', 'string', 'sweep folder (re-running the same command continues it)'],
+      cluster: [
+        'cluster',
+        'string',
+        'submit the grid to this cluster profile as one Slurm job array (--out in its shared folder); the same command again writes the tables so far',
+      ],
       format: dataOptions.format!,
       columns: dataOptions.columns!,
       template: dataOptions.template!,

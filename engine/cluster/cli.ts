@@ -199,7 +199,7 @@ async function readCells(path: string): Promise<RunCell[]> {
 }
 
 /** A spec the engine would refuse is refused here, before anything reaches the cluster. */
-function checkSpec(cell: RunCell, profile: ClusterProfile): void {
+export function checkSpec(cell: RunCell, profile: ClusterProfile): void {
   const fields = withoutRunFolder(cell.spec);
   const parsed = trainSpecSchema.safeParse({ ...fields, kind: 'train' });
   if (!parsed.success) {

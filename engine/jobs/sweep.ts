@@ -6,6 +6,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toMarkdown, type SweepTables } from '../../common/sweep-table.js';
 import { WhetstoneError } from '../errors.js';
+import type { SweepResult } from '../job-results.js';
 import { createLogger } from '../log.js';
 import type { EngineEvent, JobSpec, TrainSpec } from '../protocol.js';
 import { latestCheckpoint } from '../train/checkpoint.js';
@@ -48,13 +49,18 @@ export async function sweepJob(spec: SweepSpec, ctx: JobContext): Promise<JobRes
   }
   ctx.emit({ type: 'progress', phase: 'sweep', done: cells.length, total: cells.length });
   const result = await sweepResults(options, unfit, spec.targetLoss);
-  const { tables } = result;
-  await writeFileAtomic(
-    join(spec.out, SWEEP_FILES.results),
-    `${JSON.stringify(result, null, 2)}\n`,
-  );
-  await writeFileAtomic(join(spec.out, SWEEP_FILES.table), sweepMarkdown(spec, tables));
+  await writeSweepResults(spec, spec.out, result);
   return { fields: result, weightBytes: 0 };
+}
+
+/** results.json and the tables (the folder's README.md) in the sweep folder `out`. */
+export async function writeSweepResults(
+  spec: SweepSpec,
+  out: string,
+  result: SweepResult,
+): Promise<void> {
+  await writeFileAtomic(join(out, SWEEP_FILES.results), `${JSON.stringify(result, null, 2)}\n`);
+  await writeFileAtomic(join(out, SWEEP_FILES.table), sweepMarkdown(spec, result.tables));
 }
 
 function sweepMarkdown(spec: SweepSpec, tables: SweepTables): string {
