@@ -166,14 +166,14 @@ describe('model folders', () => {
   });
 
   it('unsupported model types and pre-quantized checkpoints say what is supported', async () => {
-    const bert = await variant(
+    const t5 = await variant(
       'llama',
       (e) => e,
-      (c) => (c.model_type = 'bert'),
+      (c) => (c.model_type = 't5'),
     );
-    const err = await loadError(bert);
+    const err = await loadError(t5);
     expect(err.code).toBe('MODEL_UNSUPPORTED');
-    expect(err.message).toContain('bert');
+    expect(err.message).toContain('t5');
     expect(err.message).toContain('llama');
     const gptq = await variant(
       'llama',
