@@ -136,7 +136,7 @@ describe('every method lowers the masked-LM loss of roberta', () => {
     const batch = batchFor(model, 7);
     const start = await batchesLoss(model, [batch]);
     const m = createMethod(model, { method, seed: 1 });
-    const steps = method.startsWith('zo') || method === 'forward-grad' ? 20 : 3;
+    const steps = method.startsWith('zo') || method === 'forward-grad' ? 12 : 2;
     for (let s = 0; s < steps; s++) await m.step([batch], lr);
     const end = await batchesLoss(model, [batch]);
     m.dispose();
@@ -155,7 +155,8 @@ describe.each(['roberta'] as const)('%s: every PEFT scheme trains', (name) => {
     // amounts only, too little for a few float32 zeroth-order steps; backprop trains it here.
     const runs = [
       ['fo-adamw', 3e-2, 3],
-      ['zo-sgd', 3e-3, 15],
+      // Prompts take larger zeroth-order steps than low-rank adapters (as the papers' rates do).
+      ['zo-sgd', kind === 'prefix' || kind === 'prompt' ? 3e-2 : 3e-3, 15],
     ] as const;
     for (const [method, lr, steps] of kind === 'adalora' ? runs.slice(0, 1) : runs) {
       const spec = peftSpec(kind, {

@@ -6,6 +6,7 @@ import { initBackend } from '../engine/backend/select.js';
 import { tf, type Tensor2D } from '../engine/backend/tf.js';
 import { loadTokenizer } from '../engine/io/tokenizer.js';
 import { forwardLogits, type CausalLM } from '../engine/models/causal-lm.js';
+import { generateTokens } from '../engine/models/generate.js';
 import { loadModel } from '../engine/models/load.js';
 import { encoderFixtures, fixturePath } from './fixtures.js';
 
@@ -111,4 +112,19 @@ describe('tokenizers', () => {
     // A character the corpus never had is unknown.
     expect(tok.encode('☃', { addSpecialTokens: false })).toEqual([tok.tokenToId('[UNK]')]);
   });
+});
+
+it('an encoder refuses to generate, saying why', async () => {
+  const model = await loadModel(fixturePath('bert'));
+  await expect(
+    generateTokens(model, [2, 40, 3], {
+      maxNewTokens: 4,
+      stopTokenIds: [],
+      seed: 0,
+      temperature: 0,
+      topK: 0,
+      topP: 1,
+    }),
+  ).rejects.toThrow(/masked language model/);
+  model.params.dispose();
 });

@@ -110,6 +110,40 @@ describe('model folders', () => {
     }
   });
 
+  it("RoBERTa/BERT: a bias saved as the decoder's loads the same; pooler tensors are ignored", async () => {
+    for (const [name, bias, decoderBias, pooler] of [
+      ['roberta', 'lm_head.bias', 'lm_head.decoder.bias', 'roberta.pooler.dense.bias'],
+      ['bert', 'cls.predictions.bias', 'cls.predictions.decoder.bias', 'bert.pooler.dense.bias'],
+    ] as const) {
+      const dir = await variant(name, (entries) => {
+        const b = entries.find((e) => e.name === bias)!;
+        const others = entries.filter((e) => e.name !== bias);
+        const extra = {
+          name: pooler,
+          shape: [64],
+          dtype: 'F32' as const,
+          data: new Float32Array(64),
+        };
+        return [...others, { ...b, name: decoderBias }, extra];
+      });
+      const expected = await paramValues(fixturePath(name));
+      const got = await paramValues(dir);
+      expect([...got.keys()].sort()).toEqual([...expected.keys()].sort());
+      for (const [param, values] of expected) expect(got.get(param), param).toEqual(values);
+    }
+  });
+
+  it('RoBERTa with relative position embeddings is refused with the reason', async () => {
+    const dir = await variant(
+      'roberta',
+      (entries) => entries,
+      (c) => (c.position_embedding_type = 'relative_key'),
+    );
+    const err = await loadError(dir);
+    expect(err.code).toBe('MODEL_UNSUPPORTED');
+    expect(err.message).toContain('relative_key');
+  });
+
   it('a missing tensor names itself, the file and the config', async () => {
     const dir = await variant('llama', (entries) =>
       entries.filter((e) => e.name !== 'model.layers.1.mlp.up_proj.weight'),
@@ -132,14 +166,14 @@ describe('model folders', () => {
   });
 
   it('unsupported model types and pre-quantized checkpoints say what is supported', async () => {
-    const bert = await variant(
+    const t5 = await variant(
       'llama',
       (e) => e,
-      (c) => (c.model_type = 'bert'),
+      (c) => (c.model_type = 't5'),
     );
-    const err = await loadError(bert);
+    const err = await loadError(t5);
     expect(err.code).toBe('MODEL_UNSUPPORTED');
-    expect(err.message).toContain('bert');
+    expect(err.message).toContain('t5');
     expect(err.message).toContain('llama');
     const gptq = await variant(
       'llama',

@@ -40,7 +40,10 @@ async function logitsOf(model: CausalLM): Promise<Float32Array> {
   return values;
 }
 
-async function load(name: (typeof architectureFixtures)[number] | (typeof encoderFixtures)[number], kind: 'lora' | 'qlora') {
+async function load(
+  name: (typeof architectureFixtures)[number] | (typeof encoderFixtures)[number],
+  kind: 'lora' | 'qlora',
+) {
   const spec = peftSpec(kind, { r: 4, alpha: 8, targets: ['all-linear'], seed: 3 });
   return loadPeftModel(fixturePath(name), spec);
 }
@@ -115,20 +118,23 @@ describe.each([...architectureFixtures, ...encoderFixtures])('%s', (name) => {
   });
 });
 
-describe.each([...architectureFixtures, ...encoderFixtures])('%s: QLoRA merged into the original base', (name) => {
-  it('gives the logits of the full-precision base plus the adapter', async () => {
-    const pm = await load(name, 'qlora');
-    randomizeAdapter(pm.model.params, 4);
-    const arch = architectureFor(pm.model.config.modelType, 'config.json');
-    const merged = arch.create(pm.model.config, await mergeIntoOriginal(pm, fixturePath(name)));
-    // The reference: LoRA over the float32 base, holding the QLoRA model's adapter values.
-    const lora = await load(name, 'lora');
-    for (const [n, v] of pm.model.params.entries())
-      if (isAdapterParam(n)) lora.model.params.get(n).assign(v);
-    const want = await logitsOf(lora.model);
-    expect(relativeError(await logitsOf(merged), want)).toBeLessThan(1e-5);
-    // The quantized model differs from it by more: the merge used the original weights.
-    expect(relativeError(await logitsOf(pm.model), want)).toBeGreaterThan(1e-4);
-    free(pm.model, merged, lora.model);
-  });
-});
+describe.each([...architectureFixtures, ...encoderFixtures])(
+  '%s: QLoRA merged into the original base',
+  (name) => {
+    it('gives the logits of the full-precision base plus the adapter', async () => {
+      const pm = await load(name, 'qlora');
+      randomizeAdapter(pm.model.params, 4);
+      const arch = architectureFor(pm.model.config.modelType, 'config.json');
+      const merged = arch.create(pm.model.config, await mergeIntoOriginal(pm, fixturePath(name)));
+      // The reference: LoRA over the float32 base, holding the QLoRA model's adapter values.
+      const lora = await load(name, 'lora');
+      for (const [n, v] of pm.model.params.entries())
+        if (isAdapterParam(n)) lora.model.params.get(n).assign(v);
+      const want = await logitsOf(lora.model);
+      expect(relativeError(await logitsOf(merged), want)).toBeLessThan(1e-5);
+      // The quantized model differs from it by more: the merge used the original weights.
+      expect(relativeError(await logitsOf(pm.model), want)).toBeGreaterThan(1e-4);
+      free(pm.model, merged, lora.model);
+    });
+  },
+);

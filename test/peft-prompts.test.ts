@@ -24,7 +24,7 @@ import { causalLmLoss } from '../engine/models/loss.js';
 import { greedy } from '../engine/models/sampling.js';
 import { loadPeftModel, peftSpec, type PeftModel } from '../engine/peft/load.js';
 import { initTokenIds, PROMPT_EMBEDDINGS, type PromptKind } from '../engine/peft/prompts.js';
-import { architectureFixtures, fixturePath } from './fixtures.js';
+import { architectureFixtures, encoderFixtures, fixturePath } from './fixtures.js';
 import { relativeError, tokenIds } from './numerics.js';
 
 const N = 7;
@@ -62,7 +62,7 @@ function free(...models: CausalLM[]): void {
 }
 
 const load = (
-  name: (typeof architectureFixtures)[number],
+  name: (typeof architectureFixtures)[number] | (typeof encoderFixtures)[number],
   kind: PromptKind,
   initText?: string,
   seed = 3,
@@ -72,8 +72,11 @@ const load = (
     peftSpec(kind, { virtualTokens: N, seed, ...(initText !== undefined && { initText }) }),
   );
 
-describe.each(architectureFixtures)('%s', (name) => {
-  it.each(kinds)(
+// Encoders too, for prompt tuning: the virtual tokens join the sequence as X's embeddings would.
+// (A prefix is X's keys and values computed without the input, which a bidirectional X differs
+// from: encoders' prefix tuning is covered by test/encoder-methods.test.ts.)
+describe.each([...architectureFixtures, ...encoderFixtures])('%s', (name) => {
+  it.each(encoderFixtures.some((e) => e === name) ? (['prompt'] as const) : kinds)(
     '%s tuning from a text X gives the base logits of "X + input" on the input',
     async (kind) => {
       const dir = fixturePath(name);

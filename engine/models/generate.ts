@@ -41,6 +41,13 @@ export async function generateTokens(
   promptIds: number[],
   opts: GenerateOptions,
 ): Promise<GenerateResult> {
+  if (model.objective === 'masked') {
+    throw new WhetstoneError(
+      'MODEL_UNSUPPORTED',
+      `${model.config.modelType} is a masked language model: it fills in masked tokens and cannot generate text.`,
+      'Use a decoder (Llama, Qwen2, GPT-2, OPT) to generate; score a masked model with a mask token in the text.',
+    );
+  }
   const context = model.config.contextLength;
   if (promptIds.length === 0) throw new WhetstoneError('BAD_ARGUMENT', 'The prompt is empty.');
   if (promptIds.length >= context) {
