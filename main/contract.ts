@@ -146,6 +146,8 @@ const sweepRequest = z
       .pick({ format: true, columns: true, template: true, labelWords: true })
       .partial()
       .optional(),
+    /** A cluster profile: the grid goes to Slurm as one job array instead of running here. */
+    cluster: z.string().min(1).optional(),
   })
   .strict();
 

@@ -16,6 +16,7 @@ import { RunManager } from '../main/training/run-manager.js';
 import { RunStore } from '../main/training/run-store.js';
 import type { RunEvent, RunStreamMessage } from '../main/contract.js';
 import { runCli } from './cli.js';
+import { SweepManager } from '../main/training/sweep-manager.js';
 import { fixturePath, writeSentencesJsonl } from './fixtures.js';
 import {
   slurmSkipNote,
@@ -543,6 +544,45 @@ describe.skipIf(skip !== undefined)('runs on a Slurm cluster', () => {
       ['zo-sgd.lora.seed0', 'finished'],
     ]);
     expect(await readFile(join(shared, 'compare', 'README.md'), 'utf8')).toMatch(/zo-sgd/i);
+
+    // The studio's comparison on the cluster: one array, the table filled from the followed runs.
+    const sweeps = new SweepManager(join(work, 'comparisons'), runs, () =>
+      Promise.resolve(undefined),
+    );
+    const started = await sweeps.start({
+      model: fixturePath('llama'),
+      data,
+      methods: ['zo-sgd'],
+      schemes: ['full', 'lora'],
+      seeds: 1,
+      ablateTemplate: false,
+      steps: { 'zo-sgd': 3 },
+      batch: 2,
+      seq: 16,
+      backend: 'wasm',
+      cluster: 'local',
+    });
+    const arrays = new Set(
+      await Promise.all(
+        started.cells.map(async (c) => (await runs.summary(c.runId!)).cluster?.jobId.split('_')[0]),
+      ),
+    );
+    expect(arrays.size).toBe(1);
+    let report = await sweeps.report(started.id);
+    while (report.status === 'running') {
+      await new Promise((r) => setTimeout(r, 200));
+      report = await sweeps.report(started.id);
+    }
+    expect(report.status).toBe('done');
+    expect(report.records.map((r) => [r.key, r.status])).toEqual(
+      result.cells.map((c) => [c.key, 'finished']),
+    );
+    // Same grid, same seeds: the same losses as the CLI's array.
+    const cliLosses = JSON.parse(
+      await readFile(join(shared, 'compare', 'results.json'), 'utf8'),
+    ) as { cells: { losses: number[][] }[] };
+    expect(report.records.map((r) => r.losses.length)).toEqual([3, 3]);
+    expect(report.records.map((r) => r.losses)).toEqual(cliLosses.cells.map((c) => c.losses));
     // A sweep folder outside the profile's shared folder is refused before anything is submitted.
     const outside = sweep.map((a) => (a === join(shared, 'compare') ? join(work, 'elsewhere') : a));
     const refused = await runCli(outside, env);

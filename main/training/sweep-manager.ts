@@ -1,6 +1,7 @@
 // The studio's method comparisons: the grid (engine/sweep/grid.ts) run one cell at a time as
 // ordinary runs of the run store (so each shows on the Runs screen, resumes and exports like any
-// run), its progress and tables read from those runs' folders (engine/sweep/read-cells.ts).
+// run), or sent to a Slurm cluster as one job array whose cells the run manager follows; the
+// progress and tables are read from those runs' folders (engine/sweep/read-cells.ts).
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CellRecord } from '../../common/sweep-table.js';
@@ -55,9 +56,15 @@ export class SweepManager {
       cells: cells.map((c) => ({ key: c.key })),
     };
     await mkdir(this.dir, { recursive: true });
+    if (request.cluster) {
+      // One Slurm job array, a followed run per cell; Slurm judges what fits.
+      const runs = await this.runs.submitArray(cells, request.cluster, id);
+      runs.forEach((run, i) => (stored.cells[i]!.runId = run.id));
+    }
     await this.save(stored);
     this.active.set(id, { cancelled: false });
-    void this.drive(stored, cells).catch((err: Error) => log.error(`sweep ${id}: ${err.message}`));
+    const driving = request.cluster ? this.follow(stored) : this.drive(stored, cells);
+    void driving.catch((err: Error) => log.error(`sweep ${id}: ${err.message}`));
     return this.summary(stored);
   }
 
@@ -86,8 +93,26 @@ export class SweepManager {
     const run = this.active.get(id);
     if (!run) throw new WhetstoneError('BAD_ARGUMENT', `Comparison ${id} is not running.`);
     run.cancelled = true;
-    if (run.runId) await this.runs.cancel(run.runId).catch(() => undefined);
-    return this.summary(await this.read(id));
+    const stored = await this.read(id);
+    // Here one cell trains at a time; on a cluster every cell of the array may be queued or running.
+    const live = stored.request.cluster ? stored.cells.map((c) => c.runId) : [run.runId];
+    for (const runId of live) if (runId) await this.runs.cancel(runId).catch(() => undefined);
+    return this.summary(stored);
+  }
+
+  /** A cluster comparison: its cells' runs are followed by the run manager; wait for them all. */
+  private async follow(stored: Stored): Promise<void> {
+    const state = this.active.get(stored.id)!;
+    try {
+      for (const cell of stored.cells) if (cell.runId) await this.runs.settled(cell.runId);
+      stored.status = state.cancelled ? 'cancelled' : 'done';
+    } catch (err) {
+      stored.status = 'interrupted';
+      throw err;
+    } finally {
+      this.active.delete(stored.id);
+      await this.save(stored);
+    }
   }
 
   /** The cells one after another, each a run of the store. */

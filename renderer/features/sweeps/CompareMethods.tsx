@@ -1,10 +1,12 @@
 // "Compare methods" on the Method screen: the grid as checkboxes (methods × schemes), seeds, and
-// the template ablation that doubles it; Start runs every cell, one run at a time, in main.
+// the template ablation that doubles it; Start runs every cell, one run at a time, in main, or
+// sends the grid to the chosen cluster profile as one Slurm job array.
 import { methodNames, peftKinds } from '../../../common/methods.js';
 import { notApplicable, ZO_STEP_FACTOR } from '../../../common/sweep-grid.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import type { DataChoices } from '../datasets/datasets-store.js';
 import { methodCards } from '../methods/catalog.js';
+import { useClusters } from '../clusters/clusters-store.js';
 import { gridSize, useSweeps } from './sweeps-store.js';
 
 const titles = Object.fromEntries(methodCards.map((c) => [c.name, c.title]));
@@ -21,7 +23,8 @@ export function CompareMethods(props: {
   const { grid } = s;
   const na = grid.methods.flatMap((m) => grid.schemes.filter((k) => notApplicable(m, k))).length;
   const cells = gridSize(grid, na);
-  const start = async () => {
+  const clusters = useClusters();
+  const start = async (cluster?: string) => {
     if (!props.model || !props.data) return;
     const { format, columns, template } = props.choices;
     const id = await s.start({
@@ -34,6 +37,7 @@ export function CompareMethods(props: {
         ...(columns && { columns }),
         ...(template && { template }),
       },
+      ...(cluster && { cluster }),
     });
     if (id) props.onStarted();
   };
@@ -103,6 +107,15 @@ export function CompareMethods(props: {
       >
         Start comparison ({cells} {cells === 1 ? 'run' : 'runs'})
       </button>
+      {clusters.chosen && (
+        <button
+          type="button"
+          disabled={!props.model || !props.data || cells === 0}
+          onClick={() => void start(clusters.chosen)}
+        >
+          On cluster {clusters.chosen} (one job array)
+        </button>
+      )}
       {na > 0 && (
         <p className="hint">
           {na} method × scheme {na === 1 ? 'pair' : 'pairs'} cannot train (LOMO and AdaLomo with
