@@ -206,6 +206,11 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
     targetLoss: z.number().optional(),
     /** The sweep folder: runs/KEY per cell, results.json, and the tables in its README.md. */
     out: z.string().min(1),
+    /**
+     * A cluster profile: the CLI sends the grid there as one Slurm job array
+     * (engine/cluster/sweep.ts) instead of starting this job.
+     */
+    cluster: z.string().min(1).optional(),
     format: dataFields.format,
     columns: dataFields.columns,
     template: dataFields.template,

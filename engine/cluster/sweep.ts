@@ -27,8 +27,7 @@ export async function clusterSweep(
   profiles = new ClusterProfiles(),
 ): Promise<number> {
   const { job } = parseCommandLine(argv);
-  const { cluster, ...fields } = job ?? {};
-  const parsed = jobSpecSchema.safeParse(fields);
+  const parsed = jobSpecSchema.safeParse(job);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new WhetstoneError(
@@ -37,8 +36,8 @@ export async function clusterSweep(
       'See whetstone sweep --help.',
     );
   }
+  const { cluster, ...spec } = parsed.data as SweepSpec;
   const profile = await profiles.get(String(cluster));
-  const spec = parsed.data as SweepSpec;
   // The sweep folder lives in the shared folder: the nodes write it, this machine reads it.
   const out = runDirIn(profile, profile.ssh ? spec.out : resolve(spec.out));
   const options = sweepOptionsOf({ ...spec, out });

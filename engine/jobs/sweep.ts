@@ -22,6 +22,13 @@ type SweepSpec = Extract<JobSpec, { kind: 'sweep' }>;
 const log = createLogger('sweep');
 
 export async function sweepJob(spec: SweepSpec, ctx: JobContext): Promise<JobResult<'sweep'>> {
+  if (spec.cluster !== undefined) {
+    throw new WhetstoneError(
+      'BAD_ARGUMENT',
+      `A sweep for cluster "${spec.cluster}" is submitted by the CLI, not run by an engine.`,
+      `Run: whetstone sweep --cluster ${spec.cluster} … (or leave --cluster out to run it here).`,
+    );
+  }
   const options = sweepOptionsOf(spec);
   const cells = expandGrid(options);
   await mkdir(join(spec.out, 'runs'), { recursive: true });

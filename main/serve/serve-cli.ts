@@ -107,7 +107,7 @@ export async function main(argv: string[]): Promise<number> {
     if (server && !stop.requested()) {
       if (!isLoopback(host)) {
         process.stderr.write(
-          `Warning: serving on ${host}, reachable from other machines. Anyone with the token can train and read the models and datasets you pick; prefer an SSH tunnel to 127.0.0.1.\n`,
+          `Warning: serving on ${host}, reachable from other machines. Anyone with the token can act as you: train, read the models and datasets you pick, and run commands through cluster profiles (their engine and setup lines); prefer an SSH tunnel to 127.0.0.1.\n`,
         );
       }
       process.stdout.write(`Open ${server.url}\n`);
