@@ -36,7 +36,11 @@ describe.skipIf(!webgpu.available)(`device check ${webgpu.note}`, () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [script, out, '--allow-software', '--quick'],
-      { maxBuffer: 16 * 1024 * 1024 },
+      // Debian's python3-torch, as the reference tests use (a python3 earlier on PATH may lack it).
+      {
+        maxBuffer: 16 * 1024 * 1024,
+        env: { ...process.env, WHETSTONE_PYTHON: '/usr/bin/python3' },
+      },
     ); // exit code 0: no section failed
     const report = JSON.parse(
       await readFile(join(out, 'device-check.json'), 'utf8'),

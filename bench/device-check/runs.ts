@@ -132,9 +132,12 @@ export async function methodStep(s: StepSettings, method: string, peft: string):
 }
 
 /** Python modules importable here (each tried alone). */
+/** The Python the check runs: WHETSTONE_PYTHON, else `python3` on PATH (a GPU machine's own). */
+export const python = (): string => process.env.WHETSTONE_PYTHON ?? 'python3';
+
 export async function pythonHas(module: string): Promise<{ ok: boolean; reason: string }> {
   try {
-    await execFileAsync('python3', ['-c', `import ${module}`], { timeout: 120_000 });
+    await execFileAsync(python(), ['-c', `import ${module}`], { timeout: 120_000 });
     return { ok: true, reason: '' };
   } catch (err) {
     const text = String((err as { stderr?: string }).stderr ?? (err as Error).message);
@@ -145,7 +148,7 @@ export async function pythonHas(module: string): Promise<{ ok: boolean; reason: 
 
 export async function torchHasCuda(): Promise<boolean> {
   try {
-    const { stdout } = await execFileAsync('python3', [
+    const { stdout } = await execFileAsync(python(), [
       '-c',
       'import torch; print(torch.cuda.is_available())',
     ]);
@@ -181,7 +184,7 @@ export async function torchStep(
   seq: number,
 ): Promise<TorchRow> {
   const { stdout } = await execFileAsync(
-    'python3',
+    python(),
     [script, model, '--method', method, '--batch', String(batch), '--seq', String(seq),
      '--steps', '3', '--device', device, '--dtype', dtype, '--threads', '2'],
     { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 },
@@ -217,7 +220,7 @@ export async function runJudge(
   script: string,
   requestFile: string,
 ): Promise<Record<string, unknown>[]> {
-  const { stdout } = await execFileAsync('python3', [script, requestFile], {
+  const { stdout } = await execFileAsync(python(), [script, requestFile], {
     timeout: 600_000,
     maxBuffer: 64 * 1024 * 1024,
   });
