@@ -9,16 +9,14 @@
 // FO-AdamW, lr 1.5e-3 constant after 100 warmup steps, batch 32 rows of 64 tokens, native backend.
 // Every --every steps it exports the model and prints the zero-shot accuracy of `--template sst2`
 // on held-out grammar reviews (verdict removed) and on sentiment.jsonl.
-// Not shipped yet. Measured (about 0.8 s a step on a shared 2-core machine):
-//   step               200    400    600    800   1000   1200
-//   grammar held-out  0.50   0.68   0.68   0.78   0.72   0.76
-//   sentiment.jsonl   0.50   0.64   0.53   0.52   0.51   0.60
-// The grammar's mood is learned, but on the dataset's sentences the model leans to " terrible"
-// (at step 1000 it calls 97% of the positive rows terrible, all negatives right); 30 FO-AdamW
-// steps (lr 1e-4, batch 16) on three quarters of the rows correct that lean and raise held-out
-// accuracy from 0.55 to 0.71. The step-400 model is above chance zero-shot, but tuning it (FO-AdamW
-// 3e-5 to 5e-4, LoRA 2e-3) lowered held-out accuracy. Mixed-mood rows (the previous recipe) stayed
-// at 0.52 after 600 steps. At step 1200 the same 30-step tune left held-out accuracy at 0.53.
+// The shipped model is step 1400 of this recipe (about 20 minutes on a shared 2-core machine).
+// Measured at each export (zero-shot accuracy, --template sst2):
+//   step               200    400    600    800   1000   1200   1400
+//   grammar held-out  0.50   0.68   0.68   0.78   0.72   0.76   0.86
+//   sentiment.jsonl   0.50   0.64   0.53   0.52   0.51   0.60   0.66
+// Before step 1400 the dataset's accuracy swings: at step 1000 the model calls 97% of its
+// positive rows terrible. Mixed-mood rows (the previous recipe) stayed at 0.52 after 600 steps.
+// Run: npm run build && node scripts/make-example-mlm.js [--out DIR]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +27,7 @@ const { values } = parseArgs({
   options: {
     backend: { type: 'string', default: 'native' },
     out: { type: 'string', default: join(root, 'assets', 'models', 'whetstone-tiny-mlm') },
-    steps: { type: 'string', default: '1600' },
+    steps: { type: 'string', default: '1400' },
     every: { type: 'string', default: '200' },
     layers: { type: 'string', default: '4' },
     hidden: { type: 'string', default: '128' },
