@@ -26,12 +26,16 @@ interface Stored {
   cells: { key: string; runId?: string; unfit?: string }[];
 }
 
+/** A comparison this host is running: stopped or not, and the cell (and its run) training now. */
+interface Active {
+  cancelled: boolean;
+  current?: string;
+  runId?: string;
+}
+
 export class SweepManager {
   /** Sweeps this host is running, and the cell each is on. */
-  private readonly active = new Map<
-    string,
-    { cancelled: boolean; current?: string; runId?: string }
-  >();
+  private readonly active = new Map<string, Active>();
 
   /**
    * `refusal`: why a cell's run will not fit, from its estimate (undefined when it fits); such a
@@ -101,24 +105,15 @@ export class SweepManager {
   }
 
   /** A cluster comparison: its cells' runs are followed by the run manager; wait for them all. */
-  private async follow(stored: Stored): Promise<void> {
-    const state = this.active.get(stored.id)!;
-    try {
+  private follow(stored: Stored): Promise<void> {
+    return this.track(stored, async () => {
       for (const cell of stored.cells) if (cell.runId) await this.runs.settled(cell.runId);
-      stored.status = state.cancelled ? 'cancelled' : 'done';
-    } catch (err) {
-      stored.status = 'interrupted';
-      throw err;
-    } finally {
-      this.active.delete(stored.id);
-      await this.save(stored);
-    }
+    });
   }
 
   /** The cells one after another, each a run of the store. */
-  private async drive(stored: Stored, cells: SweepCell[]): Promise<void> {
-    const state = this.active.get(stored.id)!;
-    try {
+  private drive(stored: Stored, cells: SweepCell[]): Promise<void> {
+    return this.track(stored, async (state) => {
       for (const [i, cell] of cells.entries()) {
         if (state.cancelled) break;
         state.current = cell.key;
@@ -137,6 +132,14 @@ export class SweepManager {
         await this.save(stored);
         await this.runs.settled(run.id);
       }
+    });
+  }
+
+  /** Run a comparison's `work` and record how it ended: done, cancelled, or interrupted. */
+  private async track(stored: Stored, work: (state: Active) => Promise<void>): Promise<void> {
+    const state = this.active.get(stored.id)!;
+    try {
+      await work(state);
       stored.status = state.cancelled ? 'cancelled' : 'done';
     } catch (err) {
       stored.status = 'interrupted';
