@@ -87,6 +87,7 @@ for (const file of [
 copy(process.execPath, 'node');
 copy(join(root, 'bench', 'torch_train_step.py'), 'bench/torch_train_step.py');
 copy(join(root, 'bench', 'hf_judge.py'), 'bench/hf_judge.py');
+copy(join(root, 'bench', 'nf4_judge.py'), 'bench/nf4_judge.py');
 copy(join(root, 'test', 'reference', 'hf_reference.py'), 'test/reference/hf_reference.py');
 const vulkan = '/usr/lib/x86_64-linux-gnu/libvulkan.so.1';
 if (existsSync(vulkan)) copy(vulkan, 'lib/libvulkan.so.1');

@@ -6,6 +6,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { storyCorpus } from '../../engine/fixtures/story-corpus.js';
+import { dequantizeNf4, quantizeNf4 } from '../../engine/peft/nf4.js';
+import { Rng } from '../../engine/util/rng.js';
 import { whetstoneDone } from './cli-runner.js';
 import {
   forwardThroughput,
@@ -273,11 +275,33 @@ export async function deviceCheck(
     return { status: verdict(rows), rows, ...(notes.length > 0 && { reason: notes.join('; ') }) };
   });
   const bnb = await pythonHas('bitsandbytes');
-  report.sections['NF4 vs bitsandbytes'] = skipped(
-    bnb.ok
-      ? 'bitsandbytes imports, but this check does not compare NF4 dequantization yet.'
-      : bnb.reason,
-  );
+  await section(report, 'NF4 vs bitsandbytes', async () => {
+    if (!bnb.ok) return skipped(bnb.reason);
+    // A weight of a real layer's shape: QLoRA's base, quantized by us and by bitsandbytes.
+    const [rows, cols] = [896, 4864];
+    const weight = new Rng(7).normals(rows * cols, 0.02);
+    const ours = quantizeNf4(weight, [rows, cols]);
+    const files = { weight, codes: ours.codes, dequantized: dequantizeNf4(ours) };
+    const request: Record<string, unknown> = { shape: [rows, cols] };
+    for (const [name, data] of Object.entries(files)) {
+      request[name] = join(work, `nf4-${name}.bin`);
+      await writeFile(
+        request[name] as string,
+        new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      );
+    }
+    const requestFile = join(work, 'nf4.json');
+    await writeFile(requestFile, JSON.stringify(request));
+    const [row] = await runJudge(join(pythonDir(), 'nf4_judge.py'), requestFile);
+    if (!row) return { status: 'fail', reason: 'nf4_judge.py printed no result' };
+    // Where codes agree the weights must too (same scales); a code may round the other way at a
+    // tie on the GPU, so a few in ten thousand may differ by one NF4 step.
+    const pass =
+      (row.codesAgree as number) >= 0.9999 &&
+      typeof row.maxAbsDiffSameCode === 'number' &&
+      row.maxAbsDiffSameCode <= 1e-6 * (row.maxAbsWeight as number);
+    return { status: pass ? 'pass' : 'fail', rows: [{ ...row, pass }] };
+  });
   await save();
   return report;
 }
