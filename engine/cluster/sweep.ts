@@ -50,7 +50,7 @@ export async function clusterSweep(
     const result = await submitRuns(profile, runs, submitted, { array: true });
     print(
       { type: 'done', job: 'sweep', cluster: profile.name, out, ...result },
-      `submitted ${cells.length} cells as job array ${result.runs[0]?.jobId.split('_')[0]} on "${profile.name}"; ` +
+      `submitted ${cells.length} cells as job array ${result.jobId} on "${profile.name}"; ` +
         `run the same command again for the grid's progress and tables\n`,
     );
     return 0;
