@@ -35,9 +35,11 @@ describe('studio channels', () => {
     const result = await call('app:examples', {});
     expect(result.ok).toBe(true);
     const examples = (result as { data: { models: { name: string; path: string }[] } }).data;
-    expect(examples.models.map((m) => m.name)).toEqual(['whetstone-tiny']);
+    expect(examples.models.map((m) => m.name)).toEqual(['whetstone-tiny', 'whetstone-tiny-mlm']);
     const info = await call('models:info', { model: examples.models[0]!.path });
     expect(info).toMatchObject({ ok: true, data: { modelType: 'llama' } });
+    const masked = await call('models:info', { model: examples.models[1]!.path });
+    expect(masked).toMatchObject({ ok: true, data: { modelType: 'roberta' } });
   });
 
   it('keeps an uploaded file in the data folder and inspects it; refuses folder names', async () => {

@@ -6,7 +6,7 @@ import { ErrorNote } from '../../components/ErrorNote.js';
 import { PathField } from '../../components/PathField.js';
 import { formatBytes, formatCount } from '../../lib/format.js';
 import { useNav } from '../../lib/nav-store.js';
-import { FirstStart } from './FirstStart.js';
+import { exampleRecipe, FirstStart } from './FirstStart.js';
 import { useModels } from './models-store.js';
 import type { ModelEntry } from '../../../main/contract.js';
 
@@ -47,6 +47,8 @@ export function ModelsScreen() {
   const go = useNav((s) => s.go);
   useEffect(() => void useModels.getState().load(), []);
   const nothing = m.examples.length + m.recent.length + m.hfCache.length === 0;
+  // The first start's recipe is for the decoder example (the masked one needs other data).
+  const firstStart = m.examples.find((e) => e.name === exampleRecipe.model);
   return (
     <div className="screen two-col">
       <div>
@@ -54,7 +56,7 @@ export function ModelsScreen() {
         <p className="lead">
           A Hugging Face folder: config.json, safetensors weights, tokenizer.json.
         </p>
-        {m.examples[0] && !m.path && <FirstStart model={m.examples[0]} />}
+        {firstStart && !m.path && <FirstStart model={firstStart} />}
         <PathField
           label="Model folder"
           placeholder="/path/to/model (holds config.json)"
