@@ -194,7 +194,7 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
     peft: z.string().min(1).optional(),
     /** Steps of every method (`200`) or per method (`zo-sgd=400,fo-adamw=40`); default per method. */
     steps: z.union([z.number().int().positive(), z.string().min(1)]).optional(),
-    /** Learning rate likewise (`1e-4` or `zo-sgd=1e-4,fo-adamw=1e-3`); default per method and scheme. */
+    /** Learning rate likewise (`1e-4`, `zo-sgd=1e-4,fo-adamw=1e-3`, `zo-sgd/lora=5e-4`); default per method and scheme. */
     lr: z.union([z.number().positive(), z.string().min(1)]).optional(),
     seeds: z.number().int().positive().default(1),
     /** Every cell with and without the task template (the task-alignment ablation). */

@@ -231,7 +231,7 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
       lr: [
         'lr',
         'string',
-        'learning rate of every method or per method (zo-sgd=1e-4,...); default per method and scheme, as train',
+        'learning rate of every method, per method (zo-sgd=1e-4,...) or per method and scheme (zo-sgd/lora=5e-4); default per method and scheme, as train',
       ],
       seeds: ['seeds', 'number', 'seeds per cell, 0..N-1 (default 1)'],
       'ablate-template': [

@@ -90,6 +90,27 @@ describe('expandGrid', () => {
     expect(cells.map((c) => c.spec.steps)).toEqual([30, 40]);
   });
 
+  it('takes a learning rate per method and scheme, which wins over the method’s', () => {
+    const o = sweepOptionsOf(
+      sweepSpec({
+        methods: 'zo-sgd,fo-sgd',
+        peft: 'full,lora,prompt',
+        lr: 'zo-sgd=1e-4,zo-sgd/lora=5e-4',
+      }),
+    );
+    const lr = Object.fromEntries(expandGrid({ ...o, seeds: 1 }).map((c) => [c.key, c.spec.lr]));
+    expect(lr).toMatchObject({
+      'zo-sgd.full.seed0': 1e-4,
+      'zo-sgd.lora.seed0': 5e-4,
+      'zo-sgd.prompt.seed0': 1e-4,
+      'fo-sgd.lora.seed0': defaultLr('fo-sgd', 'lora'),
+    });
+    expect(() => sweepOptionsOf(sweepSpec({ lr: 'zo-sgd/dora=1e-3' }))).toThrow(
+      /"zo-sgd\/dora" is not one of the sweep's methods \(or method\/scheme\)/,
+    );
+    expect(() => sweepOptionsOf(sweepSpec({ steps: 'zo-sgd/lora=3' }))).toThrow(/"zo-sgd\/lora"/);
+  });
+
   it('defaults to ZO-Bench’s eight optimizers and four schemes', () => {
     const o = sweepOptionsOf(sweepSpec({}));
     expect(o.methods).toEqual([...SWEEP_METHODS]);

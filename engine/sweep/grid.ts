@@ -41,8 +41,11 @@ export interface SweepOptions {
   ablateTemplate: boolean;
   /** Steps per method; a method left out takes sweepSteps(method). */
   steps?: Partial<Record<MethodName, number>>;
-  /** Learning rate per method; a method left out takes the default for its scheme. */
-  lr?: Partial<Record<MethodName, number>>;
+  /**
+   * Learning rate per method (`zo-sgd`) or per method and scheme (`zo-sgd/lora`, which wins);
+   * a cell named by neither takes the default for its method and scheme.
+   */
+  lr?: Record<string, number>;
   batch?: number;
   seq?: number;
   evalFraction?: number;
@@ -121,7 +124,7 @@ function cellSpec(
     peft,
     seed,
     steps,
-    lr: o.lr?.[method] ?? defaultLr(method, peft),
+    lr: o.lr?.[`${method}/${peft}`] ?? o.lr?.[method] ?? defaultLr(method, peft),
     // MeZO: a constant rate for zeroth-order runs, a linear decay for backprop.
     schedule: isZerothOrder(method) ? 'constant' : 'linear',
     evalEvery: quarter,
@@ -150,7 +153,7 @@ export function sweepOptionsOf(spec: SweepSpec): SweepOptions {
     seeds: spec.seeds,
     ablateTemplate: spec.ablateTemplate,
     ...(spec.steps !== undefined && { steps: perMethod('--steps', spec.steps, methods, true) }),
-    ...(spec.lr !== undefined && { lr: perMethod('--lr', spec.lr, methods, false) }),
+    ...(spec.lr !== undefined && { lr: perMethod('--lr', spec.lr, methods, false, peftKinds) }),
     ...(spec.batch !== undefined && { batch: spec.batch }),
     ...(spec.seq !== undefined && { seq: spec.seq }),
     ...(spec.evalFraction !== undefined && { evalFraction: spec.evalFraction }),
@@ -186,13 +189,17 @@ function listOf<T extends string>(
   return unique(names as T[]);
 }
 
-/** `200` for every method, or `zo-sgd=400,fo-adamw=40` for some (the others keep defaults). */
+/**
+ * `200` for every method, or `zo-sgd=400,fo-adamw=40` for some (the others keep defaults). Where
+ * `schemes` is given a key may also name one scheme of a method: `zo-sgd/lora=5e-4`.
+ */
 function perMethod(
   flag: string,
   value: number | string,
   methods: readonly MethodName[],
   whole: boolean,
-): Partial<Record<MethodName, number>> {
+  schemes?: readonly PeftKind[],
+): Record<string, number> {
   const check = (text: string | number, what: string): number => {
     const n = Number(text);
     if (String(text).trim() === '' || !(n > 0) || (whole && !Number.isInteger(n))) {
@@ -208,17 +215,21 @@ function perMethod(
     const n = check(value, 'value');
     return Object.fromEntries(methods.map((m) => [m, n]));
   }
-  const out: Partial<Record<MethodName, number>> = {};
+  const out: Record<string, number> = {};
   for (const part of value.split(',')) {
     const [name = '', text = ''] = part.split('=').map((s) => s.trim());
-    if (!(methods as readonly string[]).includes(name)) {
+    const [method = '', scheme] = name.split('/');
+    const knownScheme =
+      scheme === undefined ||
+      (schemes !== undefined && (schemes as readonly string[]).includes(scheme));
+    if (!(methods as readonly string[]).includes(method) || !knownScheme) {
       throw new WhetstoneError(
         'BAD_ARGUMENT',
-        `${flag} ${value}: "${name}" is not one of the sweep's methods.`,
-        `The methods are: ${methods.join(', ')}.`,
+        `${flag} ${value}: "${name}" is not one of the sweep's methods${schemes ? ' (or method/scheme)' : ''}.`,
+        `The methods are: ${methods.join(', ')}${schemes ? `; the schemes: ${schemes.join(', ')}` : ''}.`,
       );
     }
-    out[name as MethodName] = check(text, name);
+    out[name] = check(text, name);
   }
   return out;
 }
