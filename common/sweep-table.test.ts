@@ -21,6 +21,30 @@ const record = (o: Partial<CellRecord> & Pick<CellRecord, 'method' | 'scheme'>):
 });
 
 describe('sweep tables', () => {
+  it('puts the untuned model first: one zero-shot value per seed from full or LoRA cells', () => {
+    const shape = {
+      methods: ['zo-sgd'],
+      schemes: ['full', 'prompt'],
+      ablateTemplate: false,
+      notApplicable: {},
+    };
+    const records = [
+      record({ method: 'zo-sgd', scheme: 'full', accuracy: 0.7, startAccuracy: 0.5 }),
+      record({ method: 'zo-sgd', scheme: 'full', seed: 1, accuracy: 0.8, startAccuracy: 0.6 }),
+      // A prompt cell starts with its virtual tokens: not the untuned model.
+      record({ method: 'zo-sgd', scheme: 'prompt', accuracy: 0.6, startAccuracy: 0.1 }),
+    ];
+    const acc = sweepTables(shape, records).tables[0]!;
+    expect(acc.rows).toEqual(['zero-shot', 'zo-sgd']);
+    expect(acc.cells[0]!.map((c) => formatCell(c, 'percent'))).toEqual([
+      '55.0 ± 7.1',
+      '55.0 ± 7.1',
+    ]);
+    expect(sweepTables(shape, records).tables[1]!.rows).toEqual(['zo-sgd']);
+    const untold = records.map(({ startAccuracy: _, ...r }) => r);
+    expect(sweepTables(shape, untold).tables[0]!.rows).toEqual(['zo-sgd']);
+  });
+
   it('summarizes seeds as mean and sample standard deviation', () => {
     // Values 0.5, 0.7, 0.9: mean 0.7, sample variance (0.04 + 0 + 0.04) / 2 = 0.04.
     const s = summarize([0.5, 0.7, 0.9]);

@@ -12,6 +12,8 @@ export interface CellRecord {
   status: 'finished' | 'unfinished' | 'failed' | 'not-run' | 'does-not-fit';
   /** Held-out accuracy (classification data). */
   accuracy?: number;
+  /** The same rows' accuracy before the first step: the model untuned (zero-shot). */
+  startAccuracy?: number;
   /** The last held-out loss. */
   evalLoss?: number;
   peakBytes?: number;
@@ -153,7 +155,10 @@ export function sweepTables(
   const over = seeds > 1 ? `, mean ± std over ${seeds} seeds` : '';
   const tables = [
     metric === 'accuracy'
-      ? table(`Accuracy on held-out rows (%${over})`, 'percent', (r) => r.accuracy)
+      ? withZeroShot(
+          table(`Accuracy on held-out rows (%${over})`, 'percent', (r) => r.accuracy),
+          records,
+        )
       : table(`Held-out loss${over ? ` (${over.slice(2)})` : ''}`, 'loss', (r) => r.evalLoss),
     table('Peak memory (tensor bytes)', 'bytes', (r) => r.peakBytes),
     table('Step time (ms, median)', 'ms', (r) => r.stepMs),
@@ -170,6 +175,30 @@ export function sweepTables(
   }
   return { metric, ...(targetLoss !== undefined && { targetLoss }), tables };
 }
+
+/**
+ * The accuracy table with a first row, `zero-shot`: the same held-out rows scored before the first
+ * step, once per seed (its split) and template setting. Full and LoRA cells start as the untuned
+ * model (LoRA's B is zero); prefix, prompt and QLoRA cells do not, so they are not read.
+ */
+function withZeroShot(t: SweepTable, records: CellRecord[]): SweepTable {
+  const base = records.filter(
+    (r) => r.startAccuracy !== undefined && (r.scheme === 'full' || r.scheme === 'lora'),
+  );
+  if (base.length === 0) return t;
+  const row = t.columns.map((c) => {
+    const bySeed = new Map<number, number>();
+    for (const r of base) {
+      if (r.template === c.template && !bySeed.has(r.seed)) bySeed.set(r.seed, r.startAccuracy!);
+    }
+    const cell = summarize([...bySeed.values()]);
+    return bySeed.size > 0 ? cell : { ...cell, note: '—' };
+  });
+  return { ...t, rows: [ZERO_SHOT_ROW, ...t.rows], cells: [row, ...t.cells] };
+}
+
+/** The accuracy table's first row: the model before tuning. */
+export const ZERO_SHOT_ROW = 'zero-shot';
 
 /** What a cell without numbers shows: the worst state among its seeds. */
 function noteOf(runs: CellRecord[]): string {

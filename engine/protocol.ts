@@ -89,6 +89,8 @@ export const trainFields = {
   zoSignForm: z.enum(['projected', 'elementwise']).default('projected'),
   evalEvery: z.number().int().positive().optional(),
   evalFraction: z.number().min(0).lt(1).default(0.1),
+  /** Also score the held-out classification rows before the first step (a sweep's zero-shot row). */
+  scoreStart: z.boolean().optional(),
   checkpointEvery: z.number().int().positive().default(50),
   /** Run folder (default runs/<time>-<method> in the working directory). */
   out: z.string().min(1).optional(),
@@ -335,7 +337,10 @@ export type TrainEvent =
       /** Masked LMs on classification: the held-out rows' accuracy (argmax at the target). */
       accuracy?: number;
     }
-  /** Classification data with held-out rows: the tuned model's accuracy on them, at the end. */
+  /**
+   * Classification data with held-out rows: the tuned model's accuracy on them, at the end (and at
+   * step 0, before training, with scoreStart).
+   */
   | { type: 'accuracy'; step: number; accuracy: number; correct: number; examples: number }
   | { type: 'checkpoint'; step: number; path: string }
   /** Held at a step boundary (weights and optimizer state kept) until the host continues. */

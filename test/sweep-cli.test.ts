@@ -65,8 +65,13 @@ describe('whetstone sweep', () => {
     const table = await readFile(join(out, SWEEP_FILES.table), 'utf8');
     expect(table).toContain('| method | full | prompt |');
     const acc = result.tables.tables[0]!;
-    expect(acc.rows).toEqual(['zo-sgd', 'fo-sgd']);
-    expect(acc.cells[1]![0]!.mean).toBe(result.cells[2]!.accuracy);
+    expect(acc.rows).toEqual(['zero-shot', 'zo-sgd', 'fo-sgd']);
+    expect(acc.cells[2]![0]!.mean).toBe(result.cells[2]!.accuracy);
+    // Before its first step every full cell of seed 0 is the same model on the same rows.
+    const zeroShot = result.cells[0]!.startAccuracy;
+    expect(zeroShot).toBeDefined();
+    expect(result.cells[2]!.startAccuracy).toBe(zeroShot);
+    expect(acc.cells[0]!.map((c) => c.mean)).toEqual([zeroShot, zeroShot]);
     const saved = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as SweepResult;
     expect(saved.tables).toEqual(result.tables);
     expect((await readdir(join(out, 'runs'))).sort()).toEqual(
@@ -151,7 +156,9 @@ describe('whetstone sweep', () => {
     // 3 of 12 rows held out and scored, with and without the template.
     for (const c of result.cells) {
       const events = await readFile(join(work, 'copa', 'runs', c.key, 'events.jsonl'), 'utf8');
-      const scored = JSON.parse(events.split('\n').find((l) => l.includes('"accuracy"'))!) as {
+      const scored = JSON.parse(
+        events.split('\n').findLast((l) => l.includes('"type":"accuracy"'))!,
+      ) as {
         correct: number;
         examples: number;
       };

@@ -1,5 +1,6 @@
 // The CLI's commands: their options, help text, and how arguments become a JobSpec.
 import { modelTypes } from '../../common/architectures.js';
+import { backendNames } from '../backend/types.js';
 import type { JobSpec } from '../protocol.js';
 import { batchingOptions, dataOptions } from './data-options.js';
 
@@ -81,7 +82,7 @@ const backend: CommandDef['options'] = {
   backend: [
     'backend',
     'string',
-    'tensorflow | webgpu | wasm | cpu (default: best available; env WHETSTONE_BACKEND)',
+    `${backendNames.join(' | ')} (default: best available; env WHETSTONE_BACKEND)`,
   ],
 };
 
@@ -196,6 +197,11 @@ export const commands: Record<JobSpec['kind'], CommandDef> = {
       ],
       'eval-every': ['evalEvery', 'number', 'evaluate on held-out rows every N steps'],
       'eval-fraction': ['evalFraction', 'number', 'share of rows held out (default 0.1)'],
+      'score-start': [
+        'scoreStart',
+        'boolean',
+        'classification: also score the held-out rows before the first step (the accuracy before tuning)',
+      ],
       'checkpoint-every': ['checkpointEvery', 'number', 'checkpoint every N steps (default 50)'],
       out: ['out', 'string', 'run folder (default runs/<time>-<method>)'],
       seed: ['seed', 'number', 'seed of the data order and the zeroth-order noise (default 0)'],

@@ -62,7 +62,7 @@ export function printHuman(event: EngineEvent): void {
     }
     case 'accuracy':
       err.write(
-        `accuracy on ${event.examples} held-out rows: ${(event.accuracy * 100).toFixed(1)}%\n`,
+        `accuracy on ${event.examples} held-out rows${event.step === 0 ? ' before training' : ''}: ${(event.accuracy * 100).toFixed(1)}%\n`,
       );
       return;
     case 'checkpoint':

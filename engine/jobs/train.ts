@@ -127,6 +127,8 @@ async function runTraining(
     await run.log(
       `${checkpoint ? 'resumed at' : 'started'} step ${startStep} of ${steps}: ${spec.method} on ${spec.model}`,
     );
+    if (!checkpoint && spec.scoreStart)
+      await scoreHeldOut(model, training, spec.batch, 0, ctx, run);
     const summary = await trainLoop({
       model,
       method,
@@ -163,13 +165,9 @@ async function runTraining(
     });
     await zoHistory?.save();
     // Classification rows held out: score the tuned model on them (what a sweep's table shows).
-    const scored = summary.cancelled ? undefined : await finalAccuracy(model, training, spec.batch);
-    if (scored) {
-      const { accuracy, correct, examples } = scored;
-      const event = { type: 'accuracy', step: summary.steps, accuracy, correct, examples } as const;
-      ctx.emit(event);
-      await run.event(event);
-    }
+    const scored = summary.cancelled
+      ? undefined
+      : await scoreHeldOut(model, training, spec.batch, summary.steps, ctx, run);
     const result = {
       ...summary,
       ...(scored && { accuracy: scored.accuracy }),
@@ -214,6 +212,25 @@ async function runPaging(spec: TrainSpec, backend: string) {
     peakBytes: estimate.peakBytes,
     freeDeviceBytes: device.freeBytes,
   });
+}
+
+/** The held-out rows' accuracy at `step`, as an event of the run (none for other data). */
+async function scoreHeldOut(
+  model: CausalLM,
+  training: TrainingData,
+  batch: number,
+  step: number,
+  ctx: JobContext,
+  run: RunDir,
+): Promise<Awaited<ReturnType<typeof finalAccuracy>>> {
+  const scored = await finalAccuracy(model, training, batch);
+  if (scored) {
+    const { accuracy, correct, examples } = scored;
+    const event = { type: 'accuracy', step, accuracy, correct, examples } as const;
+    ctx.emit(event);
+    await run.event(event);
+  }
+  return scored;
 }
 
 /**

@@ -129,6 +129,8 @@ function cellSpec(
     schedule: isZerothOrder(method) ? 'constant' : 'linear',
     evalEvery: quarter,
     evalFraction: o.evalFraction ?? SWEEP_EVAL_FRACTION,
+    // The held-out rows scored before training as well: the tables' zero-shot row.
+    scoreStart: true,
     checkpointEvery: Math.max(1, Math.ceil(steps / 2)),
     out: join(o.out, 'runs', key),
     ...(o.batch !== undefined && { batch: o.batch }),

@@ -34,6 +34,8 @@ export async function readCell(dir: string, key = basename(dir)): Promise<CellRe
         ? 'finished'
         : 'unfinished';
   const accuracy = last<{ accuracy: number }>('accuracy')?.accuracy;
+  const startAccuracy = events.find((e) => e.type === 'accuracy' && e.step === 0)?.accuracy as
+    number | undefined;
   const evalLoss = last<{ loss: number }>('eval')?.loss;
   const peakBytes =
     done?.summary.peakBytes ??
@@ -51,6 +53,7 @@ export async function readCell(dir: string, key = basename(dir)): Promise<CellRe
     template: spec.data.noTemplate !== true,
     status,
     ...(accuracy !== undefined && { accuracy }),
+    ...(startAccuracy !== undefined && { startAccuracy }),
     ...(evalLoss !== undefined && { evalLoss }),
     ...(peakBytes > 0 && { peakBytes }),
     ...(stepMs !== undefined && { stepMs }),

@@ -1,54 +1,29 @@
 // Live runs: starts training and resume jobs in their own engine processes, relays their event
 // batches to every watcher (history first, then live), records crashes in the run folder, and
 // on start-up finds runs whose engine outlived a previous host and follows them from the file.
+// Runs on a Slurm cluster are live here too; sending and following them is cluster-runs.ts.
 import type { ErrorInfo } from '../../engine/errors.js';
 import { WhetstoneError } from '../../engine/errors.js';
 import { createLogger } from '../../engine/log.js';
-import type {
-  ClusterJobSummary,
-  RunEvent,
-  RunListener,
-  RunStatus,
-  RunSummary,
-} from '../contract.js';
+import { ClusterProfiles } from '../../engine/cluster/profile.js';
+import type { JobState } from '../../engine/cluster/slurm.js';
+import type { ClusterRecord } from '../../engine/cluster/submit.js';
+import { runStatus, statusOf } from '../../common/run-status.js';
+import type { RunEvent, RunListener, RunStatus, RunSummary } from '../contract.js';
 import { EngineJob, type FinalEvent } from '../hosting/engine-job.js';
 import type { EngineLauncher } from '../hosting/engine-process.js';
 import { exitError } from '../hosting/exit-error.js';
+import { ClusterRuns, clusterSummary } from './cluster-runs.js';
 import { followEngine } from './follow-engine.js';
-import { followCluster, jobEndedEvent } from './follow-cluster.js';
-import { ClusterProfiles } from '../../engine/cluster/profile.js';
-import type { JobState } from '../../engine/cluster/slurm.js';
-import {
-  cancelRun,
-  readRecord,
-  resubmit,
-  submitRuns,
-  type ClusterRecord,
-} from '../../engine/cluster/submit.js';
-import { transportFor } from '../../engine/cluster/transport.js';
-import { withoutRunFolder } from '../../engine/cluster/batch-script.js';
-import { RUN_FILES, writeFileAtomic } from '../../engine/train/run-dir.js';
-import { join } from 'node:path';
 import { engineAlive } from './process-alive.js';
 import type { RunStore } from './run-store.js';
-import { runStatus, statusOf } from '../../common/run-status.js';
 import { summarize } from './run-summary.js';
 
 const log = createLogger('runs');
 
-/** A cluster run's job for its watchers: which job, and Slurm's state and reason. */
-function clusterOf(run: LiveRun): { cluster?: ClusterJobSummary } {
-  if (!run.cluster) return {};
-  const { record, state } = run.cluster;
-  return {
-    cluster: {
-      name: record.cluster,
-      jobId: record.jobId,
-      ...(state && { state: state.state }),
-      ...(state?.reason !== undefined && { reason: state.reason }),
-    },
-  };
-}
+/** A cluster run's job for its watchers. */
+const clusterOf = (run: LiveRun) =>
+  run.cluster ? { cluster: clusterSummary(run.cluster.record, run.cluster.state) } : {};
 
 /** A run some engine is working on: hosted here (job) or found running at start-up (pid). */
 interface LiveRun {
@@ -76,6 +51,9 @@ export interface RunManagerOptions {
 export class RunManager {
   private readonly live = new Map<string, LiveRun>();
   private readonly followMs: number;
+  /** Runs on Slurm clusters: submitted, adopted, resubmitted, cancelled, followed. */
+  private readonly cluster: ClusterRuns;
+  readonly clusters: ClusterProfiles;
 
   constructor(
     readonly store: RunStore,
@@ -83,12 +61,14 @@ export class RunManager {
     options: RunManagerOptions = {},
   ) {
     this.followMs = options.followIntervalMs ?? 100;
-    this.clusterMs = options.clusterIntervalMs ?? 2000;
     this.clusters = options.clusters ?? new ClusterProfiles();
+    this.cluster = new ClusterRuns(
+      store,
+      this.clusters,
+      options.clusterIntervalMs ?? 2000,
+      (id, record, history) => this.followClusterRun(id, record, history),
+    );
   }
-
-  private readonly clusterMs: number;
-  readonly clusters: ClusterProfiles;
 
   /**
    * Start-up: a run without a final event is either still being trained by an engine that
@@ -132,12 +112,7 @@ export class RunManager {
     const state =
       live?.cluster?.state ??
       (record?.state ? { state: record.state, reason: record.reason } : undefined);
-    const cluster = record && {
-      name: record.cluster,
-      jobId: record.jobId,
-      ...(state && { state: state.state }),
-      ...(state?.reason !== undefined && { reason: state.reason }),
-    };
+    const cluster = record && clusterSummary(record, state);
     return {
       ...base,
       ...(live && { status: live.status }),
@@ -146,105 +121,30 @@ export class RunManager {
     };
   }
 
-  /**
-   * Send a training run to a cluster: a run folder here (the studio's copy of its events) and one
-   * in the profile's shared folder, where the job writes; then follow it like a local run.
-   */
+  /** Send a training run to a cluster and follow it like a local run (cluster-runs.ts). */
   async submit(
     spec: Record<string, unknown> & { method: string },
     clusterName: string,
   ): Promise<RunSummary> {
-    const profile = await this.clusters.get(clusterName);
-    const { id } = await this.store.create(spec.method);
-    try {
-      const fields = withoutRunFolder(spec);
-      const submitted = await submitRuns(profile, id, [{ key: id, spec: fields }], {
-        array: false,
-      });
-      await this.followSubmitted(id, profile.name, submitted.runs[0]!, fields);
-    } catch (err) {
-      // Nothing was submitted: leave no empty folder behind.
-      await this.store.remove(id);
-      throw err;
-    }
-    return this.summary(id);
+    return this.summary(await this.cluster.submit(spec, clusterName));
   }
 
   /**
-   * Send a list of runs (a sweep's cells: `{key, spec}` with a train spec each) to a cluster as
-   * one job array, one task per cell; each cell becomes a run here, followed like any other, so
-   * the sweep's table fills in as tasks finish. Resolves with the cells' runs in order.
+   * Send a sweep's cells to a cluster as one job array; each cell is a run here, followed like
+   * any other, so the sweep's table fills in as tasks finish. Resolves with the cells' runs in order.
    */
   async submitArray(
     cells: { key: string; spec: Record<string, unknown> }[],
     clusterName: string,
     name?: string,
   ): Promise<(RunSummary & { key: string })[]> {
-    const profile = await this.clusters.get(clusterName);
-    const folder = name ?? `${new Date().toISOString().replace(/[:.]/g, '-')}-sweep`;
-    const submitted = await submitRuns(
-      profile,
-      folder,
-      cells.map((c) => ({ key: c.key, spec: withoutRunFolder(c.spec) })),
-      { array: true },
-    );
-    const out: (RunSummary & { key: string })[] = [];
-    for (const [i, run] of submitted.runs.entries()) {
-      const spec = withoutRunFolder(cells[i]!.spec);
-      const { id } = await this.store.create(typeof spec.method === 'string' ? spec.method : 'run');
-      await this.followSubmitted(id, profile.name, run, spec);
-      out.push({ ...(await this.summary(id)), key: run.key });
-    }
-    return out;
+    const runs = await this.cluster.submitArray(cells, clusterName, name);
+    return Promise.all(runs.map(async ({ id, key }) => ({ ...(await this.summary(id)), key })));
   }
 
   /** Follow a run `whetstone submit` sent to a cluster (its folder there, or its name). */
   async adopt(clusterName: string, remoteDir: string): Promise<RunSummary> {
-    const profile = await this.clusters.get(clusterName);
-    const transport = transportFor(profile);
-    const { runDirIn } = await import('../../engine/cluster/profile.js');
-    const record = await readRecord(transport, runDirIn(profile, remoteDir));
-    if (!record) {
-      throw new WhetstoneError(
-        'RUN_NOT_FOUND',
-        `${remoteDir} holds no cluster run on "${clusterName}".`,
-        'Pass a run folder whetstone submit created.',
-      );
-    }
-    const method = record.spec.method;
-    const { id } = await this.store.create(typeof method === 'string' ? method : 'run');
-    await this.writeClusterCopy(id, record);
-    this.followClusterRun(id, record, []);
-    return this.summary(id);
-  }
-
-  /** Record a just-submitted job in run `id`'s folder here, and follow it. */
-  private async followSubmitted(
-    id: string,
-    cluster: string,
-    run: { dir: string; jobId: string },
-    spec: Record<string, unknown>,
-  ): Promise<void> {
-    const record: ClusterRecord = {
-      cluster,
-      dir: run.dir,
-      jobId: run.jobId,
-      jobs: [run.jobId],
-      submittedAt: new Date().toISOString(),
-      spec,
-    };
-    await this.writeClusterCopy(id, record);
-    this.followClusterRun(id, record, []);
-  }
-
-  /** The studio's folder for a cluster run: its record, and its spec as the run reads it. */
-  private async writeClusterCopy(id: string, record: ClusterRecord): Promise<void> {
-    await this.store.writeCluster(id, record);
-    const spec = { ...record.spec, kind: 'train', out: record.dir };
-    await writeFileAtomic(
-      join(this.store.dir(id), RUN_FILES.spec),
-      `${JSON.stringify(spec, null, 2)}\n`,
-    );
+    return this.summary(await this.cluster.adopt(clusterName, remoteDir));
   }
 
   /** Start a training run in a new folder; `spec` is a train JobSpec without `out`. */
@@ -262,10 +162,7 @@ export class RunManager {
     const stored = await this.store.read(id);
     const record = await this.store.readCluster(id);
     if (record) {
-      // Resume = resubmit: the job's script resumes from the latest checkpoint on the cluster.
-      const next = await resubmit(await this.clusters.get(record.cluster), record.dir);
-      await this.store.writeCluster(id, next);
-      this.followClusterRun(id, next, stored.events);
+      await this.cluster.resume(id, record, stored.events);
       return this.summary(id);
     }
     if ((await this.store.checkpointStep(id)) === undefined) {
@@ -291,11 +188,8 @@ export class RunManager {
   async cancel(id: string): Promise<RunSummary> {
     const run = this.live.get(id);
     if (!run) throw new WhetstoneError('BAD_ARGUMENT', `Run ${id} is not running.`);
-    if (run.cluster) {
-      // Slurm's SIGTERM makes the engine checkpoint before the job ends.
-      const record = run.cluster.record;
-      await cancelRun(await this.clusters.get(record.cluster), record.dir);
-    } else if (run.job) run.job.cancel();
+    if (run.cluster) await this.cluster.cancel(run.cluster.record);
+    else if (run.job) run.job.cancel();
     else if (run.pid !== undefined) process.kill(run.pid, 'SIGINT'); // engine/host/child.ts
     return this.summary(id);
   }
@@ -501,38 +395,17 @@ export class RunManager {
     });
   }
 
-  /** Follow a cluster run: copy its events here as the job writes them, with Slurm's state. */
+  /** Follow a cluster run: its events copied here as the job writes them, with Slurm's state. */
   private followClusterRun(id: string, record: ClusterRecord, history: RunEvent[]): void {
     this.track(id, history, { cluster: { record } }, 'following its cluster job', async (run) => {
-      const profile = await this.clusters.get(record.cluster);
-      // The folder on the cluster holds every event, the earlier jobs' too: skip those copied.
-      const copied = history.filter((e) => e.type !== 'error' || e.code !== 'CLUSTER_JOB_ENDED');
-      const state = await followCluster({
-        transport: transportFor(profile),
-        dir: record.dir,
-        jobId: record.jobId,
-        skip: copied.length,
-        intervalMs: this.clusterMs,
-        onState: (next) => {
-          run.cluster!.state = next;
-          log.info(`run ${id}: job ${record.jobId} ${next.state} ${next.reason ?? ''}`);
+      await this.cluster.follow(id, record, history, {
+        onState: (state: JobState) => {
+          run.cluster!.state = state;
           this.broadcast(run, []);
         },
-        onEvents: (events) => {
-          void this.store.appendCopied(id, events);
-          this.followed(run, events);
-        },
+        onEvents: (events) => this.followed(run, events),
+        lastEvent: () => run.history.at(-1),
       });
-      await this.store.writeCluster(id, {
-        ...record,
-        state: state.state,
-        ...(state.reason !== undefined && { reason: state.reason }),
-      });
-      const error = jobEndedEvent(record.jobId, state, run.history.at(-1));
-      if (error) {
-        await this.store.appendCopied(id, [error]);
-        this.followed(run, [error]);
-      }
       const after = await this.store.read(id);
       run.status = runStatus(after.events, false);
     });

@@ -368,10 +368,12 @@ describe('method comparison (web mode, Chromium)', () => {
       'lora',
     ]);
     const rows = await accuracy.locator('tbody tr').allTextContents();
-    expect(rows).toHaveLength(2);
-    // ZO-Bench's order: backprop first.
-    expect(rows[0]).toMatch(/^fo-sgd(\d+\.\d){2}$/);
-    expect(rows[1]).toMatch(/^zo-sgd(\d+\.\d){2}$/);
+    expect(rows).toHaveLength(3);
+    // The untuned model first (its held-out rows scored before step 1), then ZO-Bench's order:
+    // backprop first.
+    expect(rows[0]).toMatch(/^zero-shot(\d+\.\d){2}$/);
+    expect(rows[1]).toMatch(/^fo-sgd(\d+\.\d){2}$/);
+    expect(rows[2]).toMatch(/^zo-sgd(\d+\.\d){2}$/);
     expect(await sweep.getByTestId('chart-compare').getAttribute('data-runs')).toBe('4');
     // Each cell is an ordinary run of the history.
     expect(await page.locator('table.runs:not(.sweep-table) tbody tr').count()).toBe(4);
