@@ -181,6 +181,7 @@ describe('the sample datasets in assets/datasets', () => {
     ['sentiment.jsonl', 'classification', 'sst2', 200],
     ['instructions.jsonl', 'alpaca', undefined, 60],
     ['chat.jsonl', 'chat', undefined, 40],
+    ['cause-effect.jsonl', 'classification', 'copa', 240],
   ])('%s reads cleanly as %s', async (name, format, task, atLeast) => {
     const r = await inspectDataset(asset(name), { rows: 1, seqLen: 256 });
     expect(r).toMatchObject({ format, problems: { total: 0 } });

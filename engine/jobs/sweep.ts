@@ -133,7 +133,7 @@ function forwardCell(
     if (event.type === 'step') ctx.progress(where, event.step, cell.spec.steps);
     else if (event.type === 'accuracy')
       log.info(
-        `${where}: accuracy ${(event.accuracy * 100).toFixed(1)}% on ${event.examples} rows`,
+        `${where}: accuracy ${(event.accuracy * 100).toFixed(1)}% on ${event.examples} rows${event.step === 0 ? ' before training' : ''}`,
       );
     else if (event.type === 'error') {
       // A GPU's ceilings are known only once it starts: its refusal marks the cell as not fitting.
