@@ -83,8 +83,11 @@ describe('method comparisons in main', () => {
         .sort(),
     );
     const [accuracy] = report.tables.tables;
-    expect(accuracy!.cells[0]![0]).toMatchObject({ note: 'does not fit' });
-    expect(accuracy!.cells[1]![1]!.mean).toBe(report.records[3]!.accuracy);
+    // First the untuned model: the zo-sgd full run's rows scored before its first step.
+    expect(accuracy!.rows).toEqual(['zero-shot', 'fo-adamw', 'zo-sgd']);
+    expect(accuracy!.cells[0]![0]!.mean).toBe(report.records[2]!.startAccuracy);
+    expect(accuracy!.cells[1]![0]).toMatchObject({ note: 'does not fit' });
+    expect(accuracy!.cells[2]![1]!.mean).toBe(report.records[3]!.accuracy);
     const listed = await call<SweepSummary[]>('sweeps:list', {});
     expect(listed.map((s) => [s.id, s.status])).toEqual([[started.id, 'done']]);
   });
