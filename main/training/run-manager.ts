@@ -52,7 +52,7 @@ export class RunManager {
   private readonly live = new Map<string, LiveRun>();
   private readonly followMs: number;
   /** Runs on Slurm clusters: submitted, adopted, resubmitted, cancelled, followed. */
-  private readonly cluster: ClusterRuns;
+  private readonly clusterRuns: ClusterRuns;
   readonly clusters: ClusterProfiles;
 
   constructor(
@@ -62,7 +62,7 @@ export class RunManager {
   ) {
     this.followMs = options.followIntervalMs ?? 100;
     this.clusters = options.clusters ?? new ClusterProfiles();
-    this.cluster = new ClusterRuns(
+    this.clusterRuns = new ClusterRuns(
       store,
       this.clusters,
       options.clusterIntervalMs ?? 2000,
@@ -126,7 +126,7 @@ export class RunManager {
     spec: Record<string, unknown> & { method: string },
     clusterName: string,
   ): Promise<RunSummary> {
-    return this.summary(await this.cluster.submit(spec, clusterName));
+    return this.summary(await this.clusterRuns.submit(spec, clusterName));
   }
 
   /**
@@ -138,13 +138,13 @@ export class RunManager {
     clusterName: string,
     name?: string,
   ): Promise<(RunSummary & { key: string })[]> {
-    const runs = await this.cluster.submitArray(cells, clusterName, name);
+    const runs = await this.clusterRuns.submitArray(cells, clusterName, name);
     return Promise.all(runs.map(async ({ id, key }) => ({ ...(await this.summary(id)), key })));
   }
 
   /** Follow a run `whetstone submit` sent to a cluster (its folder there, or its name). */
   async adopt(clusterName: string, remoteDir: string): Promise<RunSummary> {
-    return this.summary(await this.cluster.adopt(clusterName, remoteDir));
+    return this.summary(await this.clusterRuns.adopt(clusterName, remoteDir));
   }
 
   /** Start a training run in a new folder; `spec` is a train JobSpec without `out`. */
@@ -162,7 +162,7 @@ export class RunManager {
     const stored = await this.store.read(id);
     const record = await this.store.readCluster(id);
     if (record) {
-      await this.cluster.resume(id, record, stored.events);
+      await this.clusterRuns.resume(id, record, stored.events);
       return this.summary(id);
     }
     if ((await this.store.checkpointStep(id)) === undefined) {
@@ -188,7 +188,7 @@ export class RunManager {
   async cancel(id: string): Promise<RunSummary> {
     const run = this.live.get(id);
     if (!run) throw new WhetstoneError('BAD_ARGUMENT', `Run ${id} is not running.`);
-    if (run.cluster) await this.cluster.cancel(run.cluster.record);
+    if (run.cluster) await this.clusterRuns.cancel(run.cluster.record);
     else if (run.job) run.job.cancel();
     else if (run.pid !== undefined) process.kill(run.pid, 'SIGINT'); // engine/host/child.ts
     return this.summary(id);
@@ -398,7 +398,7 @@ export class RunManager {
   /** Follow a cluster run: its events copied here as the job writes them, with Slurm's state. */
   private followClusterRun(id: string, record: ClusterRecord, history: RunEvent[]): void {
     this.track(id, history, { cluster: { record } }, 'following its cluster job', async (run) => {
-      await this.cluster.follow(id, record, history, {
+      await this.clusterRuns.follow(id, record, history, {
         onState: (state: JobState) => {
           run.cluster!.state = state;
           this.broadcast(run, []);
