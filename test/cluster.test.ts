@@ -198,13 +198,14 @@ describe.skipIf(skip !== undefined)('runs on a Slurm cluster', () => {
   });
 
   it('a CLI-submitted run trains on the node, reaches the run store live, with the local losses', async () => {
-    const local = await localRun('local-6', 6);
+    // 40 steps: long enough that the follower's polls (squeue, then the file) see it mid-run.
+    const local = await localRun('local-cli', 40);
     const submitted = await runCli(
       [
         'submit',
         '--cluster',
         'local',
-        ...trainFlags(6),
+        ...trainFlags(40),
         '--checkpoint-every',
         '2',
         '--out',
@@ -246,7 +247,7 @@ describe.skipIf(skip !== undefined)('runs on a Slurm cluster', () => {
     await runs.settled(summary.id);
     expect(liveStep).toBe(true);
     const after = await runs.summary(summary.id);
-    expect(after).toMatchObject({ status: 'finished', step: 6, method: 'lomo' });
+    expect(after).toMatchObject({ status: 'finished', step: 40, method: 'lomo' });
     const stored = await runs.store.read(summary.id);
     expect(stepLosses(stored.events)).toEqual(local.losses);
     expect(await finalWeights(join(shared, 'cli-run'))).toEqual(await finalWeights(local.out));

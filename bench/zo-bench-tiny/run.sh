@@ -4,14 +4,14 @@
 #   1. whetstone-tiny-mlm (masked LM), SST-2 template on assets/datasets/sentiment.jsonl;
 #   2. whetstone-tiny (decoder), the same SST-2 data;
 #   3. whetstone-tiny, COPA template on assets/datasets/cause-effect.jsonl.
-# Usage: npm run build && bash bench/zo-bench-tiny.sh OUT_DIR [mlm|sst2|copa ...]
+# Usage: npm run build && bash bench/zo-bench-tiny/run.sh OUT_DIR [mlm|sst2|copa ...]
 # The zeroth-order rates were picked by 200-step probes of each update rule on the masked LM (the
 # papers' rates are for models a thousand times larger); backprop methods keep their defaults.
 set -euo pipefail
-out=${1:?usage: bash bench/zo-bench-tiny.sh OUT_DIR [mlm|sst2|copa ...]}
+out=${1:?usage: bash bench/zo-bench-tiny/run.sh OUT_DIR [mlm|sst2|copa ...]}
 shift
 tasks=("${@:-mlm sst2 copa}")
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 # ZO-SGD, ZO-Cons and forward-grad share a rate per scheme; ZO-MMT takes a tenth (its momentum
 # sums about ten steps); ZO-Sign and ZO-Adam step by the rate itself, whatever the gradient's size.
 lr="zo-sgd=1e-4,zo-sgd/lora=5e-4,zo-sgd/prefix=1,zo-sgd/prompt=1e-1"
